@@ -1,0 +1,102 @@
+//! CIDRs of an `ipBlock`, as the API server validates them.
+//!
+//! Follows `ValidateIPBlock` in `pkg/apis/networking/validation/validation.go`: `cidr` is a
+//! valid CIDR, and each `except` entry is a CIDR of the same family that is a strict subset
+//! of it. zero-trust also insists on the canonical form (no host bits set, as the API
+//! server's strict CIDR validation does), because `10.1.2.3/8` almost always hides a typo.
+
+use std::fmt;
+
+use ipnet::IpNet;
+
+/// A canonical CIDR block: the network address with its prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cidr(pub IpNet);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CidrError {
+    Invalid { text: String },
+    HostBitsSet { text: String, canonical: String },
+    ExceptNotSubset { except: String, cidr: String },
+}
+
+impl fmt::Display for CidrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CidrError::Invalid { text } => write!(
+                f,
+                "`{text}` is not a CIDR; write an address and a prefix length, like `10.0.0.0/8` or `fd00::/8`"
+            ),
+            CidrError::HostBitsSet { text, canonical } => write!(
+                f,
+                "`{text}` has host bits set; did you mean `{canonical}`?"
+            ),
+            CidrError::ExceptNotSubset { except, cidr } => write!(
+                f,
+                "except `{except}` is not a strict subset of `{cidr}`; an except entry must lie inside its CIDR and be smaller"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CidrError {}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Cidr {
+    /// Whether `other` lies inside `self` and is smaller than it.
+    pub fn strictly_contains(&self, other: &Cidr) -> bool {
+        self.0.prefix_len() < other.0.prefix_len() && self.0.contains(&other.0)
+    }
+}
+
+pub fn parse_cidr(text: &str) -> Result<Cidr, CidrError> {
+    let net: IpNet = text
+        .parse()
+        .map_err(|_| CidrError::Invalid { text: text.to_owned() })?;
+    let canonical = net.trunc();
+    if canonical != net {
+        return Err(CidrError::HostBitsSet { text: text.to_owned(), canonical: canonical.to_string() });
+    }
+    Ok(Cidr(net))
+}
+
+/// Parses an `except` entry and checks that it is a strict subset of `cidr`.
+pub fn parse_except(cidr: &Cidr, text: &str) -> Result<Cidr, CidrError> {
+    let except = parse_cidr(text)?;
+    if !cidr.strictly_contains(&except) {
+        return Err(CidrError::ExceptNotSubset { except: text.to_owned(), cidr: cidr.to_string() });
+    }
+    Ok(except)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_cidrs_parse() {
+        assert_eq!(parse_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(parse_cidr("fd00::/8").unwrap().to_string(), "fd00::/8");
+        assert!(matches!(parse_cidr("10.0.0.0"), Err(CidrError::Invalid { .. })));
+        assert!(matches!(parse_cidr("10.0.0.0/33"), Err(CidrError::Invalid { .. })));
+        assert_eq!(
+            parse_cidr("10.1.2.3/8"),
+            Err(CidrError::HostBitsSet { text: "10.1.2.3/8".into(), canonical: "10.0.0.0/8".into() })
+        );
+    }
+
+    #[test]
+    fn except_must_be_a_strict_subset() {
+        let all = parse_cidr("0.0.0.0/0").unwrap();
+        assert!(parse_except(&all, "10.0.0.0/8").is_ok());
+        assert!(parse_except(&all, "0.0.0.0/0").is_err(), "equal is not strict");
+        let ten = parse_cidr("10.0.0.0/8").unwrap();
+        assert!(parse_except(&ten, "192.168.0.0/16").is_err(), "outside");
+        assert!(parse_except(&ten, "fd00::/8").is_err(), "other family");
+    }
+}

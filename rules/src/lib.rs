@@ -1,0 +1,14 @@
+//! The Kubernetes rules that zero-trust applies in two places: the `zero_trust!` macro
+//! (at compile time, with spans) and the library (when it validates and evaluates YAML).
+//! Written once here so the two can never disagree.
+
+mod cidr;
+mod names;
+mod ports;
+
+pub use cidr::{Cidr, CidrError, parse_cidr, parse_except};
+pub use names::{
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL, check_dns1123_label,
+    check_dns1123_subdomain, check_label_key, check_label_value,
+};
+pub use ports::{PortRange, Protocol, check_port_range};

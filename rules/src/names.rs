@@ -1,0 +1,162 @@
+//! Names and labels, as Kubernetes' API validation checks them.
+//!
+//! Follows `k8s.io/apimachinery/pkg/util/validation/validation.go`: `IsDNS1123Label`,
+//! `IsDNS1123Subdomain`, `IsQualifiedName` (label keys) and `IsValidLabelValue`. Each check
+//! returns the reason in words fit for a compile error or a validation report.
+
+/// Set by Kubernetes on every namespace (since 1.21) and immutable, so selecting a
+/// namespace by it needs no labelling step that could be forgotten.
+/// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-namespace-by-its-name>
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// The recommended label that marks every object zero-trust writes, so `apply.sh` can
+/// prune exactly its own objects.
+/// <https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/>
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "zero-trust";
+
+const DNS1123_LABEL_MAX: usize = 63;
+const DNS1123_SUBDOMAIN_MAX: usize = 253;
+const QUALIFIED_NAME_MAX: usize = 63;
+const LABEL_VALUE_MAX: usize = 63;
+
+/// `IsDNS1123Label`: namespace names, and the names zero-trust gives workloads.
+pub fn check_dns1123_label(value: &str) -> Result<(), String> {
+    if value.len() > DNS1123_LABEL_MAX {
+        return Err(format!(
+            "must be at most {DNS1123_LABEL_MAX} characters, not {}",
+            value.len()
+        ));
+    }
+    if !is_dns1123_label(value) {
+        return Err("must be a DNS-1123 label: lowercase letters, digits and `-`, \
+                    starting and ending with a letter or digit"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// `IsDNS1123Subdomain`: object names such as a NetworkPolicy's, and label key prefixes.
+pub fn check_dns1123_subdomain(value: &str) -> Result<(), String> {
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        return Err(format!(
+            "must be at most {DNS1123_SUBDOMAIN_MAX} characters, not {}",
+            value.len()
+        ));
+    }
+    if !value.split('.').all(is_dns1123_label) {
+        return Err("must be a DNS-1123 subdomain: dot-separated lowercase labels of \
+                    letters, digits and `-`"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// `IsQualifiedName`: a label key is `[prefix/]name`, the prefix a DNS-1123 subdomain and
+/// the name at most 63 alphanumerics, `-`, `_` or `.`, starting and ending alphanumeric.
+pub fn check_label_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        if prefix.is_empty() {
+            return Err("has an empty prefix before `/`".to_owned());
+        }
+        check_dns1123_subdomain(prefix).map_err(|why| format!("prefix `{prefix}` {why}"))?;
+    }
+    if name.is_empty() {
+        return Err("must have a name (the part after any `/`)".to_owned());
+    }
+    if name.len() > QUALIFIED_NAME_MAX {
+        return Err(format!(
+            "name part must be at most {QUALIFIED_NAME_MAX} characters, not {}",
+            name.len()
+        ));
+    }
+    if !is_qualified_name_part(name) {
+        return Err("name part must consist of alphanumerics, `-`, `_` or `.`, \
+                    starting and ending with an alphanumeric"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// `IsValidLabelValue`: empty, or at most 63 characters shaped like a qualified name part.
+pub fn check_label_value(value: &str) -> Result<(), String> {
+    if value.len() > LABEL_VALUE_MAX {
+        return Err(format!(
+            "must be at most {LABEL_VALUE_MAX} characters, not {}",
+            value.len()
+        ));
+    }
+    if !value.is_empty() && !is_qualified_name_part(value) {
+        return Err("must consist of alphanumerics, `-`, `_` or `.`, \
+                    starting and ending with an alphanumeric"
+            .to_owned());
+    }
+    Ok(())
+}
+
+fn is_dns1123_label(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let inner_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
+    let edge_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => edge_ok(first) && edge_ok(last) && bytes.iter().all(inner_ok),
+        _ => false,
+    }
+}
+
+fn is_qualified_name_part(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let inner_ok = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner_ok)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns1123_labels() {
+        for ok in ["a", "prod-api", "a1", "0abc", &"a".repeat(63)] {
+            assert_eq!(check_dns1123_label(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "Prod", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(check_dns1123_label(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dns1123_subdomains() {
+        assert_eq!(check_dns1123_subdomain("main-api.ingress"), Ok(()));
+        assert!(check_dns1123_subdomain("a..b").is_err());
+        assert!(check_dns1123_subdomain(&"a".repeat(254)).is_err());
+    }
+
+    #[test]
+    fn label_keys() {
+        for ok in ["app", "k8s-app", "app.kubernetes.io/name", "a_b.c", "example.com/A1"] {
+            assert_eq!(check_label_key(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "/app", "Example.com/app", "app/", "-app", "a b", &"a".repeat(64)] {
+            assert!(check_label_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_values() {
+        for ok in ["", "ingress-nginx", "v1.2_3", "A"] {
+            assert_eq!(check_label_value(ok), Ok(()), "{ok}");
+        }
+        for bad in ["-x", "x-", "a b", "a/b", &"a".repeat(64)] {
+            assert!(check_label_value(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Ports and protocols of a NetworkPolicy port rule.
+//!
+//! Follows `NetworkPolicyPort` in `k8s.io/api/networking/v1/types.go` and its validation in
+//! `pkg/apis/networking/validation/validation.go` (`ValidateNetworkPolicyPort`): a port is
+//! 1..=65535, `endPort` needs `port`, is not below it, and the protocol is TCP (the
+//! default), UDP or SCTP.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    /// The spelling of the Kubernetes API (`protocol: TCP`).
+    pub const fn as_k8s(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// The spelling of the DSL (`53/udp`).
+    pub const fn as_dsl(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+
+    pub fn from_dsl(word: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.as_dsl() == word)
+    }
+
+    pub fn from_k8s(word: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.as_k8s() == word)
+    }
+}
+
+/// An inclusive range of ports of one protocol; a single port has `first == last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    pub protocol: Protocol,
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    pub const fn single(protocol: Protocol, port: u16) -> PortRange {
+        PortRange { protocol, first: port, last: port }
+    }
+
+    /// Whether every port of `other` is in `self`; usable in const checks across files.
+    pub const fn covers(&self, other: &PortRange) -> bool {
+        self.protocol as u8 == other.protocol as u8
+            && self.first <= other.first
+            && other.last <= self.last
+    }
+
+    pub const fn is_single(&self) -> bool {
+        self.first == self.last
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_single() {
+            write!(f, "{}/{}", self.first, self.protocol.as_dsl())
+        } else {
+            write!(f, "{}..={}/{}", self.first, self.last, self.protocol.as_dsl())
+        }
+    }
+}
+
+/// Checks a port or range as written (wider than `u16`, so 70000 is reported, not wrapped).
+pub fn check_port_range(first: u64, last: Option<u64>) -> Result<(u16, u16), String> {
+    let valid = 1..=u64::from(u16::MAX);
+    if !valid.contains(&first) {
+        return Err(format!("port {first} is out of range; ports are 1 to 65535"));
+    }
+    let Some(last) = last else {
+        return Ok((first as u16, first as u16));
+    };
+    if !valid.contains(&last) {
+        return Err(format!("port {last} is out of range; ports are 1 to 65535"));
+    }
+    if last < first {
+        return Err(format!(
+            "port range {first}..={last} is reversed; write `{last}..={first}`"
+        ));
+    }
+    if last == first {
+        return Err(format!(
+            "port range {first}..={last} holds a single port; write `{first}`"
+        ));
+    }
+    Ok((first as u16, last as u16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_bounds_follow_the_api() {
+        assert_eq!(check_port_range(1, None), Ok((1, 1)));
+        assert_eq!(check_port_range(65535, None), Ok((65535, 65535)));
+        assert!(check_port_range(0, None).is_err());
+        assert!(check_port_range(65536, None).is_err());
+        assert_eq!(check_port_range(30000, Some(32767)), Ok((30000, 32767)));
+        assert!(check_port_range(10, Some(9)).unwrap_err().contains("reversed"));
+        assert!(check_port_range(10, Some(10)).is_err());
+        assert!(check_port_range(10, Some(70000)).is_err());
+    }
+
+    #[test]
+    fn coverage_needs_the_same_protocol() {
+        let tcp = PortRange { protocol: Protocol::Tcp, first: 8000, last: 8100 };
+        assert!(tcp.covers(&PortRange::single(Protocol::Tcp, 8080)));
+        assert!(!tcp.covers(&PortRange::single(Protocol::Udp, 8080)));
+        assert!(!tcp.covers(&PortRange { protocol: Protocol::Tcp, first: 8050, last: 8200 }));
+    }
+}

@@ -1,0 +1,148 @@
+//! Assembling a cluster from the `POLICY` of each `zero_trust!` block, and the checks
+//! that only the whole can answer: names declared in two blocks, and flows that reach a
+//! workload, namespace or CIDR that no block of the cluster declares.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::model::{CidrBlock, Endpoint, EndpointKey, Flow, Namespace, Policy, Workload};
+
+/// Every declaration and flow of a cluster, checked and in a deterministic order.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// By Kubernetes name.
+    pub namespaces: BTreeMap<&'static str, &'static Namespace>,
+    /// By (namespace, name).
+    pub workloads: BTreeMap<(&'static str, &'static str), &'static Workload>,
+    pub cidrs: Vec<&'static CidrBlock>,
+    /// In the order of the parts and of their lines.
+    pub flows: Vec<Flow>,
+}
+
+/// What makes a set of parts no cluster; each says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterError {
+    DeclaredTwice { what: String, first: &'static str, second: &'static str },
+    NotInCluster { end: String, flow: &'static str, file: &'static str },
+    FlowTwice { flow: &'static str, first: &'static str, second: &'static str },
+}
+
+impl fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterError::DeclaredTwice { what, first, second } => write!(
+                f,
+                "{what} is declared in both {first} and {second}; declare it in one block and name it by path from the other"
+            ),
+            ClusterError::NotInCluster { end, flow, file } => write!(
+                f,
+                "flow `{flow}` in {file} reaches {end}, which is not part of the cluster; add the block that declares it to the cluster's parts"
+            ),
+            ClusterError::FlowTwice { flow, first, second } => write!(
+                f,
+                "flow `{flow}` is written in both {first} and {second}; keep one"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+impl Cluster {
+    /// Assembles the parts, reporting every problem at once.
+    pub fn assemble(parts: &[&'static Policy]) -> Result<Cluster, Vec<ClusterError>> {
+        let mut errors = Vec::new();
+        let mut namespaces = BTreeMap::new();
+        let mut namespace_files: BTreeMap<&str, &'static str> = BTreeMap::new();
+        let mut workloads = BTreeMap::new();
+        let mut workload_files: BTreeMap<(&str, &str), &'static str> = BTreeMap::new();
+        let mut cidrs = Vec::new();
+        let mut cidr_files: BTreeMap<EndpointKey, &'static str> = BTreeMap::new();
+
+        for part in parts {
+            for &namespace in part.namespaces {
+                match namespace_files.insert(namespace.name, part.file) {
+                    Some(first) => errors.push(ClusterError::DeclaredTwice {
+                        what: format!("namespace `{}`", namespace.name),
+                        first,
+                        second: part.file,
+                    }),
+                    None => {
+                        namespaces.insert(namespace.name, namespace);
+                    }
+                }
+            }
+            for &workload in part.workloads {
+                let key = (workload.namespace.name, workload.name);
+                match workload_files.insert(key, part.file) {
+                    Some(first) => errors.push(ClusterError::DeclaredTwice {
+                        what: format!("workload `{}/{}`", key.0, key.1),
+                        first,
+                        second: part.file,
+                    }),
+                    None => {
+                        workloads.insert(key, workload);
+                    }
+                }
+            }
+            for &cidr in part.cidrs {
+                if cidr_files.insert(cidr.endpoint().key(), part.file).is_none() {
+                    cidrs.push(cidr);
+                }
+            }
+        }
+
+        let declared = |end: &Endpoint| match end {
+            Endpoint::Workload(w) => workloads.contains_key(&(w.namespace.name, w.name)),
+            Endpoint::Namespace(n) => namespaces.contains_key(n.name),
+            Endpoint::Cidr(c) => cidr_files.contains_key(&c.endpoint().key()),
+            Endpoint::AllManaged => true,
+        };
+        let mut flows = Vec::new();
+        let mut flow_files: BTreeMap<(EndpointKey, EndpointKey), &'static str> = BTreeMap::new();
+        for part in parts {
+            for flow in part.flows {
+                let mut complete = true;
+                for end in [&flow.from, &flow.to] {
+                    if !declared(end) {
+                        complete = false;
+                        errors.push(ClusterError::NotInCluster {
+                            end: describe(end),
+                            flow: flow.text,
+                            file: part.file,
+                        });
+                    }
+                }
+                match flow_files.insert((flow.from.key(), flow.to.key()), part.file) {
+                    Some(first) => errors.push(ClusterError::FlowTwice { flow: flow.text, first, second: part.file }),
+                    None if complete => flows.push(*flow),
+                    None => {}
+                }
+            }
+        }
+
+        if errors.is_empty() {
+            Ok(Cluster { namespaces, workloads, cidrs, flows })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn managed_namespaces(&self) -> impl Iterator<Item = &'static Namespace> + '_ {
+        self.namespaces.values().copied().filter(|n| n.managed)
+    }
+
+    /// Names of the managed namespaces, sorted: what `*` stands for.
+    pub fn managed_namespace_names(&self) -> BTreeSet<&'static str> {
+        self.managed_namespaces().map(|n| n.name).collect()
+    }
+}
+
+fn describe(end: &Endpoint) -> String {
+    match end {
+        Endpoint::Workload(w) => format!("workload `{}` (`{}/{}`)", w.ident, w.namespace.name, w.name),
+        Endpoint::Namespace(n) => format!("namespace `{}`", n.name),
+        Endpoint::Cidr(c) => format!("cidr `{}` ({})", c.ident, c.cidr),
+        Endpoint::AllManaged => "`*`".to_owned(),
+    }
+}

@@ -1,0 +1,1 @@
+//! Evaluator of NetworkPolicy semantics (being written).

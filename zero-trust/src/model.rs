@@ -1,0 +1,179 @@
+//! The typed model: what a `zero_trust!` block declares, as compact static data.
+//!
+//! The macro expands to `const` items of these types (struct literals and const slices,
+//! not code per flow), so large policies stay cheap to compile. References between
+//! items are `&'static`, which lets a flow in one file name a workload of another.
+
+use zero_trust_rules::PortRange;
+
+/// A namespace: `managed` ones get a default deny and the policies of their workloads;
+/// external ones (ingress-nginx, kube-system) are only referenced, never written to.
+#[derive(Debug, Clone, Copy)]
+pub struct Namespace {
+    /// The identifier in the DSL, for messages.
+    pub ident: &'static str,
+    /// The Kubernetes name.
+    pub name: &'static str,
+    pub managed: bool,
+    /// Every port some workload of this namespace listens on, so that a flow to the whole
+    /// namespace can be checked even from another file.
+    pub ports: &'static [PortRange],
+}
+
+/// A set of pods in one namespace, selected by labels, and the ports they listen on.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    pub ident: &'static str,
+    /// The Kubernetes name, used to name its policies.
+    pub name: &'static str,
+    pub namespace: &'static Namespace,
+    /// `matchLabels` of the pods; all must match.
+    pub selector: &'static [Label],
+    pub ports: &'static [PortRange],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label {
+    pub key: &'static str,
+    pub value: &'static str,
+}
+
+/// A block of addresses outside the cluster, minus the `except` blocks inside it.
+#[derive(Debug, Clone, Copy)]
+pub struct CidrBlock {
+    pub ident: &'static str,
+    pub cidr: &'static str,
+    pub except: &'static [&'static str],
+}
+
+/// One end of a flow.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Workload(&'static Workload),
+    /// Every pod of the namespace.
+    Namespace(&'static Namespace),
+    Cidr(&'static CidrBlock),
+    /// Every pod of every managed namespace (`*`).
+    AllManaged,
+}
+
+/// `from -> to:ports`: `from` may open connections to `to` on these ports.
+#[derive(Debug, Clone, Copy)]
+pub struct Flow {
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub ports: &'static [PortRange],
+    /// The line as written, for messages: `main_api -> auth_service:8080`.
+    pub text: &'static str,
+}
+
+/// What one `zero_trust!` block declares; a cluster is assembled from several.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// The file of the block, for messages.
+    pub file: &'static str,
+    pub namespaces: &'static [&'static Namespace],
+    pub workloads: &'static [&'static Workload],
+    pub cidrs: &'static [&'static CidrBlock],
+    pub flows: &'static [Flow],
+}
+
+impl Namespace {
+    pub const fn endpoint(&'static self) -> Endpoint {
+        Endpoint::Namespace(self)
+    }
+}
+
+impl Workload {
+    pub const fn endpoint(&'static self) -> Endpoint {
+        Endpoint::Workload(self)
+    }
+}
+
+impl CidrBlock {
+    pub const fn endpoint(&'static self) -> Endpoint {
+        Endpoint::Cidr(self)
+    }
+}
+
+impl Endpoint {
+    /// The ports known to listen at this end, or `None` where nothing is known (a CIDR,
+    /// every managed pod), in which case any port may be named.
+    pub const fn listening_ports(&self) -> Option<&'static [PortRange]> {
+        match self {
+            Endpoint::Workload(workload) => Some(workload.ports),
+            Endpoint::Namespace(namespace) => Some(namespace.ports),
+            Endpoint::Cidr(_) | Endpoint::AllManaged => None,
+        }
+    }
+
+    /// Whether a flow may name `port` at this end: the rule behind "a port the target
+    /// does not listen on", in the form the macro's cross-file checks evaluate at compile
+    /// time.
+    pub const fn accepts_port(&self, port: &PortRange) -> bool {
+        let Some(listening) = self.listening_ports() else {
+            return true;
+        };
+        let mut i = 0;
+        while i < listening.len() {
+            if listening[i].covers(port) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// Whether this end lies in a managed namespace, so that its side of a flow is written.
+    pub fn is_managed(&self) -> bool {
+        match self {
+            Endpoint::Workload(workload) => workload.namespace.managed,
+            Endpoint::Namespace(namespace) => namespace.managed,
+            Endpoint::Cidr(_) => false,
+            Endpoint::AllManaged => true,
+        }
+    }
+
+    /// A stable identity: the same end compares equal from every file that names it.
+    pub fn key(&self) -> EndpointKey {
+        match self {
+            Endpoint::Workload(w) => EndpointKey::Workload { namespace: w.namespace.name, name: w.name },
+            Endpoint::Namespace(n) => EndpointKey::Namespace { name: n.name },
+            Endpoint::Cidr(c) => EndpointKey::Cidr { ident: c.ident, cidr: c.cidr },
+            Endpoint::AllManaged => EndpointKey::AllManaged,
+        }
+    }
+}
+
+/// Identity of an [`Endpoint`], ordered for deterministic output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EndpointKey {
+    AllManaged,
+    Namespace { name: &'static str },
+    Workload { namespace: &'static str, name: &'static str },
+    Cidr { ident: &'static str, cidr: &'static str },
+}
+
+impl std::fmt::Display for EndpointKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndpointKey::AllManaged => f.write_str("*"),
+            EndpointKey::Namespace { name } => write!(f, "namespace {name}"),
+            EndpointKey::Workload { namespace, name } => write!(f, "{namespace}/{name}"),
+            EndpointKey::Cidr { cidr, .. } => write!(f, "{cidr}"),
+        }
+    }
+}
+
+/// Fails compilation with `message` unless `to` accepts every port: the expansion of a
+/// flow whose target is named by a path (declared in another file) calls it in a `const`.
+#[doc(hidden)]
+pub const fn assert_ports_accepted(to: Endpoint, ports: &[PortRange], message: &'static str) {
+    let mut i = 0;
+    while i < ports.len() {
+        if !to.accepts_port(&ports[i]) {
+            panic!("{}", message);
+        }
+        i += 1;
+    }
+}

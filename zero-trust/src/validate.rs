@@ -1,0 +1,1 @@
+//! API-server validation of NetworkPolicies (being written).
