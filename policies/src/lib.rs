@@ -1,1 +1,26 @@
+//! The cluster of the network-policy guide, one file per team: what reviewers read.
+//!
+//! Each file is a `zero_trust!` block; this file assembles them into the cluster that
+//! `cargo xtask emit` writes to `k8s/`.
 
+pub mod api;
+pub mod auth;
+pub mod image;
+pub mod platform;
+pub mod storage;
+
+use zero_trust::{Cluster, ClusterError, Policy};
+
+/// Every block of the cluster. A flow that reaches a workload of a block missing here is
+/// an error at `cargo xtask emit`.
+pub const PARTS: &[&Policy] = &[
+    &platform::POLICY,
+    &api::POLICY,
+    &auth::POLICY,
+    &image::POLICY,
+    &storage::POLICY,
+];
+
+pub fn cluster() -> Result<Cluster, Vec<ClusterError>> {
+    Cluster::assemble(PARTS)
+}

@@ -1,1 +1,37 @@
-use proc_macro::TokenStream; #[proc_macro] pub fn zero_trust(i: TokenStream) -> TokenStream { i }
+//! The `zero_trust!` macro: one pipeline, parse → check → expand.
+//!
+//! Everything works on `proc_macro2::TokenStream` so tests and benchmarks can call
+//! [`expand_zero_trust`] without rustc.
+
+mod ast;
+mod check;
+mod ctxt;
+mod expand;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+/// Declares namespaces, workloads, CIDRs and the flows between them; see the
+/// `zero-trust` crate for the language.
+#[proc_macro]
+pub fn zero_trust(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand_zero_trust(input.into()).into()
+}
+
+/// The whole macro on `proc_macro2` tokens. Never panics: a mistake becomes
+/// `compile_error!`s at the offending tokens, next to a fallback expansion that keeps the
+/// names declared so one mistake gives one error.
+fn expand_zero_trust(input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<ast::Input>(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    match check::check(&input) {
+        Ok(checked) => expand::expand(&checked),
+        Err(errors) => {
+            let mut tokens = expand::fallback(&input);
+            tokens.extend(errors.to_compile_error());
+            tokens
+        }
+    }
+}

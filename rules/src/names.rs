@@ -15,6 +15,14 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "zero-trust";
 
+/// The policy of each managed namespace that isolates every pod in both directions.
+pub const DEFAULT_DENY_ALL: &str = "default-deny-all";
+
+/// Policies are named `<workload>.ingress` and `<workload>.egress`; flows to or from a
+/// whole namespace or `*` go to `all-pods.ingress`/`.egress`, so no workload may be
+/// called `all-pods`.
+pub const ALL_PODS: &str = "all-pods";
+
 const DNS1123_LABEL_MAX: usize = 63;
 const DNS1123_SUBDOMAIN_MAX: usize = 253;
 const QUALIFIED_NAME_MAX: usize = 63;

@@ -1,5 +1,34 @@
+//! zero-trust: Kubernetes NetworkPolicies written as a typed Rust DSL, checked at compile
+//! time, lowered to `networking.k8s.io/v1` objects and emitted as YAML.
+//!
+//! A user depends on this crate alone: it re-exports the [`zero_trust!`] macro, whose
+//! expansion names everything through [`__private`].
+
 pub mod cluster;
-pub mod model;
-pub mod yaml;
+pub mod emit;
 pub mod eval;
+pub mod lower;
+pub mod model;
 pub mod validate;
+pub mod yaml;
+
+pub use cluster::{Cluster, ClusterError};
+pub use model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
+pub use policy_macros::zero_trust;
+pub use zero_trust_rules::{PortRange, Protocol};
+
+/// What the macro's expansion names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::model::{
+        CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload,
+    };
+    pub use zero_trust_rules::{PortRange, Protocol};
+
+    /// What a block declares after a compile error, so that names used elsewhere still
+    /// resolve and one mistake gives one error; never part of a cluster that compiles.
+    pub const ERRORED_NAMESPACE: Namespace = Namespace { ident: "", name: "", managed: false, ports: &[] };
+    pub const ERRORED_WORKLOAD: Workload = Workload { ident: "", name: "", namespace: &ERRORED_NAMESPACE, selector: &[], ports: &[] };
+    pub const ERRORED_CIDR: CidrBlock = CidrBlock { ident: "", cidr: "", except: &[] };
+    pub const ERRORED_POLICY: Policy = Policy { file: "", namespaces: &[], workloads: &[], cidrs: &[], flows: &[] };
+}

@@ -1,0 +1,17 @@
+//! Shared platform pieces owned by the platform team: the ingress controller, cluster DNS,
+//! and the internet without private ranges.
+
+use zero_trust::zero_trust;
+
+zero_trust! {
+    external namespace ingress_nginx {
+        controller ["app.kubernetes.io/name" = "ingress-nginx"]
+    }
+    external namespace kube_system {
+        kube_dns ["k8s-app" = "kube-dns"]: 53/udp, 53/tcp
+    }
+    cidr public_internet = "0.0.0.0/0" except "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16";
+
+    // Every managed pod may resolve names.
+    * -> kube_dns:53/udp, 53/tcp;
+}

@@ -1,0 +1,467 @@
+//! The semantic checks of a block, as a flat list of named rules. Each rule reports every
+//! violation it finds; the block expands only when no rule fired.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::Span;
+use syn::{Ident, LitStr, Path};
+use zero_trust_rules::{
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
+    check_port_range, parse_cidr, parse_except,
+};
+
+use crate::ast::{CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl};
+use crate::ctxt::Errors;
+
+pub struct Checked<'a> {
+    pub namespaces: Vec<CheckedNamespace<'a>>,
+    pub cidrs: Vec<CheckedCidr<'a>>,
+    pub uses: Vec<&'a syn::ItemUse>,
+    pub flows: Vec<CheckedFlow<'a>>,
+}
+
+pub struct CheckedNamespace<'a> {
+    pub ident: &'a Ident,
+    pub name: String,
+    pub managed: bool,
+    pub workloads: Vec<CheckedWorkload<'a>>,
+    /// Every port a workload of the namespace listens on.
+    pub ports: Vec<PortRange>,
+}
+
+pub struct CheckedWorkload<'a> {
+    pub ident: &'a Ident,
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub ports: Vec<PortRange>,
+}
+
+pub struct CheckedCidr<'a> {
+    pub ident: &'a Ident,
+    pub cidr: String,
+    pub except: Vec<String>,
+}
+
+pub struct CheckedFlow<'a> {
+    pub decl: &'a FlowDecl,
+    pub from: CheckedEnd<'a>,
+    pub to: CheckedEnd<'a>,
+    pub ports: Vec<(PortRange, Span)>,
+    /// The line as written, for messages at emit time.
+    pub text: String,
+}
+
+pub enum CheckedEnd<'a> {
+    AllManaged,
+    /// Declared in this block; the macro has checked what it could.
+    Local(&'a Ident),
+    /// Declared elsewhere and named by a path or a `use`; rustc resolves it and the
+    /// expansion checks ports and sides in `const` items.
+    Foreign(&'a Path),
+}
+
+/// What a name declared in this block stands for.
+#[derive(Clone, Copy)]
+enum Declared<'c, 'a> {
+    Namespace(&'c CheckedNamespace<'a>),
+    Workload(&'c CheckedNamespace<'a>, &'c CheckedWorkload<'a>),
+    Cidr,
+}
+
+pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
+    let mut errors = Errors::default();
+    let mut namespaces = Vec::new();
+    let mut cidrs = Vec::new();
+    let mut uses = Vec::new();
+    let mut flow_decls = Vec::new();
+    for item in &input.items {
+        match item {
+            Item::Namespace(decl) => namespaces.push(check_namespace(decl, &mut errors)),
+            Item::Cidr(decl) => cidrs.push(check_cidr(decl, &mut errors)),
+            Item::Use(decl) => uses.push(decl),
+            Item::Flow(decl) => flow_decls.push(decl),
+        }
+    }
+    names_are_declared_once(&namespaces, &cidrs, &mut errors);
+    kubernetes_names_are_unique(&namespaces, &mut errors);
+
+    let mut declared = BTreeMap::new();
+    for namespace in &namespaces {
+        declared.insert(namespace.ident.to_string(), Declared::Namespace(namespace));
+        for workload in &namespace.workloads {
+            declared.insert(workload.ident.to_string(), Declared::Workload(namespace, workload));
+        }
+    }
+    for cidr in &cidrs {
+        declared.insert(cidr.ident.to_string(), Declared::Cidr);
+    }
+    let imports = Imports::of(&uses);
+
+    let mut flows = Vec::new();
+    for decl in flow_decls {
+        let from = resolve_end(&decl.from, &declared, &imports, &mut errors);
+        let to = resolve_end(&decl.to, &declared, &imports, &mut errors);
+        let ports = check_ports(&decl.ports, &mut errors);
+        ports_are_listed_once(&ports, &mut errors);
+        if let (Some(from), Some(to)) = (from, to) {
+            flow_ports_are_listened_on(&to, &ports, &declared, &mut errors);
+            flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
+            flows.push(CheckedFlow { decl, from, to, ports, text: flow_text(decl) });
+        }
+    }
+    flows_are_written_once(&flows, &mut errors);
+
+    errors.finish(Checked { namespaces, cidrs, uses, flows })
+}
+
+fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedNamespace<'a> {
+    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors);
+    let workloads: Vec<_> = decl.workloads.iter().map(|w| check_workload(w, errors)).collect();
+    let mut ports: Vec<PortRange> = workloads.iter().flat_map(|w| w.ports.iter().copied()).collect();
+    ports.sort();
+    ports.dedup();
+    CheckedNamespace { ident: &decl.ident, name, managed: decl.external.is_none(), workloads, ports }
+}
+
+fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWorkload<'a> {
+    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors);
+    workload_name_is_not_reserved(&decl.ident, &name, errors);
+    let labels = match &decl.labels {
+        None => vec![("app".to_owned(), name.clone())],
+        Some(labels) => labels_are_valid(labels, errors),
+    };
+    let ports = check_ports(&decl.ports, errors);
+    ports_are_listed_once(&ports, errors);
+    CheckedWorkload { ident: &decl.ident, name, labels, ports: ports.into_iter().map(|(p, _)| p).collect() }
+}
+
+fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
+    // Rule: the CIDR is canonical and every `except` a strict subset of it (the API
+    // server's `ValidateIPBlock`).
+    let cidr = match parse_cidr(&decl.cidr.value()) {
+        Ok(cidr) => Some(cidr),
+        Err(error) => {
+            errors.push(decl.cidr.span(), error);
+            None
+        }
+    };
+    let mut except = Vec::new();
+    for entry in &decl.except {
+        match cidr.as_ref().map(|cidr| parse_except(cidr, &entry.value())) {
+            Some(Ok(block)) => except.push(block.to_string()),
+            Some(Err(error)) => errors.push(entry.span(), error),
+            None => {}
+        }
+    }
+    CidrDecl::except_is_listed_once(decl, errors);
+    CheckedCidr { ident: &decl.ident, cidr: decl.cidr.value(), except }
+}
+
+impl CidrDecl {
+    /// Rule: an `except` entry is listed once.
+    fn except_is_listed_once(&self, errors: &mut Errors) {
+        let mut seen = BTreeSet::new();
+        for entry in &self.except {
+            if !seen.insert(entry.value()) {
+                errors.push(entry.span(), format!("except `{}` is listed twice; remove one", entry.value()));
+            }
+        }
+    }
+}
+
+/// Rule: a Kubernetes name is a DNS-1123 label; by default the identifier with `_` as `-`.
+fn kubernetes_name(ident: &Ident, rename: Option<&LitStr>, what: &str, errors: &mut Errors) -> String {
+    if let Some(rename) = rename {
+        let name = rename.value();
+        if let Err(why) = check_dns1123_label(&name) {
+            errors.push(rename.span(), format!("{what} name `{name}` {why}"));
+        }
+        return name;
+    }
+    let name = ident_text(ident).replace('_', "-");
+    if let Err(why) = check_dns1123_label(&name) {
+        errors.push(
+            ident.span(),
+            format!("{what} `{ident}` maps to the Kubernetes name `{name}`, which {why}; rename it or give the name with `as \"...\"`"),
+        );
+    }
+    name
+}
+
+/// Rule: no workload is called `all-pods`, the name of the namespace-wide policies.
+fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors) {
+    if name == ALL_PODS {
+        errors.push(ident.span(), format!("the workload name `{ALL_PODS}` is reserved for namespace-wide policies; choose another name with `as \"...\"`"));
+    }
+}
+
+/// Rule: label keys are qualified names, values valid label values, each key once.
+fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(String, String)> {
+    if labels.labels.is_empty() {
+        errors.push(labels.bracket, "a workload's label selector is empty, which would select every pod of the namespace; name at least one label, or use the namespace as the flow's end");
+    }
+    let mut seen = BTreeSet::new();
+    let mut checked = Vec::new();
+    for label in &labels.labels {
+        let (key, value) = (label.key.value(), label.value.value());
+        if let Err(why) = check_label_key(&key) {
+            errors.push(label.key.span(), format!("label key `{key}` {why}"));
+        }
+        if let Err(why) = check_label_value(&value) {
+            errors.push(label.value.span(), format!("label value `{value}` {why}"));
+        }
+        if !seen.insert(key.clone()) {
+            errors.push(label.key.span(), format!("label key `{key}` is given twice; a pod has one value per key"));
+        }
+        checked.push((key, value));
+    }
+    checked
+}
+
+/// Rule: ports are 1..=65535, ranges non-empty and ascending, protocols tcp/udp/sctp.
+fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)> {
+    let mut ports = Vec::new();
+    for decl in decls {
+        let protocol = match &decl.protocol {
+            None => Protocol::Tcp,
+            Some(word) => match Protocol::from_dsl(&word.to_string()) {
+                Some(protocol) => protocol,
+                None => {
+                    errors.push(word.span(), format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"));
+                    continue;
+                }
+            },
+        };
+        let (Ok(first), last) = (decl.first.base10_parse::<u64>(), decl.last.as_ref().map(|l| l.base10_parse::<u64>())) else {
+            errors.push(decl.first.span(), "expected a port number like `8080`");
+            continue;
+        };
+        let last = match last {
+            Some(Ok(last)) => Some(last),
+            Some(Err(_)) => {
+                errors.push(decl.span(), "expected a port number like `8080`");
+                continue;
+            }
+            None => None,
+        };
+        match check_port_range(first, last) {
+            Ok((first, last)) => ports.push((PortRange { protocol, first, last }, decl.span())),
+            Err(why) => errors.push(decl.span(), why),
+        }
+    }
+    ports
+}
+
+/// Rule: a port is listed once per workload or flow, and ranges do not overlap.
+fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
+    for (i, (port, span)) in ports.iter().enumerate() {
+        if let Some((earlier, _)) = ports[..i].iter().find(|(other, _)| overlap(other, port)) {
+            errors.push(*span, format!("port {port} overlaps {earlier}, listed before it; list each port once"));
+        }
+    }
+}
+
+fn overlap(a: &PortRange, b: &PortRange) -> bool {
+    a.protocol == b.protocol && a.first <= b.last && b.first <= a.last
+}
+
+/// Rule: namespace, workload and cidr identifiers of a block are distinct, since each
+/// becomes an item of the module.
+fn names_are_declared_once(namespaces: &[CheckedNamespace], cidrs: &[CheckedCidr], errors: &mut Errors) {
+    let mut seen: BTreeMap<String, &Ident> = BTreeMap::new();
+    let idents = namespaces
+        .iter()
+        .flat_map(|n| std::iter::once(n.ident).chain(n.workloads.iter().map(|w| w.ident)))
+        .chain(cidrs.iter().map(|c| c.ident));
+    for ident in idents {
+        if seen.insert(ident_text(ident), ident).is_some() {
+            errors.push(ident.span(), format!("`{ident}` is declared twice; rename one of them"));
+        }
+    }
+}
+
+/// Rule: namespaces have distinct Kubernetes names, and so do the workloads of one
+/// namespace (their policies are named after them).
+fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Errors) {
+    let mut namespace_names = BTreeMap::new();
+    for namespace in namespaces {
+        if let Some(first) = namespace_names.insert(namespace.name.as_str(), namespace.ident) {
+            if ident_text(first) != ident_text(namespace.ident) {
+                errors.push(namespace.ident.span(), format!("namespace `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", namespace.ident, namespace.name));
+            }
+        }
+        let mut workload_names = BTreeMap::new();
+        for workload in &namespace.workloads {
+            if let Some(first) = workload_names.insert(workload.name.as_str(), workload.ident) {
+                if ident_text(first) != ident_text(workload.ident) {
+                    errors.push(workload.ident.span(), format!("workload `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", workload.ident, workload.name));
+                }
+            }
+        }
+    }
+}
+
+/// The names a block's `use` items bring in, and whether a glob may bring in more.
+struct Imports {
+    names: BTreeSet<String>,
+    glob: bool,
+}
+
+impl Imports {
+    fn of(uses: &[&syn::ItemUse]) -> Imports {
+        let mut imports = Imports { names: BTreeSet::new(), glob: false };
+        for item in uses {
+            imports.collect(&item.tree);
+        }
+        imports
+    }
+
+    fn collect(&mut self, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(path) => self.collect(&path.tree),
+            syn::UseTree::Name(name) => drop(self.names.insert(ident_text(&name.ident))),
+            syn::UseTree::Rename(rename) => drop(self.names.insert(ident_text(&rename.rename))),
+            syn::UseTree::Glob(_) => self.glob = true,
+            syn::UseTree::Group(group) => group.items.iter().for_each(|tree| self.collect(tree)),
+        }
+    }
+}
+
+/// Rule: each end of a flow names something declared in the block or brought in by
+/// `use`, or is a path that rustc resolves; otherwise the edge dangles.
+fn resolve_end<'a>(
+    end: &'a EndpointRef,
+    declared: &BTreeMap<String, Declared>,
+    imports: &Imports,
+    errors: &mut Errors,
+) -> Option<CheckedEnd<'a>> {
+    let path = match end {
+        EndpointRef::AllManaged(_) => return Some(CheckedEnd::AllManaged),
+        EndpointRef::Path(path) => path,
+    };
+    let Some(ident) = path.get_ident() else {
+        return Some(CheckedEnd::Foreign(path));
+    };
+    let text = ident_text(ident);
+    if declared.contains_key(&text) {
+        return Some(CheckedEnd::Local(ident));
+    }
+    if imports.names.contains(&text) || imports.glob {
+        return Some(CheckedEnd::Foreign(path));
+    }
+    let candidates = declared.keys().chain(imports.names.iter());
+    let message = match closest(&text, candidates) {
+        Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
+        None => format!("`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"),
+    };
+    errors.push(ident.span(), message);
+    None
+}
+
+fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s String>) -> Option<&'s String> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Rule: a flow names only ports its target listens on (a workload's ports, or any
+/// workload's of a namespace target). Foreign targets are checked in the expansion.
+fn flow_ports_are_listened_on(
+    to: &CheckedEnd,
+    ports: &[(PortRange, Span)],
+    declared: &BTreeMap<String, Declared>,
+    errors: &mut Errors,
+) {
+    let CheckedEnd::Local(ident) = to else { return };
+    let (subject, listening) = match declared[&ident_text(ident)] {
+        Declared::Workload(_, workload) => (format!("workload `{ident}` does not listen"), &workload.ports),
+        Declared::Namespace(namespace) => (format!("no workload of namespace `{ident}` listens"), &namespace.ports),
+        Declared::Cidr => return,
+    };
+    for (port, span) in ports {
+        if !listening.iter().any(|listened| listened.covers(port)) {
+            let fix = match listening.as_slice() {
+                [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
+                ports => format!("declared: {}", list(ports)),
+            };
+            errors.push(*span, format!("{subject} on {port}; {fix}"));
+        }
+    }
+}
+
+/// Rule: at least one end of a flow is managed, or the flow would write nothing.
+fn flow_has_a_managed_end(
+    decl: &FlowDecl,
+    from: &CheckedEnd,
+    to: &CheckedEnd,
+    declared: &BTreeMap<String, Declared>,
+    errors: &mut Errors,
+) {
+    let unmanaged = |end: &CheckedEnd| match end {
+        CheckedEnd::Local(ident) => match declared[&ident_text(ident)] {
+            Declared::Namespace(namespace) | Declared::Workload(namespace, _) => !namespace.managed,
+            Declared::Cidr => true,
+        },
+        CheckedEnd::AllManaged | CheckedEnd::Foreign(_) => false,
+    };
+    if unmanaged(from) && unmanaged(to) {
+        errors.push(
+            decl.arrow.spans[0].join(decl.arrow.spans[1]).unwrap_or(decl.arrow.spans[0]),
+            "neither end of this flow is in a managed namespace, so it would write no policy; zero-trust writes policies only into managed namespaces",
+        );
+    }
+}
+
+/// Rule: a flow between the same two ends is written once; list all its ports on one line.
+fn flows_are_written_once(flows: &[CheckedFlow], errors: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for flow in flows {
+        let key = (end_text(&flow.decl.from), end_text(&flow.decl.to));
+        if !seen.insert(key.clone()) {
+            errors.push(
+                flow.decl.from.span().join(flow.decl.to.span()).unwrap_or(flow.decl.from.span()),
+                format!("the flow `{} -> {}` is written twice; list all its ports on one line", key.0, key.1),
+            );
+        }
+    }
+}
+
+/// The identifier without a raw `r#` prefix.
+pub fn ident_text(ident: &Ident) -> String {
+    let text = ident.to_string();
+    text.strip_prefix("r#").map(str::to_owned).unwrap_or(text)
+}
+
+pub fn end_text(end: &EndpointRef) -> String {
+    match end {
+        EndpointRef::AllManaged(_) => "*".to_owned(),
+        EndpointRef::Path(path) => {
+            let segments: Vec<String> = path.segments.iter().map(|s| ident_text(&s.ident)).collect();
+            let prefix = if path.leading_colon.is_some() { "::" } else { "" };
+            format!("{prefix}{}", segments.join("::"))
+        }
+    }
+}
+
+fn flow_text(decl: &FlowDecl) -> String {
+    let ports: Vec<String> = decl.ports.iter().map(port_decl_text).collect();
+    format!("{} -> {}:{}", end_text(&decl.from), end_text(&decl.to), ports.join(", "))
+}
+
+fn port_decl_text(decl: &PortDecl) -> String {
+    let mut text = decl.first.to_string();
+    if let Some(last) = &decl.last {
+        text = format!("{text}..={last}");
+    }
+    if let Some(protocol) = &decl.protocol {
+        text = format!("{text}/{protocol}");
+    }
+    text
+}
+
+fn list(ports: &[PortRange]) -> String {
+    ports.iter().map(|p| format!("{p}")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,198 @@
+//! Expansion of a checked block into compact static data: one `const` per declared name
+//! (so other files can name it by path or `use`) and one `POLICY` listing what the block
+//! declares. Flows whose target lives in another file get `const` assertions, so rustc
+//! checks their ports at compile time too.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::quote;
+use syn::Ident;
+use zero_trust_rules::{PortRange, Protocol};
+
+use crate::ast::{Input, Item};
+use crate::check::{Checked, CheckedEnd, CheckedFlow, end_text, ident_text};
+
+pub fn expand(checked: &Checked) -> TokenStream {
+    let private = private();
+    let mut items = TokenStream::new();
+    for namespace in &checked.namespaces {
+        let ident = namespace.ident;
+        let (ident_str, name, managed) = (ident_text(ident), &namespace.name, namespace.managed);
+        let namespace_ports = ports(&namespace.ports);
+        items.extend(quote! {
+            #[allow(non_upper_case_globals)]
+            pub const #ident: #private::Namespace = #private::Namespace {
+                ident: #ident_str, name: #name, managed: #managed, ports: &[#namespace_ports],
+            };
+        });
+        for workload in &namespace.workloads {
+            let ident = workload.ident;
+            let (ident_str, name) = (ident_text(ident), &workload.name);
+            let (keys, values): (Vec<_>, Vec<_>) = workload.labels.iter().cloned().unzip();
+            let ports = ports(&workload.ports);
+            let namespace_ident = namespace.ident;
+            items.extend(quote! {
+                #[allow(non_upper_case_globals)]
+                pub const #ident: #private::Workload = #private::Workload {
+                    ident: #ident_str, name: #name, namespace: &#namespace_ident,
+                    selector: &[#(#private::Label { key: #keys, value: #values }),*],
+                    ports: &[#ports],
+                };
+            });
+        }
+    }
+    for cidr in &checked.cidrs {
+        let ident = cidr.ident;
+        let (ident_str, block, except) = (ident_text(ident), &cidr.cidr, &cidr.except);
+        items.extend(quote! {
+            #[allow(non_upper_case_globals)]
+            pub const #ident: #private::CidrBlock = #private::CidrBlock {
+                ident: #ident_str, cidr: #block, except: &[#(#except),*],
+            };
+        });
+    }
+    for item in &checked.uses {
+        items.extend(quote!(#item));
+    }
+
+    let namespace_idents = checked.namespaces.iter().map(|n| n.ident);
+    let workload_idents = checked.namespaces.iter().flat_map(|n| n.workloads.iter().map(|w| w.ident));
+    let cidr_idents = checked.cidrs.iter().map(|c| c.ident);
+    let flows = checked.flows.iter().map(|flow| {
+        let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
+        let ports = ports(&flow.ports.iter().map(|(port, _)| *port).collect::<Vec<_>>());
+        let text = &flow.text;
+        quote!(#private::Flow { from: #from, to: #to, ports: &[#ports], text: #text })
+    });
+    items.extend(quote! {
+        /// Everything this `zero_trust!` block declares; list it among the cluster's parts.
+        pub const POLICY: #private::Policy = #private::Policy {
+            file: ::core::file!(),
+            namespaces: &[#(&#namespace_idents),*],
+            workloads: &[#(&#workload_idents),*],
+            cidrs: &[#(&#cidr_idents),*],
+            flows: &[#(#flows),*],
+        };
+    });
+    for flow in &checked.flows {
+        items.extend(foreign_assertions(flow));
+    }
+    items
+}
+
+/// The checks the macro cannot make itself because an end is declared in another block:
+/// evaluated by rustc in `const` items spanned at the offending tokens.
+fn foreign_assertions(flow: &CheckedFlow) -> TokenStream {
+    let mut assertions = TokenStream::new();
+    if let CheckedEnd::Foreign(_) = &flow.to {
+        let target = end_text(&flow.decl.to);
+        for (port, span) in &flow.ports {
+            let message = format!("`{target}` does not listen on {port}; declare the port where `{target}` is declared, or fix the flow");
+            let to = endpoint(&flow.to);
+            let port = ports(&[*port]);
+            assertions.extend(respan(quote! {
+                const _: () = if !#to.accepts_port(&#port) {
+                    ::core::panic!(#message)
+                };
+            }, *span));
+        }
+    }
+    let foreign = |end: &CheckedEnd| matches!(end, CheckedEnd::Foreign(_));
+    if foreign(&flow.from) || foreign(&flow.to) {
+        let arrow = &flow.decl.arrow;
+        let span = arrow.spans[0].join(arrow.spans[1]).unwrap_or(arrow.spans[0]);
+        let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
+        let message = format!(
+            "neither end of `{}` is in a managed namespace, so it would write no policy; zero-trust writes policies only into managed namespaces",
+            flow.text
+        );
+        assertions.extend(respan(quote! {
+            const _: () = if !#from.is_managed() && !#to.is_managed() {
+                ::core::panic!(#message)
+            };
+        }, span));
+    }
+    assertions
+}
+
+fn endpoint(end: &CheckedEnd) -> TokenStream {
+    let private = private();
+    match end {
+        CheckedEnd::AllManaged => quote!(#private::Endpoint::AllManaged),
+        CheckedEnd::Local(ident) => quote!((&#ident).endpoint()),
+        CheckedEnd::Foreign(path) => quote!((&#path).endpoint()),
+    }
+}
+
+/// Gives every token `span`, so that rustc reports a failed `const` assertion at the
+/// user's token rather than at the macro call.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                tree = TokenTree::Group(respanned);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+fn ports(ports: &[PortRange]) -> TokenStream {
+    let private = private();
+    let ports = ports.iter().map(|port| {
+        let protocol = match port.protocol {
+            Protocol::Tcp => quote!(Tcp),
+            Protocol::Udp => quote!(Udp),
+            Protocol::Sctp => quote!(Sctp),
+        };
+        let (first, last) = (port.first, port.last);
+        quote!(#private::PortRange { protocol: #private::Protocol::#protocol, first: #first, last: #last })
+    });
+    quote!(#(#ports),*)
+}
+
+fn private() -> TokenStream {
+    quote!(::zero_trust::__private)
+}
+
+/// After an error, still declare every name the block meant to declare (and its `use`s),
+/// so that code naming them elsewhere compiles and one mistake gives one error.
+pub fn fallback(input: &Input) -> TokenStream {
+    let private = private();
+    let mut seen = BTreeSet::new();
+    let mut items = TokenStream::new();
+    let mut declare = |ident: &Ident, value: TokenStream| {
+        if seen.insert(ident_text(ident)) {
+            items.extend(quote! {
+                #[allow(non_upper_case_globals, dead_code)]
+                pub const #ident: #value;
+            });
+        }
+    };
+    let mut uses = TokenStream::new();
+    for item in &input.items {
+        match item {
+            Item::Namespace(namespace) => {
+                declare(&namespace.ident, quote!(#private::Namespace = #private::ERRORED_NAMESPACE));
+                for workload in &namespace.workloads {
+                    declare(&workload.ident, quote!(#private::Workload = #private::ERRORED_WORKLOAD));
+                }
+            }
+            Item::Cidr(cidr) => declare(&cidr.ident, quote!(#private::CidrBlock = #private::ERRORED_CIDR)),
+            Item::Use(item) => uses.extend(quote!(#item)),
+            Item::Flow(_) => {}
+        }
+    }
+    items.extend(uses);
+    items.extend(quote! {
+        #[allow(dead_code)]
+        pub const POLICY: #private::Policy = #private::ERRORED_POLICY;
+    });
+    items
+}

@@ -1,0 +1,217 @@
+//! Parsing a `zero_trust!` block. Syntax errors stop at the first, at its token, saying
+//! what was expected there.
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitInt, LitStr, Path, Token, bracketed, braced};
+
+use crate::ast::{
+    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, Labels, NamespaceDecl, PortDecl,
+    WorkloadDecl,
+};
+
+mod kw {
+    syn::custom_keyword!(namespace);
+    syn::custom_keyword!(external);
+    syn::custom_keyword!(cidr);
+    syn::custom_keyword!(except);
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            items.push(input.parse()?);
+        }
+        Ok(Input { items })
+    }
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // `namespace` and `cidr` are keywords only where a declaration can start, so a
+        // workload may still be called `cidr`.
+        if input.peek(kw::external) && input.peek2(kw::namespace) {
+            let external: kw::external = input.parse()?;
+            return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+        }
+        if input.peek(kw::namespace) && input.peek2(Ident) {
+            return parse_namespace(input, None).map(Item::Namespace);
+        }
+        if input.peek(kw::cidr) && input.peek2(Ident) {
+            return input.parse().map(Item::Cidr);
+        }
+        if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
+            return input.parse().map(Item::Use);
+        }
+        if input.peek(Ident) || input.peek(Token![*]) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![super]) || input.peek(Token![self]) {
+            return input.parse().map(Item::Flow);
+        }
+        Err(input.error(
+            "expected `namespace`, `external namespace`, `cidr`, `use` or a flow like `main_api -> auth_service:8080;`",
+        ))
+    }
+}
+
+fn parse_namespace(input: ParseStream, external: Option<proc_macro2::Span>) -> syn::Result<NamespaceDecl> {
+    input.parse::<kw::namespace>()?;
+    let ident: Ident = input.parse()?;
+    let rename = parse_rename(input)?;
+    let body;
+    braced!(body in input);
+    let mut workloads = Vec::new();
+    while !body.is_empty() {
+        workloads.push(body.parse()?);
+        if body.is_empty() {
+            break;
+        }
+        body.parse::<Token![;]>().map_err(|error| {
+            syn::Error::new(error.span(), "expected `;` between workloads, as in `{ api: 80; worker: 9000 }`")
+        })?;
+    }
+    Ok(NamespaceDecl { external, ident, rename, workloads })
+}
+
+/// `as "kubernetes-name"`, where the identifier does not map to the name.
+fn parse_rename(input: ParseStream) -> syn::Result<Option<LitStr>> {
+    if input.peek(Token![as]) {
+        input.parse::<Token![as]>()?;
+        return Ok(Some(input.parse()?));
+    }
+    Ok(None)
+}
+
+impl Parse for WorkloadDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let ident: Ident = input.parse()?;
+        let rename = parse_rename(input)?;
+        let labels = if input.peek(syn::token::Bracket) {
+            let content;
+            let bracket = bracketed!(content in input);
+            let labels = Punctuated::<LabelDecl, Token![,]>::parse_terminated(&content)?;
+            Some(Labels { bracket: bracket.span.join(), labels: labels.into_iter().collect() })
+        } else {
+            None
+        };
+        let ports = if input.peek(Token![:]) && !input.peek(Token![::]) {
+            input.parse::<Token![:]>()?;
+            parse_ports(input)?
+        } else {
+            Vec::new()
+        };
+        if !input.is_empty() && !input.peek(Token![;]) {
+            return Err(input.error(
+                "expected `[labels]`, `: ports` or `;` after the workload, as in `main_api: 3000`",
+            ));
+        }
+        Ok(WorkloadDecl { ident, rename, labels, ports })
+    }
+}
+
+impl Parse for LabelDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), "expected a label as `\"key\" = \"value\"`")
+        })?;
+        input.parse::<Token![=]>()?;
+        let value = input.parse()?;
+        Ok(LabelDecl { key, value })
+    }
+}
+
+/// One or more ports separated by `,`.
+fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
+    let mut ports = vec![input.parse()?];
+    while input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+        ports.push(input.parse()?);
+    }
+    Ok(ports)
+}
+
+impl Parse for PortDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let first: LitInt = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), "expected a port number like `8080`, `53/udp` or `30000..=32767`")
+        })?;
+        let last = if input.peek(Token![..=]) {
+            input.parse::<Token![..=]>()?;
+            Some(input.parse()?)
+        } else if input.peek(Token![..]) {
+            return Err(input.error("port ranges are inclusive; write `first..=last`"));
+        } else {
+            None
+        };
+        let protocol = if input.peek(Token![/]) {
+            input.parse::<Token![/]>()?;
+            Some(input.parse().map_err(|error| {
+                syn::Error::new(error.span(), "expected a protocol after `/`: `tcp`, `udp` or `sctp`")
+            })?)
+        } else {
+            None
+        };
+        Ok(PortDecl { first, last, protocol })
+    }
+}
+
+impl Parse for CidrDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.parse::<kw::cidr>()?;
+        let ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let cidr = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), "expected the CIDR as a string, like `\"10.0.0.0/8\"`")
+        })?;
+        let mut except = Vec::new();
+        if input.peek(kw::except) {
+            input.parse::<kw::except>()?;
+            except.push(input.parse()?);
+            while input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+                except.push(input.parse()?);
+            }
+        }
+        parse_end_of_line(input)?;
+        Ok(CidrDecl { ident, cidr, except })
+    }
+}
+
+impl Parse for FlowDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let from = input.parse()?;
+        let arrow = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), "expected `->` between the two ends of a flow, as in `main_api -> auth_service:8080`")
+        })?;
+        let to = input.parse()?;
+        if !input.peek(Token![:]) || input.peek(Token![::]) {
+            return Err(input.error(
+                "expected `:` and the ports the flow may reach, as in `main_api -> auth_service:8080`",
+            ));
+        }
+        input.parse::<Token![:]>()?;
+        let ports = parse_ports(input)?;
+        parse_end_of_line(input)?;
+        Ok(FlowDecl { from, arrow, to, ports })
+    }
+}
+
+impl Parse for EndpointRef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![*]) {
+            return input.parse().map(EndpointRef::AllManaged);
+        }
+        Path::parse_mod_style(input).map(EndpointRef::Path).map_err(|error| {
+            syn::Error::new(error.span(), "expected a workload, namespace or cidr name, a path to one, or `*`")
+        })
+    }
+}
+
+/// A declaration or flow ends with `;`, which the last one may leave out.
+fn parse_end_of_line(input: ParseStream) -> syn::Result<()> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    input.parse::<Token![;]>().map(drop).map_err(|error| {
+        syn::Error::new(error.span(), "expected `;` at the end of the line, or `,` and another port")
+    })
+}

@@ -1,0 +1,59 @@
+//! `cargo xtask emit [--check]`: assemble the cluster of `policies/`, render `k8s/`, and
+//! replace the folder's generated files in one step (or, with `--check`, compare).
+
+use zero_trust::emit::emit;
+
+use crate::k8s_dir::{Changes, GeneratedDir};
+use crate::project_root;
+
+pub enum Mode {
+    Write,
+    Check,
+}
+
+pub fn run(mode: Mode) -> Result<(), String> {
+    let cluster = policies::cluster().map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+        format!("the cluster in policies/ does not assemble; nothing was written:\n{}", lines.join("\n"))
+    })?;
+    let emitted = emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
+    let dir = GeneratedDir::new(project_root().join("k8s"));
+    let changes = dir.changes(&emitted.files)?;
+    let summary = emitted.summary;
+    match mode {
+        Mode::Check if changes.is_empty() => {
+            println!("k8s/ is up to date ({} files)", emitted.files.len());
+            Ok(())
+        }
+        Mode::Check => Err(format!(
+            "k8s/ is stale:\n{}run `cargo xtask emit` and commit k8s/",
+            changes.describe()
+        )),
+        Mode::Write => {
+            if !changes.is_empty() {
+                dir.replace(&emitted.files)?;
+            }
+            println!(
+                "k8s/: {} managed namespaces, {} policies, {} flows; {}",
+                summary.managed_namespaces,
+                summary.policies,
+                summary.flows,
+                count_changes(&changes)
+            );
+            Ok(())
+        }
+    }
+}
+
+fn count_changes(changes: &Changes) -> String {
+    if changes.is_empty() {
+        return "no file changed".to_owned();
+    }
+    format!(
+        "{} files changed ({} added, {} updated, {} removed)",
+        changes.added.len() + changes.updated.len() + changes.removed.len(),
+        changes.added.len(),
+        changes.updated.len(),
+        changes.removed.len()
+    )
+}

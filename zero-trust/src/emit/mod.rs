@@ -1,0 +1,94 @@
+//! Emission of `k8s/`: the manifests, in apply order, and the apply script.
+//!
+//! Everything is rendered in memory first; writing it to disk (atomically) is the
+//! caller's job, so an error can never leave `k8s/` half-written.
+
+pub mod apply_script;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::cluster::Cluster;
+use crate::lower::{NamespacePolicies, lower_to_network_policies};
+use crate::yaml::{YamlError, to_yaml};
+use apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
+
+pub const APPLY_SCRIPT: &str = "apply.sh";
+/// Applied last, after every allow-policy, so a rollout never denies what it will allow.
+pub const DEFAULT_DENY_FILE: &str = "20-default-deny.yaml";
+
+/// The files of `k8s/`, by name, and what they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub files: BTreeMap<String, String>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub managed_namespaces: usize,
+    pub policies: usize,
+    pub flows: usize,
+}
+
+/// The first line of every file zero-trust writes: how it tells its own files from others.
+pub fn header_line() -> String {
+    format!("# {GENERATED_HEADER}")
+}
+
+/// Whether `text` is a file that `cargo xtask emit` wrote (and may replace or remove).
+pub fn is_generated(text: &str) -> bool {
+    let header = header_line();
+    text.lines().take(2).any(|line| line == header)
+}
+
+pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
+    let lowered = lower_to_network_policies(cluster);
+    let mut files = BTreeMap::new();
+    let mut plan = ApplyPlan { allow_files: Vec::new(), deny_files: Vec::new(), policies: Vec::new() };
+    for NamespacePolicies { namespace, allow, .. } in &lowered {
+        if allow.is_empty() {
+            continue;
+        }
+        let file = allow_file(namespace);
+        files.insert(file.clone(), manifest(allow)?);
+        plan.allow_files.push(file);
+    }
+    let deny: Vec<NetworkPolicy> = lowered.iter().map(|n| n.default_deny.clone()).collect();
+    if !deny.is_empty() {
+        files.insert(DEFAULT_DENY_FILE.to_owned(), manifest(&deny)?);
+        plan.deny_files.push(DEFAULT_DENY_FILE.to_owned());
+    }
+    for namespace in &lowered {
+        for policy in namespace.allow.iter().chain([&namespace.default_deny]) {
+            let name = policy.metadata.name.clone().unwrap_or_default();
+            plan.policies.push((namespace.namespace.to_owned(), name));
+        }
+    }
+    plan.policies.sort();
+    files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
+    let summary = Summary {
+        managed_namespaces: lowered.len(),
+        policies: plan.policies.len(),
+        flows: cluster.flows.len(),
+    };
+    Ok(Emitted { files, summary })
+}
+
+/// The allow-policies of a namespace; the `10-` prefix sorts them before the deny file,
+/// so `kubectl apply -f k8s/` applies them first too.
+fn allow_file(namespace: &str) -> String {
+    format!("10-allow-{namespace}.yaml")
+}
+
+/// A multi-document YAML file holding only Kubernetes objects, behind the header comment.
+fn manifest(policies: &[NetworkPolicy]) -> Result<String, YamlError> {
+    let mut text = header_line();
+    text.push('\n');
+    for policy in policies {
+        text.push_str("---\n");
+        text.push_str(&to_yaml(policy)?);
+    }
+    Ok(text)
+}

@@ -1,0 +1,247 @@
+//! Lowering a cluster to `networking.k8s.io/v1` NetworkPolicy objects.
+//!
+//! Every flow becomes a rule on each managed side: egress at the source, ingress at the
+//! destination. Per managed namespace:
+//! - `default-deny-all`: selects every pod, both policy types, no rules;
+//! - `<workload>.ingress` / `<workload>.egress`: the workload's peers, one rule per flow;
+//! - `all-pods.ingress` / `all-pods.egress`: flows to or from the whole namespace or `*`.
+//!
+//! Names are stable (a flow changes the rules of one policy at each end) and say what they
+//! hold, so `kubectl describe networkpolicy main-api.egress` answers "whom may it call?".
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use zero_trust_rules::{
+    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL, PortRange,
+};
+
+use crate::cluster::Cluster;
+use crate::model::{Endpoint, Label};
+
+
+/// The policies of one managed namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespacePolicies {
+    pub namespace: &'static str,
+    /// Sorted by name.
+    pub allow: Vec<NetworkPolicy>,
+    pub default_deny: NetworkPolicy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    fn policy_type(self) -> &'static str {
+        match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+/// Which pods of a namespace a policy selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    AllPods,
+    Workload { name: &'static str, selector: &'static [Label] },
+}
+
+/// A rule before lowering: the flow's other end and its ports.
+struct PendingRule {
+    peer: Endpoint,
+    ports: &'static [PortRange],
+}
+
+/// Lowers every flow of the cluster; the output is sorted and does not depend on the
+/// order of flows or files.
+pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
+    let managed: Vec<&'static str> = cluster.managed_namespaces().map(|n| n.name).collect();
+    let mut pending: BTreeMap<(&'static str, Target, Direction), Vec<PendingRule>> = BTreeMap::new();
+    for flow in &cluster.flows {
+        for (namespace, target) in targets(&flow.from, &managed) {
+            let rule = PendingRule { peer: flow.to, ports: flow.ports };
+            pending.entry((namespace, target, Direction::Egress)).or_default().push(rule);
+        }
+        for (namespace, target) in targets(&flow.to, &managed) {
+            let rule = PendingRule { peer: flow.from, ports: flow.ports };
+            pending.entry((namespace, target, Direction::Ingress)).or_default().push(rule);
+        }
+    }
+
+    let mut by_namespace: BTreeMap<&'static str, Vec<NetworkPolicy>> =
+        managed.iter().map(|name| (*name, Vec::new())).collect();
+    for ((namespace, target, direction), mut rules) in pending {
+        rules.sort_by_key(|rule| rule.peer.key());
+        let policy = allow_policy(namespace, target, direction, &rules, &managed);
+        by_namespace.entry(namespace).or_default().push(policy);
+    }
+    by_namespace
+        .into_iter()
+        .map(|(namespace, mut allow)| {
+            allow.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            NamespacePolicies { namespace, allow, default_deny: default_deny_all(namespace) }
+        })
+        .collect()
+}
+
+/// The managed pods an end stands for, as (namespace, target) pairs.
+fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Target)> {
+    match end {
+        Endpoint::Workload(w) if w.namespace.managed => {
+            vec![(w.namespace.name, Target::Workload { name: w.name, selector: w.selector })]
+        }
+        Endpoint::Namespace(n) if n.managed => vec![(n.name, Target::AllPods)],
+        Endpoint::AllManaged => managed.iter().map(|name| (*name, Target::AllPods)).collect(),
+        Endpoint::Workload(_) | Endpoint::Namespace(_) | Endpoint::Cidr(_) => Vec::new(),
+    }
+}
+
+fn allow_policy(
+    namespace: &'static str,
+    target: Target,
+    direction: Direction,
+    rules: &[PendingRule],
+    managed: &[&'static str],
+) -> NetworkPolicy {
+    let (name, pod_selector) = match target {
+        Target::AllPods => (ALL_PODS, LabelSelector::default()),
+        Target::Workload { name, selector } => (name, match_labels(selector.iter().map(|l| (l.key, l.value)))),
+    };
+    let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
+    let mut spec = NetworkPolicySpec {
+        pod_selector: Some(pod_selector),
+        policy_types: Some(vec![direction.policy_type().to_owned()]),
+        ..NetworkPolicySpec::default()
+    };
+    match direction {
+        Direction::Ingress => {
+            spec.ingress = Some(
+                rules
+                    .iter()
+                    .map(|rule| NetworkPolicyIngressRule { from: Some(peer_of(rule)), ports: Some(ports(rule.ports)) })
+                    .collect(),
+            )
+        }
+        Direction::Egress => {
+            spec.egress = Some(
+                rules
+                    .iter()
+                    .map(|rule| NetworkPolicyEgressRule { to: Some(peer_of(rule)), ports: Some(ports(rule.ports)) })
+                    .collect(),
+            )
+        }
+    }
+    NetworkPolicy {
+        metadata: metadata(namespace, format!("{name}.{}", direction.suffix())),
+        spec: Some(spec),
+    }
+}
+
+/// `default-deny-all`: the empty pod selector selects every pod of the namespace, and
+/// naming both policy types with no rules isolates them in both directions.
+/// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-ingress-and-all-egress-traffic>
+fn default_deny_all(namespace: &'static str) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: metadata(namespace, DEFAULT_DENY_ALL.to_owned()),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
+fn metadata(namespace: &str, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(namespace.to_owned()),
+        labels: Some([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned())].into()),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The peer that stands for the other end of a flow.
+///
+/// A namespace selector and a pod selector in one peer item are ANDed: the pods that match
+/// the pod selector in the namespaces that match the namespace selector. Two items would be
+/// ORed, so a workload is always one item.
+/// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors>
+fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
+    match end {
+        Endpoint::Workload(w) => NetworkPolicyPeer {
+            namespace_selector: Some(namespace_named(w.namespace.name)),
+            pod_selector: Some(match_labels(w.selector.iter().map(|l| (l.key, l.value)))),
+            ip_block: None,
+        },
+        Endpoint::Namespace(n) => NetworkPolicyPeer {
+            namespace_selector: Some(namespace_named(n.name)),
+            ..NetworkPolicyPeer::default()
+        },
+        Endpoint::Cidr(c) => NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: c.cidr.to_owned(),
+                except: (!c.except.is_empty()).then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+        Endpoint::AllManaged => NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: NAMESPACE_NAME_LABEL.to_owned(),
+                    operator: "In".to_owned(),
+                    values: Some(managed.iter().map(|n| (*n).to_owned()).collect()),
+                }]),
+                match_labels: None,
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+    }
+}
+
+/// Namespaces are selected by `kubernetes.io/metadata.name`, which Kubernetes sets and
+/// keeps equal to the name, so no labelling step can be forgotten.
+fn namespace_named(name: &str) -> LabelSelector {
+    match_labels([(NAMESPACE_NAME_LABEL, name)])
+}
+
+fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()),
+        match_expressions: None,
+    }
+}
+
+/// Ports with an explicit protocol (TCP is the API's default, but explicit reads better);
+/// a range is `port` with `endPort`. Sorted, so reordering a flow's ports changes nothing.
+/// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-range-of-ports>
+fn ports(ports: &[PortRange]) -> Vec<NetworkPolicyPort> {
+    let mut ports = ports.to_vec();
+    ports.sort();
+    ports
+        .iter()
+        .map(|port| NetworkPolicyPort {
+            protocol: Some(port.protocol.as_k8s().to_owned()),
+            port: Some(IntOrString::Int(i32::from(port.first))),
+            end_port: (!port.is_single()).then_some(i32::from(port.last)),
+        })
+        .collect()
+}
