@@ -54,10 +54,17 @@ pub struct CheckedFlow<'a> {
 pub enum CheckedEnd<'a> {
     AllManaged,
     /// Declared in this block; the macro has checked what it could.
-    Local(&'a Ident),
+    Local(&'a Ident, LocalKind),
     /// Declared elsewhere and named by a path or a `use`; rustc resolves it and the
     /// expansion checks ports and sides in `const` items.
     Foreign(&'a Path),
+}
+
+#[derive(Clone, Copy)]
+pub enum LocalKind {
+    Namespace,
+    Workload,
+    Cidr,
 }
 
 /// What a name declared in this block stands for.
@@ -343,8 +350,13 @@ fn resolve_end<'a>(
         return Some(CheckedEnd::Foreign(path));
     };
     let text = ident_text(ident);
-    if declared.contains_key(&text) {
-        return Some(CheckedEnd::Local(ident));
+    if let Some(declared) = declared.get(&text) {
+        let kind = match declared {
+            Declared::Namespace(_) => LocalKind::Namespace,
+            Declared::Workload(..) => LocalKind::Workload,
+            Declared::Cidr => LocalKind::Cidr,
+        };
+        return Some(CheckedEnd::Local(ident, kind));
     }
     if imports.names.contains(&text) || imports.glob {
         return Some(CheckedEnd::Foreign(path));
@@ -375,7 +387,7 @@ fn flow_ports_are_listened_on(
     declared: &BTreeMap<String, Declared>,
     errors: &mut Errors,
 ) {
-    let CheckedEnd::Local(ident) = to else { return };
+    let CheckedEnd::Local(ident, _) = to else { return };
     let (subject, listening) = match declared[&ident_text(ident)] {
         Declared::Workload(_, workload) => (format!("workload `{ident}` does not listen"), &workload.ports),
         Declared::Namespace(namespace) => (format!("no workload of namespace `{ident}` listens"), &namespace.ports),
@@ -401,7 +413,7 @@ fn flow_has_a_managed_end(
     errors: &mut Errors,
 ) {
     let unmanaged = |end: &CheckedEnd| match end {
-        CheckedEnd::Local(ident) => match declared[&ident_text(ident)] {
+        CheckedEnd::Local(ident, _) => match declared[&ident_text(ident)] {
             Declared::Namespace(namespace) | Declared::Workload(namespace, _) => !namespace.managed,
             Declared::Cidr => true,
         },

@@ -11,7 +11,7 @@ use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
 use crate::ast::{Input, Item};
-use crate::check::{Checked, CheckedEnd, CheckedFlow, end_text, ident_text};
+use crate::check::{Checked, CheckedEnd, CheckedFlow, LocalKind, end_text, ident_text};
 
 pub fn expand(checked: &Checked) -> TokenStream {
     let private = private();
@@ -120,7 +120,10 @@ fn endpoint(end: &CheckedEnd) -> TokenStream {
     let private = private();
     match end {
         CheckedEnd::AllManaged => quote!(#private::Endpoint::AllManaged),
-        CheckedEnd::Local(ident) => quote!((&#ident).endpoint()),
+        // The kind is known here, so no method call for rustc to resolve per flow.
+        CheckedEnd::Local(ident, LocalKind::Namespace) => quote!(#private::Endpoint::Namespace(&#ident)),
+        CheckedEnd::Local(ident, LocalKind::Workload) => quote!(#private::Endpoint::Workload(&#ident)),
+        CheckedEnd::Local(ident, LocalKind::Cidr) => quote!(#private::Endpoint::Cidr(&#ident)),
         CheckedEnd::Foreign(path) => quote!((&#path).endpoint()),
     }
 }
