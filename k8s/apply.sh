@@ -154,7 +154,7 @@ prune() {
   while IFS= read -r entry; do
     [[ -n $entry ]] || continue
     if [[ $entry != ?*/?* || $entry == */*/* ]]; then
-      error "\`kubectl get\` printed \`$entry\`, not namespace/name; is kubectl too old for jsonpath ranges?"
+      error "\`kubectl get\` printed \`$entry\` where namespace/name was expected; nothing was pruned"
       return 1
     fi
     if [[ -z ${emitted[$entry]+kept} ]]; then
@@ -190,7 +190,7 @@ apply_to_context() {
     return
   fi
 
-  changing=1
+  stage=apply
   step "$context" "applying allow policies"
   if ((${#allow_args[@]} > 0)); then
     kubectl --context "$context" apply "${allow_args[@]}"
@@ -199,13 +199,14 @@ apply_to_context() {
   if ((${#deny_args[@]} > 0)); then
     kubectl --context "$context" apply "${deny_args[@]}"
   fi
+  stage=prune
   step "$context" "pruning managed policies that are no longer emitted"
   prune "$context"
 }
 
 # On a failure (set -e), say which context it hit and which were left alone.
 current_context=""
-changing=0
+stage=dry-run # how far the current context got: dry-run, apply or prune
 later_contexts=()
 report_failure() {
   local status=$?
@@ -213,11 +214,11 @@ report_failure() {
     return
   fi
   error "failed on context \`$current_context\` (exit status $status); see the output above"
-  if ((changing)); then
-    error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)"
-  else
-    error "nothing was changed on \`$current_context\`"
-  fi
+  case $stage in
+    dry-run) error "nothing was changed on \`$current_context\`" ;;
+    apply) error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)" ;;
+    prune) error "\`$current_context\` has every emitted policy, but prune did not finish; fix the cause and run again" ;;
+  esac
   if ((${#later_contexts[@]} > 0)); then
     error "later contexts were not touched: ${later_contexts[*]}"
   fi
@@ -227,7 +228,7 @@ trap report_failure EXIT
 for i in "${!contexts[@]}"; do
   current_context=${contexts[i]}
   later_contexts=("${contexts[@]:i+1}")
-  changing=0
+  stage=dry-run
   apply_to_context "$current_context"
   step "$current_context" "done"
 done

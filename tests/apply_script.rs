@@ -79,7 +79,13 @@ impl Sandbox {
     /// Runs `k8s/apply.sh ARGS` from the sandbox root (not from k8s/). `existing` is what
     /// the cluster holds with the managed-by label; calls containing `fail_on` fail.
     fn run(&self, args: &[&str], existing: &str, fail_on: Option<&str>) -> Run {
-        self.run_from(self.dir.path(), &self.k8s().join("apply.sh"), args, existing, fail_on)
+        self.run_from(
+            self.dir.path(),
+            &self.k8s().join("apply.sh"),
+            args,
+            existing,
+            fail_on,
+        )
     }
 
     fn run_from(
@@ -146,7 +152,12 @@ fn get_call(context: &str) -> String {
 
 /// Every call of a full run on a cluster where nothing is stale.
 fn full_run_calls(context: &str) -> Vec<String> {
-    vec![dry_run_call(context), allow_call(context), deny_call(context), get_call(context)]
+    vec![
+        dry_run_call(context),
+        allow_call(context),
+        deny_call(context),
+        get_call(context),
+    ]
 }
 
 #[track_caller]
@@ -163,12 +174,19 @@ fn script_starts_with_shebang_and_generated_header_and_is_deterministic() {
         lines.next(),
         Some("# Written by `cargo xtask emit` from policies/; do not edit by hand.")
     );
-    assert_eq!(format!("# {GENERATED_HEADER}"), script.lines().nth(1).unwrap());
+    assert_eq!(
+        format!("# {GENERATED_HEADER}"),
+        script.lines().nth(1).unwrap()
+    );
     assert_eq!(script, render_apply_script(&plan()));
 
     let mut shuffled = plan();
     shuffled.policies.reverse();
-    assert_eq!(script, render_apply_script(&shuffled), "kept policies must not depend on input order");
+    assert_eq!(
+        script,
+        render_apply_script(&shuffled),
+        "kept policies must not depend on input order"
+    );
 }
 
 #[test]
@@ -191,7 +209,11 @@ fn one_context_dry_runs_then_applies_then_prunes() {
 #[test]
 fn two_contexts_are_applied_in_the_given_order() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--context", "staging", "--context=prod"], EMITTED_ON_CLUSTER, None);
+    let run = sandbox.run(
+        &["--context", "staging", "--context=prod"],
+        EMITTED_ON_CLUSTER,
+        None,
+    );
     assert_exit(&run, 0);
     let mut expected = full_run_calls("staging");
     expected.extend(full_run_calls("prod"));
@@ -199,7 +221,11 @@ fn two_contexts_are_applied_in_the_given_order() {
 
     // Not sorted: the order on the command line is the rollout order.
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--context", "prod", "--context", "staging"], EMITTED_ON_CLUSTER, None);
+    let run = sandbox.run(
+        &["--context", "prod", "--context", "staging"],
+        EMITTED_ON_CLUSTER,
+        None,
+    );
     assert_exit(&run, 0);
     let mut expected = full_run_calls("prod");
     expected.extend(full_run_calls("staging"));
@@ -216,9 +242,15 @@ fn failure_in_first_context_stops_before_the_second() {
     );
     assert_ne!(run.code, Some(0), "{run:#?}");
     assert_eq!(run.calls, [dry_run_call("staging"), allow_call("staging")]);
-    assert!(run.stderr.contains("failed on context `staging`"), "{run:#?}");
+    assert!(
+        run.stderr.contains("failed on context `staging`"),
+        "{run:#?}"
+    );
     assert!(run.stderr.contains("may be partly updated"), "{run:#?}");
-    assert!(run.stderr.contains("later contexts were not touched: prod"), "{run:#?}");
+    assert!(
+        run.stderr.contains("later contexts were not touched: prod"),
+        "{run:#?}"
+    );
 }
 
 #[test]
@@ -234,24 +266,61 @@ fn failed_dry_run_says_nothing_changed_and_names_the_context() {
     expected.push(dry_run_call("prod"));
     assert_eq!(run.calls, expected);
     assert!(run.stderr.contains("failed on context `prod`"), "{run:#?}");
-    assert!(run.stderr.contains("nothing was changed on `prod`"), "{run:#?}");
+    assert!(
+        run.stderr.contains("nothing was changed on `prod`"),
+        "{run:#?}"
+    );
     assert!(!run.stderr.contains("later contexts"), "{run:#?}");
+}
+
+#[test]
+fn failed_prune_stops_and_says_the_policies_are_applied() {
+    let sandbox = Sandbox::new();
+    let existing = format!("{EMITTED_ON_CLUSTER}shop/allow-old\n");
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        &existing,
+        Some("--context staging delete"),
+    );
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    let mut expected = full_run_calls("staging");
+    expected.push("--context staging delete networkpolicy -n shop allow-old".to_owned());
+    assert_eq!(run.calls, expected);
+    assert!(
+        run.stderr.contains("failed on context `staging`"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("prune did not finish"), "{run:#?}");
+    assert!(
+        run.stderr.contains("later contexts were not touched: prod"),
+        "{run:#?}"
+    );
 }
 
 #[test]
 fn dry_run_only_makes_dry_run_calls() {
     let sandbox = Sandbox::new();
     let existing = format!("{EMITTED_ON_CLUSTER}shop/allow-old\n");
-    let run = sandbox.run(&["--dry-run", "--context", "staging", "--context", "prod"], &existing, None);
+    let run = sandbox.run(
+        &["--dry-run", "--context", "staging", "--context", "prod"],
+        &existing,
+        None,
+    );
     assert_exit(&run, 0);
     let mut expected = Vec::new();
     for context in ["staging", "prod"] {
         expected.push(dry_run_call(context));
         expected.push(get_call(context));
-        expected.push(format!("--context {context} delete --dry-run=server networkpolicy -n shop allow-old"));
+        expected.push(format!(
+            "--context {context} delete --dry-run=server networkpolicy -n shop allow-old"
+        ));
     }
     assert_eq!(run.calls, expected);
-    assert!(run.stdout.contains("would delete networkpolicy shop/allow-old"), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("would delete networkpolicy shop/allow-old"),
+        "{run:#?}"
+    );
     assert!(run.stdout.contains("nothing was changed"), "{run:#?}");
 }
 
@@ -301,11 +370,23 @@ fn no_context_is_refused_without_calling_kubectl() {
 fn bad_arguments_are_usage_errors() {
     let sandbox = Sandbox::new();
     for (args, message) in [
-        (&["--context", "staging", "--force"][..], "unknown option `--force`"),
+        (
+            &["--context", "staging", "--force"][..],
+            "unknown option `--force`",
+        ),
         (&["staging"][..], "unknown option `staging`"),
-        (&["--context"][..], "`--context` needs a kubectl context name"),
-        (&["--context", "--dry-run"][..], "`--context` needs a kubectl context name, not `--dry-run`"),
-        (&["--context="][..], "`--context` needs a kubectl context name"),
+        (
+            &["--context"][..],
+            "`--context` needs a kubectl context name",
+        ),
+        (
+            &["--context", "--dry-run"][..],
+            "`--context` needs a kubectl context name, not `--dry-run`",
+        ),
+        (
+            &["--context="][..],
+            "`--context` needs a kubectl context name",
+        ),
     ] {
         let run = sandbox.run(args, "", None);
         assert_exit(&run, 2);
@@ -331,7 +412,13 @@ fn help_prints_usage_and_calls_nothing() {
 fn manifests_are_found_from_any_working_directory() {
     let sandbox = Sandbox::new();
     // A relative script path from the sandbox root, then an absolute one from `/`.
-    let run = sandbox.run_from(sandbox.dir.path(), Path::new("k8s/apply.sh"), &["--context", "a"], "", None);
+    let run = sandbox.run_from(
+        sandbox.dir.path(),
+        Path::new("k8s/apply.sh"),
+        &["--context", "a"],
+        "",
+        None,
+    );
     assert_exit(&run, 0);
     assert_eq!(run.calls, full_run_calls("a"));
 
@@ -349,7 +436,11 @@ fn missing_manifest_stops_before_any_kubectl_call() {
     let run = sandbox.run(&["--context", "staging"], "", None);
     assert_exit(&run, 1);
     assert!(run.calls.is_empty(), "{run:#?}");
-    assert!(run.stderr.contains("default-deny.yaml` is missing; run `cargo xtask emit`"), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("default-deny.yaml` is missing; run `cargo xtask emit`"),
+        "{run:#?}"
+    );
 }
 
 /// CI installs shellcheck (Debian package `shellcheck`); elsewhere a missing one is a note.

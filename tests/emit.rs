@@ -20,7 +20,10 @@ fn committed_k8s_matches_the_guides_cluster() {
     let k8s = Path::new(env!("CARGO_MANIFEST_DIR")).join("../k8s");
     for (name, text) in &emitted.files {
         let committed = std::fs::read_to_string(k8s.join(name)).unwrap_or_default();
-        assert!(committed == *text, "k8s/{name} is stale; run `cargo xtask emit`");
+        assert!(
+            committed == *text,
+            "k8s/{name} is stale; run `cargo xtask emit`"
+        );
     }
     assert_eq!(emitted.summary.flows, 6);
     assert_eq!(emitted.summary.managed_namespaces, 4);
@@ -37,7 +40,10 @@ mod two_managed {
 #[test]
 fn a_flow_between_managed_ends_writes_both_halves_with_one_anded_peer() {
     let files = render(&[&two_managed::POLICY]);
-    assert_eq!(files.keys().collect::<Vec<_>>(), ["10-allow-shop.yaml", "20-default-deny.yaml", "apply.sh"]);
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["10-allow-shop.yaml", "20-default-deny.yaml", "apply.sh"]
+    );
     assert_eq!(
         files["10-allow-shop.yaml"],
         r#"# Written by `cargo xtask emit` from policies/; do not edit by hand.
@@ -137,7 +143,10 @@ fn external_and_cidr_ends_get_only_the_managed_half() {
     assert!(apps.contains("    - ipBlock:\n        cidr: 203.0.113.0/24\n    ports:\n    - endPort: 32767\n      port: 30000\n      protocol: TCP\n"), "{apps}");
     // The external namespace is a destination: egress at the gateway only.
     assert!(apps.contains("  name: edge-gw.egress\n"), "{apps}");
-    assert!(!files.keys().any(|f| f.contains("monitoring")), "external namespaces are never written to");
+    assert!(
+        !files.keys().any(|f| f.contains("monitoring")),
+        "external namespaces are never written to"
+    );
 }
 
 #[test]
@@ -181,7 +190,10 @@ mod part_b_again {
 
 #[test]
 fn output_does_not_depend_on_the_order_of_parts() {
-    assert_eq!(render(&[&part_a::POLICY, &part_b::POLICY]), render(&[&part_b::POLICY, &part_a::POLICY]));
+    assert_eq!(
+        render(&[&part_a::POLICY, &part_b::POLICY]),
+        render(&[&part_b::POLICY, &part_a::POLICY])
+    );
 }
 
 #[test]
@@ -191,15 +203,28 @@ fn a_flow_to_a_block_missing_from_the_cluster_is_an_error() {
     let message = errors[0].to_string();
     assert!(matches!(errors[0], ClusterError::NotInCluster { .. }));
     assert!(message.contains("flow `api -> worker:9000`"), "{message}");
-    assert!(message.contains("workload `worker` (`back/worker`)"), "{message}");
-    assert!(message.contains("add the block that declares it to the cluster's parts"), "{message}");
+    assert!(
+        message.contains("workload `worker` (`back/worker`)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("add the block that declares it to the cluster's parts"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_namespace_declared_in_two_blocks_is_an_error() {
-    let errors = Cluster::assemble(&[&part_a::POLICY, &part_b::POLICY, &part_b_again::POLICY]).unwrap_err();
+    let errors =
+        Cluster::assemble(&[&part_a::POLICY, &part_b::POLICY, &part_b_again::POLICY]).unwrap_err();
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages[0].starts_with("namespace `back` is declared in both"), "{messages:?}");
-    assert!(messages[1].starts_with("workload `back/worker` is declared in both"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("namespace `back` is declared in both"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("workload `back/worker` is declared in both"),
+        "{messages:?}"
+    );
 }

@@ -79,7 +79,10 @@ impl PortDecl {
             (None, Some(last)) => last.span(),
             (None, None) => self.first.span(),
         };
-        self.first.span().join(end).unwrap_or_else(|| self.first.span())
+        self.first
+            .span()
+            .join(end)
+            .unwrap_or_else(|| self.first.span())
     }
 }
 

@@ -10,7 +10,9 @@ use zero_trust_rules::{
     check_port_range, parse_cidr, parse_except,
 };
 
-use crate::ast::{CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl};
+use crate::ast::{
+    CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
+};
 use crate::ctxt::Errors;
 
 pub struct Checked<'a> {
@@ -96,7 +98,10 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     for namespace in &namespaces {
         declared.insert(namespace.ident.to_string(), Declared::Namespace(namespace));
         for workload in &namespace.workloads {
-            declared.insert(workload.ident.to_string(), Declared::Workload(namespace, workload));
+            declared.insert(
+                workload.ident.to_string(),
+                Declared::Workload(namespace, workload),
+            );
         }
     }
     for cidr in &cidrs {
@@ -113,21 +118,45 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         if let (Some(from), Some(to)) = (from, to) {
             flow_ports_are_listened_on(&to, &ports, &declared, &mut errors);
             flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
-            flows.push(CheckedFlow { decl, from, to, ports, text: flow_text(decl) });
+            flows.push(CheckedFlow {
+                decl,
+                from,
+                to,
+                ports,
+                text: flow_text(decl),
+            });
         }
     }
     flows_are_written_once(&flows, &mut errors);
 
-    errors.finish(Checked { namespaces, cidrs, uses, flows })
+    errors.finish(Checked {
+        namespaces,
+        cidrs,
+        uses,
+        flows,
+    })
 }
 
 fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedNamespace<'a> {
     let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors);
-    let workloads: Vec<_> = decl.workloads.iter().map(|w| check_workload(w, errors)).collect();
-    let mut ports: Vec<PortRange> = workloads.iter().flat_map(|w| w.ports.iter().copied()).collect();
+    let workloads: Vec<_> = decl
+        .workloads
+        .iter()
+        .map(|w| check_workload(w, errors))
+        .collect();
+    let mut ports: Vec<PortRange> = workloads
+        .iter()
+        .flat_map(|w| w.ports.iter().copied())
+        .collect();
     ports.sort();
     ports.dedup();
-    CheckedNamespace { ident: &decl.ident, name, managed: decl.external.is_none(), workloads, ports }
+    CheckedNamespace {
+        ident: &decl.ident,
+        name,
+        managed: decl.external.is_none(),
+        workloads,
+        ports,
+    }
 }
 
 fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWorkload<'a> {
@@ -139,7 +168,12 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
     };
     let ports = check_ports(&decl.ports, errors);
     ports_are_listed_once(&ports, errors);
-    CheckedWorkload { ident: &decl.ident, name, labels, ports: ports.into_iter().map(|(p, _)| p).collect() }
+    CheckedWorkload {
+        ident: &decl.ident,
+        name,
+        labels,
+        ports: ports.into_iter().map(|(p, _)| p).collect(),
+    }
 }
 
 fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
@@ -161,7 +195,11 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
         }
     }
     CidrDecl::except_is_listed_once(decl, errors);
-    CheckedCidr { ident: &decl.ident, cidr: decl.cidr.value(), except }
+    CheckedCidr {
+        ident: &decl.ident,
+        cidr: decl.cidr.value(),
+        except,
+    }
 }
 
 impl CidrDecl {
@@ -170,14 +208,22 @@ impl CidrDecl {
         let mut seen = BTreeSet::new();
         for entry in &self.except {
             if !seen.insert(entry.value()) {
-                errors.push(entry.span(), format!("except `{}` is listed twice; remove one", entry.value()));
+                errors.push(
+                    entry.span(),
+                    format!("except `{}` is listed twice; remove one", entry.value()),
+                );
             }
         }
     }
 }
 
 /// Rule: a Kubernetes name is a DNS-1123 label; by default the identifier with `_` as `-`.
-fn kubernetes_name(ident: &Ident, rename: Option<&LitStr>, what: &str, errors: &mut Errors) -> String {
+fn kubernetes_name(
+    ident: &Ident,
+    rename: Option<&LitStr>,
+    what: &str,
+    errors: &mut Errors,
+) -> String {
     if let Some(rename) = rename {
         let name = rename.value();
         if let Err(why) = check_dns1123_label(&name) {
@@ -218,7 +264,10 @@ fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(St
             errors.push(label.value.span(), format!("label value `{value}` {why}"));
         }
         if !seen.insert(key.clone()) {
-            errors.push(label.key.span(), format!("label key `{key}` is given twice; a pod has one value per key"));
+            errors.push(
+                label.key.span(),
+                format!("label key `{key}` is given twice; a pod has one value per key"),
+            );
         }
         checked.push((key, value));
     }
@@ -234,12 +283,18 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
             Some(word) => match Protocol::from_dsl(&word.to_string()) {
                 Some(protocol) => protocol,
                 None => {
-                    errors.push(word.span(), format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"));
+                    errors.push(
+                        word.span(),
+                        format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
+                    );
                     continue;
                 }
             },
         };
-        let (Ok(first), last) = (decl.first.base10_parse::<u64>(), decl.last.as_ref().map(|l| l.base10_parse::<u64>())) else {
+        let (Ok(first), last) = (
+            decl.first.base10_parse::<u64>(),
+            decl.last.as_ref().map(|l| l.base10_parse::<u64>()),
+        ) else {
             errors.push(decl.first.span(), "expected a port number like `8080`");
             continue;
         };
@@ -252,7 +307,14 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
             None => None,
         };
         match check_port_range(first, last) {
-            Ok((first, last)) => ports.push((PortRange { protocol, first, last }, decl.span())),
+            Ok((first, last)) => ports.push((
+                PortRange {
+                    protocol,
+                    first,
+                    last,
+                },
+                decl.span(),
+            )),
             Err(why) => errors.push(decl.span(), why),
         }
     }
@@ -263,7 +325,10 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
 fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
     for (i, (port, span)) in ports.iter().enumerate() {
         if let Some((earlier, _)) = ports[..i].iter().find(|(other, _)| overlap(other, port)) {
-            errors.push(*span, format!("port {port} overlaps {earlier}, listed before it; list each port once"));
+            errors.push(
+                *span,
+                format!("port {port} overlaps {earlier}, listed before it; list each port once"),
+            );
         }
     }
 }
@@ -274,7 +339,11 @@ fn overlap(a: &PortRange, b: &PortRange) -> bool {
 
 /// Rule: namespace, workload and cidr identifiers of a block are distinct, since each
 /// becomes an item of the module.
-fn names_are_declared_once(namespaces: &[CheckedNamespace], cidrs: &[CheckedCidr], errors: &mut Errors) {
+fn names_are_declared_once(
+    namespaces: &[CheckedNamespace],
+    cidrs: &[CheckedCidr],
+    errors: &mut Errors,
+) {
     let mut seen: BTreeMap<String, &Ident> = BTreeMap::new();
     let idents = namespaces
         .iter()
@@ -282,7 +351,10 @@ fn names_are_declared_once(namespaces: &[CheckedNamespace], cidrs: &[CheckedCidr
         .chain(cidrs.iter().map(|c| c.ident));
     for ident in idents {
         if seen.insert(ident_text(ident), ident).is_some() {
-            errors.push(ident.span(), format!("`{ident}` is declared twice; rename one of them"));
+            errors.push(
+                ident.span(),
+                format!("`{ident}` is declared twice; rename one of them"),
+            );
         }
     }
 }
@@ -292,17 +364,18 @@ fn names_are_declared_once(namespaces: &[CheckedNamespace], cidrs: &[CheckedCidr
 fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Errors) {
     let mut namespace_names = BTreeMap::new();
     for namespace in namespaces {
-        if let Some(first) = namespace_names.insert(namespace.name.as_str(), namespace.ident) {
-            if ident_text(first) != ident_text(namespace.ident) {
-                errors.push(namespace.ident.span(), format!("namespace `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", namespace.ident, namespace.name));
-            }
+        // Identical identifiers are `names_are_declared_once`'s to report.
+        if let Some(first) = namespace_names.insert(namespace.name.as_str(), namespace.ident)
+            && ident_text(first) != ident_text(namespace.ident)
+        {
+            errors.push(namespace.ident.span(), format!("namespace `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", namespace.ident, namespace.name));
         }
         let mut workload_names = BTreeMap::new();
         for workload in &namespace.workloads {
-            if let Some(first) = workload_names.insert(workload.name.as_str(), workload.ident) {
-                if ident_text(first) != ident_text(workload.ident) {
-                    errors.push(workload.ident.span(), format!("workload `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", workload.ident, workload.name));
-                }
+            if let Some(first) = workload_names.insert(workload.name.as_str(), workload.ident)
+                && ident_text(first) != ident_text(workload.ident)
+            {
+                errors.push(workload.ident.span(), format!("workload `{}` has the Kubernetes name `{}` of `{first}` too; give one another name", workload.ident, workload.name));
             }
         }
     }
@@ -316,7 +389,10 @@ struct Imports {
 
 impl Imports {
     fn of(uses: &[&syn::ItemUse]) -> Imports {
-        let mut imports = Imports { names: BTreeSet::new(), glob: false };
+        let mut imports = Imports {
+            names: BTreeSet::new(),
+            glob: false,
+        };
         for item in uses {
             imports.collect(&item.tree);
         }
@@ -364,7 +440,9 @@ fn resolve_end<'a>(
     let candidates = declared.keys().chain(imports.names.iter());
     let message = match closest(&text, candidates) {
         Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
-        None => format!("`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"),
+        None => format!(
+            "`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"
+        ),
     };
     errors.push(ident.span(), message);
     None
@@ -387,10 +465,18 @@ fn flow_ports_are_listened_on(
     declared: &BTreeMap<String, Declared>,
     errors: &mut Errors,
 ) {
-    let CheckedEnd::Local(ident, _) = to else { return };
+    let CheckedEnd::Local(ident, _) = to else {
+        return;
+    };
     let (subject, listening) = match declared[&ident_text(ident)] {
-        Declared::Workload(_, workload) => (format!("workload `{ident}` does not listen"), &workload.ports),
-        Declared::Namespace(namespace) => (format!("no workload of namespace `{ident}` listens"), &namespace.ports),
+        Declared::Workload(_, workload) => (
+            format!("workload `{ident}` does not listen"),
+            &workload.ports,
+        ),
+        Declared::Namespace(namespace) => (
+            format!("no workload of namespace `{ident}` listens"),
+            &namespace.ports,
+        ),
         Declared::Cidr => return,
     };
     for (port, span) in ports {
@@ -434,8 +520,15 @@ fn flows_are_written_once(flows: &[CheckedFlow], errors: &mut Errors) {
         let key = (end_text(&flow.decl.from), end_text(&flow.decl.to));
         if !seen.insert(key.clone()) {
             errors.push(
-                flow.decl.from.span().join(flow.decl.to.span()).unwrap_or(flow.decl.from.span()),
-                format!("the flow `{} -> {}` is written twice; list all its ports on one line", key.0, key.1),
+                flow.decl
+                    .from
+                    .span()
+                    .join(flow.decl.to.span())
+                    .unwrap_or(flow.decl.from.span()),
+                format!(
+                    "the flow `{} -> {}` is written twice; list all its ports on one line",
+                    key.0, key.1
+                ),
             );
         }
     }
@@ -451,8 +544,13 @@ pub fn end_text(end: &EndpointRef) -> String {
     match end {
         EndpointRef::AllManaged(_) => "*".to_owned(),
         EndpointRef::Path(path) => {
-            let segments: Vec<String> = path.segments.iter().map(|s| ident_text(&s.ident)).collect();
-            let prefix = if path.leading_colon.is_some() { "::" } else { "" };
+            let segments: Vec<String> =
+                path.segments.iter().map(|s| ident_text(&s.ident)).collect();
+            let prefix = if path.leading_colon.is_some() {
+                "::"
+            } else {
+                ""
+            };
             format!("{prefix}{}", segments.join("::"))
         }
     }
@@ -460,7 +558,12 @@ pub fn end_text(end: &EndpointRef) -> String {
 
 fn flow_text(decl: &FlowDecl) -> String {
     let ports: Vec<String> = decl.ports.iter().map(port_decl_text).collect();
-    format!("{} -> {}:{}", end_text(&decl.from), end_text(&decl.to), ports.join(", "))
+    format!(
+        "{} -> {}:{}",
+        end_text(&decl.from),
+        end_text(&decl.to),
+        ports.join(", ")
+    )
 }
 
 fn port_decl_text(decl: &PortDecl) -> String {
@@ -475,5 +578,9 @@ fn port_decl_text(decl: &PortDecl) -> String {
 }
 
 fn list(ports: &[PortRange]) -> String {
-    ports.iter().map(|p| format!("{p}")).collect::<Vec<_>>().join(", ")
+    ports
+        .iter()
+        .map(|p| format!("{p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

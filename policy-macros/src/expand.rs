@@ -57,7 +57,10 @@ pub fn expand(checked: &Checked) -> TokenStream {
     }
 
     let namespace_idents = checked.namespaces.iter().map(|n| n.ident);
-    let workload_idents = checked.namespaces.iter().flat_map(|n| n.workloads.iter().map(|w| w.ident));
+    let workload_idents = checked
+        .namespaces
+        .iter()
+        .flat_map(|n| n.workloads.iter().map(|w| w.ident));
     let cidr_idents = checked.cidrs.iter().map(|c| c.ident);
     let flows = checked.flows.iter().map(|flow| {
         let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
@@ -88,30 +91,40 @@ fn foreign_assertions(flow: &CheckedFlow) -> TokenStream {
     if let CheckedEnd::Foreign(_) = &flow.to {
         let target = end_text(&flow.decl.to);
         for (port, span) in &flow.ports {
-            let message = format!("`{target}` does not listen on {port}; declare the port where `{target}` is declared, or fix the flow");
+            let message = format!(
+                "`{target}` does not listen on {port}; declare the port where `{target}` is declared, or fix the flow"
+            );
             let to = endpoint(&flow.to);
             let port = ports(&[*port]);
-            assertions.extend(respan(quote! {
-                const _: () = if !#to.accepts_port(&#port) {
-                    ::core::panic!(#message)
-                };
-            }, *span));
+            assertions.extend(respan(
+                quote! {
+                    const _: () = if !#to.accepts_port(&#port) {
+                        ::core::panic!(#message)
+                    };
+                },
+                *span,
+            ));
         }
     }
     let foreign = |end: &CheckedEnd| matches!(end, CheckedEnd::Foreign(_));
     if foreign(&flow.from) || foreign(&flow.to) {
         let arrow = &flow.decl.arrow;
-        let span = arrow.spans[0].join(arrow.spans[1]).unwrap_or(arrow.spans[0]);
+        let span = arrow.spans[0]
+            .join(arrow.spans[1])
+            .unwrap_or(arrow.spans[0]);
         let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
         let message = format!(
             "neither end of `{}` is in a managed namespace, so it would write no policy; zero-trust writes policies only into managed namespaces",
             flow.text
         );
-        assertions.extend(respan(quote! {
-            const _: () = if !#from.is_managed() && !#to.is_managed() {
-                ::core::panic!(#message)
-            };
-        }, span));
+        assertions.extend(respan(
+            quote! {
+                const _: () = if !#from.is_managed() && !#to.is_managed() {
+                    ::core::panic!(#message)
+                };
+            },
+            span,
+        ));
     }
     assertions
 }
@@ -121,8 +134,12 @@ fn endpoint(end: &CheckedEnd) -> TokenStream {
     match end {
         CheckedEnd::AllManaged => quote!(#private::Endpoint::AllManaged),
         // The kind is known here, so no method call for rustc to resolve per flow.
-        CheckedEnd::Local(ident, LocalKind::Namespace) => quote!(#private::Endpoint::Namespace(&#ident)),
-        CheckedEnd::Local(ident, LocalKind::Workload) => quote!(#private::Endpoint::Workload(&#ident)),
+        CheckedEnd::Local(ident, LocalKind::Namespace) => {
+            quote!(#private::Endpoint::Namespace(&#ident))
+        }
+        CheckedEnd::Local(ident, LocalKind::Workload) => {
+            quote!(#private::Endpoint::Workload(&#ident))
+        }
         CheckedEnd::Local(ident, LocalKind::Cidr) => quote!(#private::Endpoint::Cidr(&#ident)),
         CheckedEnd::Foreign(path) => quote!((&#path).endpoint()),
     }
@@ -182,12 +199,21 @@ pub fn fallback(input: &Input) -> TokenStream {
     for item in &input.items {
         match item {
             Item::Namespace(namespace) => {
-                declare(&namespace.ident, quote!(#private::Namespace = #private::ERRORED_NAMESPACE));
+                declare(
+                    &namespace.ident,
+                    quote!(#private::Namespace = #private::ERRORED_NAMESPACE),
+                );
                 for workload in &namespace.workloads {
-                    declare(&workload.ident, quote!(#private::Workload = #private::ERRORED_WORKLOAD));
+                    declare(
+                        &workload.ident,
+                        quote!(#private::Workload = #private::ERRORED_WORKLOAD),
+                    );
                 }
             }
-            Item::Cidr(cidr) => declare(&cidr.ident, quote!(#private::CidrBlock = #private::ERRORED_CIDR)),
+            Item::Cidr(cidr) => declare(
+                &cidr.ident,
+                quote!(#private::CidrBlock = #private::ERRORED_CIDR),
+            ),
             Item::Use(item) => uses.extend(quote!(#item)),
             Item::Flow(_) => {}
         }

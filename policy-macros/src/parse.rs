@@ -3,7 +3,7 @@
 
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitInt, LitStr, Path, Token, bracketed, braced};
+use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, Labels, NamespaceDecl, PortDecl,
@@ -44,7 +44,13 @@ impl Parse for Item {
         if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
             return input.parse().map(Item::Use);
         }
-        if input.peek(Ident) || input.peek(Token![*]) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![super]) || input.peek(Token![self]) {
+        if input.peek(Ident)
+            || input.peek(Token![*])
+            || input.peek(Token![::])
+            || input.peek(Token![crate])
+            || input.peek(Token![super])
+            || input.peek(Token![self])
+        {
             return input.parse().map(Item::Flow);
         }
         Err(input.error(
@@ -53,7 +59,10 @@ impl Parse for Item {
     }
 }
 
-fn parse_namespace(input: ParseStream, external: Option<proc_macro2::Span>) -> syn::Result<NamespaceDecl> {
+fn parse_namespace(
+    input: ParseStream,
+    external: Option<proc_macro2::Span>,
+) -> syn::Result<NamespaceDecl> {
     input.parse::<kw::namespace>()?;
     let ident: Ident = input.parse()?;
     let rename = parse_rename(input)?;
@@ -66,10 +75,18 @@ fn parse_namespace(input: ParseStream, external: Option<proc_macro2::Span>) -> s
             break;
         }
         body.parse::<Token![;]>().map_err(|error| {
-            syn::Error::new(error.span(), "expected `;` between workloads, as in `{ api: 80; worker: 9000 }`")
+            syn::Error::new(
+                error.span(),
+                "expected `;` between workloads, as in `{ api: 80; worker: 9000 }`",
+            )
         })?;
     }
-    Ok(NamespaceDecl { external, ident, rename, workloads })
+    Ok(NamespaceDecl {
+        external,
+        ident,
+        rename,
+        workloads,
+    })
 }
 
 /// `as "kubernetes-name"`, where the identifier does not map to the name.
@@ -89,7 +106,10 @@ impl Parse for WorkloadDecl {
             let content;
             let bracket = bracketed!(content in input);
             let labels = Punctuated::<LabelDecl, Token![,]>::parse_terminated(&content)?;
-            Some(Labels { bracket: bracket.span.join(), labels: labels.into_iter().collect() })
+            Some(Labels {
+                bracket: bracket.span.join(),
+                labels: labels.into_iter().collect(),
+            })
         } else {
             None
         };
@@ -104,7 +124,12 @@ impl Parse for WorkloadDecl {
                 "expected `[labels]`, `: ports` or `;` after the workload, as in `main_api: 3000`",
             ));
         }
-        Ok(WorkloadDecl { ident, rename, labels, ports })
+        Ok(WorkloadDecl {
+            ident,
+            rename,
+            labels,
+            ports,
+        })
     }
 }
 
@@ -132,7 +157,10 @@ fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
 impl Parse for PortDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let first: LitInt = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected a port number like `8080`, `53/udp` or `30000..=32767`")
+            syn::Error::new(
+                error.span(),
+                "expected a port number like `8080`, `53/udp` or `30000..=32767`",
+            )
         })?;
         let last = if input.peek(Token![..=]) {
             input.parse::<Token![..=]>()?;
@@ -145,12 +173,19 @@ impl Parse for PortDecl {
         let protocol = if input.peek(Token![/]) {
             input.parse::<Token![/]>()?;
             Some(input.parse().map_err(|error| {
-                syn::Error::new(error.span(), "expected a protocol after `/`: `tcp`, `udp` or `sctp`")
+                syn::Error::new(
+                    error.span(),
+                    "expected a protocol after `/`: `tcp`, `udp` or `sctp`",
+                )
             })?)
         } else {
             None
         };
-        Ok(PortDecl { first, last, protocol })
+        Ok(PortDecl {
+            first,
+            last,
+            protocol,
+        })
     }
 }
 
@@ -160,7 +195,10 @@ impl Parse for CidrDecl {
         let ident = input.parse()?;
         input.parse::<Token![=]>()?;
         let cidr = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected the CIDR as a string, like `\"10.0.0.0/8\"`")
+            syn::Error::new(
+                error.span(),
+                "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
+            )
         })?;
         let mut except = Vec::new();
         if input.peek(kw::except) {
@@ -172,7 +210,11 @@ impl Parse for CidrDecl {
             }
         }
         parse_end_of_line(input)?;
-        Ok(CidrDecl { ident, cidr, except })
+        Ok(CidrDecl {
+            ident,
+            cidr,
+            except,
+        })
     }
 }
 
@@ -191,7 +233,12 @@ impl Parse for FlowDecl {
         input.parse::<Token![:]>()?;
         let ports = parse_ports(input)?;
         parse_end_of_line(input)?;
-        Ok(FlowDecl { from, arrow, to, ports })
+        Ok(FlowDecl {
+            from,
+            arrow,
+            to,
+            ports,
+        })
     }
 }
 
@@ -200,9 +247,14 @@ impl Parse for EndpointRef {
         if input.peek(Token![*]) {
             return input.parse().map(EndpointRef::AllManaged);
         }
-        Path::parse_mod_style(input).map(EndpointRef::Path).map_err(|error| {
-            syn::Error::new(error.span(), "expected a workload, namespace or cidr name, a path to one, or `*`")
-        })
+        Path::parse_mod_style(input)
+            .map(EndpointRef::Path)
+            .map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "expected a workload, namespace or cidr name, a path to one, or `*`",
+                )
+            })
     }
 }
 
@@ -212,6 +264,9 @@ fn parse_end_of_line(input: ParseStream) -> syn::Result<()> {
         return Ok(());
     }
     input.parse::<Token![;]>().map(drop).map_err(|error| {
-        syn::Error::new(error.span(), "expected `;` at the end of the line, or `,` and another port")
+        syn::Error::new(
+            error.span(),
+            "expected `;` at the end of the line, or `,` and another port",
+        )
     })
 }

@@ -27,10 +27,9 @@ impl fmt::Display for CidrError {
                 f,
                 "`{text}` is not a CIDR; write an address and a prefix length, like `10.0.0.0/8` or `fd00::/8`"
             ),
-            CidrError::HostBitsSet { text, canonical } => write!(
-                f,
-                "`{text}` has host bits set; did you mean `{canonical}`?"
-            ),
+            CidrError::HostBitsSet { text, canonical } => {
+                write!(f, "`{text}` has host bits set; did you mean `{canonical}`?")
+            }
             CidrError::ExceptNotSubset { except, cidr } => write!(
                 f,
                 "except `{except}` is not a strict subset of `{cidr}`; an except entry must lie inside its CIDR and be smaller"
@@ -55,12 +54,15 @@ impl Cidr {
 }
 
 pub fn parse_cidr(text: &str) -> Result<Cidr, CidrError> {
-    let net: IpNet = text
-        .parse()
-        .map_err(|_| CidrError::Invalid { text: text.to_owned() })?;
+    let net: IpNet = text.parse().map_err(|_| CidrError::Invalid {
+        text: text.to_owned(),
+    })?;
     let canonical = net.trunc();
     if canonical != net {
-        return Err(CidrError::HostBitsSet { text: text.to_owned(), canonical: canonical.to_string() });
+        return Err(CidrError::HostBitsSet {
+            text: text.to_owned(),
+            canonical: canonical.to_string(),
+        });
     }
     Ok(Cidr(net))
 }
@@ -69,7 +71,10 @@ pub fn parse_cidr(text: &str) -> Result<Cidr, CidrError> {
 pub fn parse_except(cidr: &Cidr, text: &str) -> Result<Cidr, CidrError> {
     let except = parse_cidr(text)?;
     if !cidr.strictly_contains(&except) {
-        return Err(CidrError::ExceptNotSubset { except: text.to_owned(), cidr: cidr.to_string() });
+        return Err(CidrError::ExceptNotSubset {
+            except: text.to_owned(),
+            cidr: cidr.to_string(),
+        });
     }
     Ok(except)
 }
@@ -82,11 +87,20 @@ mod tests {
     fn canonical_cidrs_parse() {
         assert_eq!(parse_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
         assert_eq!(parse_cidr("fd00::/8").unwrap().to_string(), "fd00::/8");
-        assert!(matches!(parse_cidr("10.0.0.0"), Err(CidrError::Invalid { .. })));
-        assert!(matches!(parse_cidr("10.0.0.0/33"), Err(CidrError::Invalid { .. })));
+        assert!(matches!(
+            parse_cidr("10.0.0.0"),
+            Err(CidrError::Invalid { .. })
+        ));
+        assert!(matches!(
+            parse_cidr("10.0.0.0/33"),
+            Err(CidrError::Invalid { .. })
+        ));
         assert_eq!(
             parse_cidr("10.1.2.3/8"),
-            Err(CidrError::HostBitsSet { text: "10.1.2.3/8".into(), canonical: "10.0.0.0/8".into() })
+            Err(CidrError::HostBitsSet {
+                text: "10.1.2.3/8".into(),
+                canonical: "10.0.0.0/8".into()
+            })
         );
     }
 
@@ -94,7 +108,10 @@ mod tests {
     fn except_must_be_a_strict_subset() {
         let all = parse_cidr("0.0.0.0/0").unwrap();
         assert!(parse_except(&all, "10.0.0.0/8").is_ok());
-        assert!(parse_except(&all, "0.0.0.0/0").is_err(), "equal is not strict");
+        assert!(
+            parse_except(&all, "0.0.0.0/0").is_err(),
+            "equal is not strict"
+        );
         let ten = parse_cidr("10.0.0.0/8").unwrap();
         assert!(parse_except(&ten, "192.168.0.0/16").is_err(), "outside");
         assert!(parse_except(&ten, "fd00::/8").is_err(), "other family");

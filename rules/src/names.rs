@@ -37,9 +37,11 @@ pub fn check_dns1123_label(value: &str) -> Result<(), String> {
         ));
     }
     if !is_dns1123_label(value) {
-        return Err("must be a DNS-1123 label: lowercase letters, digits and `-`, \
+        return Err(
+            "must be a DNS-1123 label: lowercase letters, digits and `-`, \
                     starting and ending with a letter or digit"
-            .to_owned());
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -53,9 +55,11 @@ pub fn check_dns1123_subdomain(value: &str) -> Result<(), String> {
         ));
     }
     if !value.split('.').all(is_dns1123_label) {
-        return Err("must be a DNS-1123 subdomain: dot-separated lowercase labels of \
+        return Err(
+            "must be a DNS-1123 subdomain: dot-separated lowercase labels of \
                     letters, digits and `-`"
-            .to_owned());
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -121,7 +125,9 @@ fn is_qualified_name_part(value: &str) -> bool {
     let inner_ok = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
     match (bytes.first(), bytes.last()) {
         (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner_ok)
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes.iter().all(inner_ok)
         }
         _ => false,
     }
@@ -150,10 +156,24 @@ mod tests {
 
     #[test]
     fn label_keys() {
-        for ok in ["app", "k8s-app", "app.kubernetes.io/name", "a_b.c", "example.com/A1"] {
+        for ok in [
+            "app",
+            "k8s-app",
+            "app.kubernetes.io/name",
+            "a_b.c",
+            "example.com/A1",
+        ] {
             assert_eq!(check_label_key(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "/app", "Example.com/app", "app/", "-app", "a b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "/app",
+            "Example.com/app",
+            "app/",
+            "-app",
+            "a b",
+            &"a".repeat(64),
+        ] {
             assert!(check_label_key(bad).is_err(), "{bad}");
         }
     }

@@ -54,7 +54,11 @@ pub struct PortRange {
 
 impl PortRange {
     pub const fn single(protocol: Protocol, port: u16) -> PortRange {
-        PortRange { protocol, first: port, last: port }
+        PortRange {
+            protocol,
+            first: port,
+            last: port,
+        }
     }
 
     /// Whether every port of `other` is in `self`; usable in const checks across files.
@@ -74,7 +78,13 @@ impl fmt::Display for PortRange {
         if self.is_single() {
             write!(f, "{}/{}", self.first, self.protocol.as_dsl())
         } else {
-            write!(f, "{}..={}/{}", self.first, self.last, self.protocol.as_dsl())
+            write!(
+                f,
+                "{}..={}/{}",
+                self.first,
+                self.last,
+                self.protocol.as_dsl()
+            )
         }
     }
 }
@@ -83,7 +93,9 @@ impl fmt::Display for PortRange {
 pub fn check_port_range(first: u64, last: Option<u64>) -> Result<(u16, u16), String> {
     let valid = 1..=u64::from(u16::MAX);
     if !valid.contains(&first) {
-        return Err(format!("port {first} is out of range; ports are 1 to 65535"));
+        return Err(format!(
+            "port {first} is out of range; ports are 1 to 65535"
+        ));
     }
     let Some(last) = last else {
         return Ok((first as u16, first as u16));
@@ -115,16 +127,28 @@ mod tests {
         assert!(check_port_range(0, None).is_err());
         assert!(check_port_range(65536, None).is_err());
         assert_eq!(check_port_range(30000, Some(32767)), Ok((30000, 32767)));
-        assert!(check_port_range(10, Some(9)).unwrap_err().contains("reversed"));
+        assert!(
+            check_port_range(10, Some(9))
+                .unwrap_err()
+                .contains("reversed")
+        );
         assert!(check_port_range(10, Some(10)).is_err());
         assert!(check_port_range(10, Some(70000)).is_err());
     }
 
     #[test]
     fn coverage_needs_the_same_protocol() {
-        let tcp = PortRange { protocol: Protocol::Tcp, first: 8000, last: 8100 };
+        let tcp = PortRange {
+            protocol: Protocol::Tcp,
+            first: 8000,
+            last: 8100,
+        };
         assert!(tcp.covers(&PortRange::single(Protocol::Tcp, 8080)));
         assert!(!tcp.covers(&PortRange::single(Protocol::Udp, 8080)));
-        assert!(!tcp.covers(&PortRange { protocol: Protocol::Tcp, first: 8050, last: 8200 }));
+        assert!(!tcp.covers(&PortRange {
+            protocol: Protocol::Tcp,
+            first: 8050,
+            last: 8200
+        }));
     }
 }

@@ -14,9 +14,13 @@ pub enum Mode {
 pub fn run(mode: Mode) -> Result<(), String> {
     let cluster = policies::cluster().map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-        format!("the cluster in policies/ does not assemble; nothing was written:\n{}", lines.join("\n"))
+        format!(
+            "the cluster in policies/ does not assemble; nothing was written:\n{}",
+            lines.join("\n")
+        )
     })?;
-    let emitted = emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
+    let emitted =
+        emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
     let dir = GeneratedDir::new(project_root().join("k8s"));
     let changes = dir.changes(&emitted.files)?;
     let summary = emitted.summary;

@@ -29,7 +29,11 @@ impl Changes {
 
     pub fn describe(&self) -> String {
         let mut text = String::new();
-        for (what, files) in [("missing", &self.added), ("differs", &self.updated), ("no longer produced", &self.removed)] {
+        for (what, files) in [
+            ("missing", &self.added),
+            ("differs", &self.updated),
+            ("no longer produced", &self.removed),
+        ] {
             for file in files {
                 text.push_str(&format!("  k8s/{file}: {what}\n"));
             }
@@ -51,10 +55,11 @@ impl GeneratedDir {
                 continue;
             }
             // A file that isn't UTF-8 was not written by zero-trust.
-            if let Ok(text) = fs::read_to_string(&path) {
-                if is_generated(&text) {
-                    files.insert(name, text);
-                }
+            if let Ok(text) = fs::read_to_string(&path)
+                && is_generated(&text)
+            {
+                files.insert(name, text);
+            }
             }
         }
         Ok(files)
@@ -69,7 +74,10 @@ impl GeneratedDir {
         let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
-            names.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+            names.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
         }
         names.sort();
         Ok(names)
@@ -90,7 +98,11 @@ impl GeneratedDir {
                 Some(_) => {}
             }
         }
-        changes.removed = existing.keys().filter(|name| !wanted.contains_key(*name)).cloned().collect();
+        changes.removed = existing
+            .keys()
+            .filter(|name| !wanted.contains_key(*name))
+            .cloned()
+            .collect();
         Ok(changes)
     }
 
@@ -102,7 +114,9 @@ impl GeneratedDir {
         for leftover in [&staging, &previous] {
             remove_dir_if_present(leftover)?;
         }
-        let io = |what: &str, path: &Path, e: std::io::Error| format!("cannot {what} {}: {e}; k8s/ is unchanged", path.display());
+        let io = |what: &str, path: &Path, e: std::io::Error| {
+            format!("cannot {what} {}: {e}; k8s/ is unchanged", path.display())
+        };
         fs::create_dir(&staging).map_err(|e| io("create", &staging, e))?;
         let generated = self.generated_files()?;
         for (name, path) in self.entries()? {

@@ -22,15 +22,31 @@ pub struct Cluster {
 /// What makes a set of parts no cluster; each says what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterError {
-    DeclaredTwice { what: String, first: &'static str, second: &'static str },
-    NotInCluster { end: String, flow: &'static str, file: &'static str },
-    FlowTwice { flow: &'static str, first: &'static str, second: &'static str },
+    DeclaredTwice {
+        what: String,
+        first: &'static str,
+        second: &'static str,
+    },
+    NotInCluster {
+        end: String,
+        flow: &'static str,
+        file: &'static str,
+    },
+    FlowTwice {
+        flow: &'static str,
+        first: &'static str,
+        second: &'static str,
+    },
 }
 
 impl fmt::Display for ClusterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClusterError::DeclaredTwice { what, first, second } => write!(
+            ClusterError::DeclaredTwice {
+                what,
+                first,
+                second,
+            } => write!(
                 f,
                 "{what} is declared in both {first} and {second}; declare it in one block and name it by path from the other"
             ),
@@ -38,7 +54,11 @@ impl fmt::Display for ClusterError {
                 f,
                 "flow `{flow}` in {file} reaches {end}, which is not part of the cluster; add the block that declares it to the cluster's parts"
             ),
-            ClusterError::FlowTwice { flow, first, second } => write!(
+            ClusterError::FlowTwice {
+                flow,
+                first,
+                second,
+            } => write!(
                 f,
                 "flow `{flow}` is written in both {first} and {second}; keep one"
             ),
@@ -86,7 +106,10 @@ impl Cluster {
                 }
             }
             for &cidr in part.cidrs {
-                if cidr_files.insert(cidr.endpoint().key(), part.file).is_none() {
+                if cidr_files
+                    .insert(cidr.endpoint().key(), part.file)
+                    .is_none()
+                {
                     cidrs.push(cidr);
                 }
             }
@@ -114,7 +137,11 @@ impl Cluster {
                     }
                 }
                 match flow_files.insert((flow.from.key(), flow.to.key()), part.file) {
-                    Some(first) => errors.push(ClusterError::FlowTwice { flow: flow.text, first, second: part.file }),
+                    Some(first) => errors.push(ClusterError::FlowTwice {
+                        flow: flow.text,
+                        first,
+                        second: part.file,
+                    }),
                     None if complete => flows.push(*flow),
                     None => {}
                 }
@@ -122,7 +149,12 @@ impl Cluster {
         }
 
         if errors.is_empty() {
-            Ok(Cluster { namespaces, workloads, cidrs, flows })
+            Ok(Cluster {
+                namespaces,
+                workloads,
+                cidrs,
+                flows,
+            })
         } else {
             Err(errors)
         }
@@ -140,7 +172,9 @@ impl Cluster {
 
 fn describe(end: &Endpoint) -> String {
     match end {
-        Endpoint::Workload(w) => format!("workload `{}` (`{}/{}`)", w.ident, w.namespace.name, w.name),
+        Endpoint::Workload(w) => {
+            format!("workload `{}` (`{}/{}`)", w.ident, w.namespace.name, w.name)
+        }
         Endpoint::Namespace(n) => format!("namespace `{}`", n.name),
         Endpoint::Cidr(c) => format!("cidr `{}` ({})", c.ident, c.cidr),
         Endpoint::AllManaged => "`*`".to_owned(),

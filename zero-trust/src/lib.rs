@@ -20,15 +20,34 @@ pub use zero_trust_rules::{PortRange, Protocol};
 /// What the macro's expansion names; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::model::{
-        CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload,
-    };
+    pub use crate::model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
     pub use zero_trust_rules::{PortRange, Protocol};
 
     /// What a block declares after a compile error, so that names used elsewhere still
     /// resolve and one mistake gives one error; never part of a cluster that compiles.
-    pub const ERRORED_NAMESPACE: Namespace = Namespace { ident: "", name: "", managed: false, ports: &[] };
-    pub const ERRORED_WORKLOAD: Workload = Workload { ident: "", name: "", namespace: &ERRORED_NAMESPACE, selector: &[], ports: &[] };
-    pub const ERRORED_CIDR: CidrBlock = CidrBlock { ident: "", cidr: "", except: &[] };
-    pub const ERRORED_POLICY: Policy = Policy { file: "", namespaces: &[], workloads: &[], cidrs: &[], flows: &[] };
+    pub const ERRORED_NAMESPACE: Namespace = Namespace {
+        ident: "",
+        name: "",
+        managed: false,
+        ports: &[],
+    };
+    pub const ERRORED_WORKLOAD: Workload = Workload {
+        ident: "",
+        name: "",
+        namespace: &ERRORED_NAMESPACE,
+        selector: &[],
+        ports: &[],
+    };
+    pub const ERRORED_CIDR: CidrBlock = CidrBlock {
+        ident: "",
+        cidr: "",
+        except: &[],
+    };
+    pub const ERRORED_POLICY: Policy = Policy {
+        file: "",
+        namespaces: &[],
+        workloads: &[],
+        cidrs: &[],
+        flows: &[],
+    };
 }

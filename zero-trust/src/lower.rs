@@ -26,7 +26,6 @@ use zero_trust_rules::{
 use crate::cluster::Cluster;
 use crate::model::{Endpoint, Label};
 
-
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamespacePolicies {
@@ -62,7 +61,10 @@ impl Direction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
     AllPods,
-    Workload { name: &'static str, selector: &'static [Label] },
+    Workload {
+        name: &'static str,
+        selector: &'static [Label],
+    },
 }
 
 /// A rule before lowering: the flow's other end and its ports.
@@ -75,15 +77,28 @@ struct PendingRule {
 /// order of flows or files.
 pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
     let managed: Vec<&'static str> = cluster.managed_namespaces().map(|n| n.name).collect();
-    let mut pending: BTreeMap<(&'static str, Target, Direction), Vec<PendingRule>> = BTreeMap::new();
+    let mut pending: BTreeMap<(&'static str, Target, Direction), Vec<PendingRule>> =
+        BTreeMap::new();
     for flow in &cluster.flows {
         for (namespace, target) in targets(&flow.from, &managed) {
-            let rule = PendingRule { peer: flow.to, ports: flow.ports };
-            pending.entry((namespace, target, Direction::Egress)).or_default().push(rule);
+            let rule = PendingRule {
+                peer: flow.to,
+                ports: flow.ports,
+            };
+            pending
+                .entry((namespace, target, Direction::Egress))
+                .or_default()
+                .push(rule);
         }
         for (namespace, target) in targets(&flow.to, &managed) {
-            let rule = PendingRule { peer: flow.from, ports: flow.ports };
-            pending.entry((namespace, target, Direction::Ingress)).or_default().push(rule);
+            let rule = PendingRule {
+                peer: flow.from,
+                ports: flow.ports,
+            };
+            pending
+                .entry((namespace, target, Direction::Ingress))
+                .or_default()
+                .push(rule);
         }
     }
 
@@ -98,7 +113,11 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         .into_iter()
         .map(|(namespace, mut allow)| {
             allow.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-            NamespacePolicies { namespace, allow, default_deny: default_deny_all(namespace) }
+            NamespacePolicies {
+                namespace,
+                allow,
+                default_deny: default_deny_all(namespace),
+            }
         })
         .collect()
 }
@@ -107,10 +126,19 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
 fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Target)> {
     match end {
         Endpoint::Workload(w) if w.namespace.managed => {
-            vec![(w.namespace.name, Target::Workload { name: w.name, selector: w.selector })]
+            vec![(
+                w.namespace.name,
+                Target::Workload {
+                    name: w.name,
+                    selector: w.selector,
+                },
+            )]
         }
         Endpoint::Namespace(n) if n.managed => vec![(n.name, Target::AllPods)],
-        Endpoint::AllManaged => managed.iter().map(|name| (*name, Target::AllPods)).collect(),
+        Endpoint::AllManaged => managed
+            .iter()
+            .map(|name| (*name, Target::AllPods))
+            .collect(),
         Endpoint::Workload(_) | Endpoint::Namespace(_) | Endpoint::Cidr(_) => Vec::new(),
     }
 }
@@ -124,7 +152,10 @@ fn allow_policy(
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
-        Target::Workload { name, selector } => (name, match_labels(selector.iter().map(|l| (l.key, l.value)))),
+        Target::Workload { name, selector } => (
+            name,
+            match_labels(selector.iter().map(|l| (l.key, l.value))),
+        ),
     };
     let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
     let mut spec = NetworkPolicySpec {
@@ -137,7 +168,10 @@ fn allow_policy(
             spec.ingress = Some(
                 rules
                     .iter()
-                    .map(|rule| NetworkPolicyIngressRule { from: Some(peer_of(rule)), ports: Some(ports(rule.ports)) })
+                    .map(|rule| NetworkPolicyIngressRule {
+                        from: Some(peer_of(rule)),
+                        ports: Some(ports(rule.ports)),
+                    })
                     .collect(),
             )
         }
@@ -145,7 +179,10 @@ fn allow_policy(
             spec.egress = Some(
                 rules
                     .iter()
-                    .map(|rule| NetworkPolicyEgressRule { to: Some(peer_of(rule)), ports: Some(ports(rule.ports)) })
+                    .map(|rule| NetworkPolicyEgressRule {
+                        to: Some(peer_of(rule)),
+                        ports: Some(ports(rule.ports)),
+                    })
                     .collect(),
             )
         }
@@ -199,7 +236,8 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
         Endpoint::Cidr(c) => NetworkPolicyPeer {
             ip_block: Some(IPBlock {
                 cidr: c.cidr.to_owned(),
-                except: (!c.except.is_empty()).then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
+                except: (!c.except.is_empty())
+                    .then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
             }),
             ..NetworkPolicyPeer::default()
         },
@@ -225,7 +263,12 @@ fn namespace_named(name: &str) -> LabelSelector {
 
 fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSelector {
     LabelSelector {
-        match_labels: Some(labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()),
+        match_labels: Some(
+            labels
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
         match_expressions: None,
     }
 }

@@ -137,9 +137,15 @@ impl Endpoint {
     /// A stable identity: the same end compares equal from every file that names it.
     pub fn key(&self) -> EndpointKey {
         match self {
-            Endpoint::Workload(w) => EndpointKey::Workload { namespace: w.namespace.name, name: w.name },
+            Endpoint::Workload(w) => EndpointKey::Workload {
+                namespace: w.namespace.name,
+                name: w.name,
+            },
             Endpoint::Namespace(n) => EndpointKey::Namespace { name: n.name },
-            Endpoint::Cidr(c) => EndpointKey::Cidr { ident: c.ident, cidr: c.cidr },
+            Endpoint::Cidr(c) => EndpointKey::Cidr {
+                ident: c.ident,
+                cidr: c.cidr,
+            },
             Endpoint::AllManaged => EndpointKey::AllManaged,
         }
     }
@@ -149,9 +155,17 @@ impl Endpoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EndpointKey {
     AllManaged,
-    Namespace { name: &'static str },
-    Workload { namespace: &'static str, name: &'static str },
-    Cidr { ident: &'static str, cidr: &'static str },
+    Namespace {
+        name: &'static str,
+    },
+    Workload {
+        namespace: &'static str,
+        name: &'static str,
+    },
+    Cidr {
+        ident: &'static str,
+        cidr: &'static str,
+    },
 }
 
 impl std::fmt::Display for EndpointKey {

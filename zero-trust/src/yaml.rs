@@ -3,8 +3,8 @@
 //! Upstream marks serde_yaml deprecated; keeping every use behind these few functions makes
 //! a switch to another YAML crate a one-file change.
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// A YAML or JSON error with the position where it happened, if known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +48,18 @@ pub fn parse_documents(text: &str) -> Result<Vec<serde_json::Value>, YamlError> 
         if value.is_null() {
             continue;
         }
-        values.push(serde_json::to_value(&value).map_err(|e| YamlError { message: e.to_string(), position: None })?);
+        values.push(serde_json::to_value(&value).map_err(|e| YamlError {
+            message: e.to_string(),
+            position: None,
+        })?);
     }
     Ok(values)
 }
 
 /// A typed object from a generic value (one document of [`parse_documents`]).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, YamlError> {
-    serde_json::from_value(value).map_err(|e| YamlError { message: e.to_string(), position: None })
+    serde_json::from_value(value).map_err(|e| YamlError {
+        message: e.to_string(),
+        position: None,
+    })
 }

@@ -29,8 +29,11 @@ pub struct ApplyPlan {
 /// File order is kept as given (it is the apply order); the kept policies are sorted and
 /// deduplicated here too, so the text never depends on how the caller collected them.
 pub fn render_apply_script(plan: &ApplyPlan) -> String {
-    let mut kept: Vec<String> =
-        plan.policies.iter().map(|(namespace, name)| format!("{namespace}/{name}")).collect();
+    let mut kept: Vec<String> = plan
+        .policies
+        .iter()
+        .map(|(namespace, name)| format!("{namespace}/{name}"))
+        .collect();
     kept.sort();
     kept.dedup();
 
@@ -39,11 +42,13 @@ pub fn render_apply_script(plan: &ApplyPlan) -> String {
     writeln!(script, "# {GENERATED_HEADER}").unwrap();
     script.push_str(SCRIPT_INTRO);
     script.push('\n');
-    script.push_str("# Allow-policies: applied first, so no moment has a deny without its allows.\n");
+    script
+        .push_str("# Allow-policies: applied first, so no moment has a deny without its allows.\n");
     push_array(&mut script, "allow_files", &plan.allow_files);
     script.push_str("# Default-deny policies: applied once every allow file is in place.\n");
     push_array(&mut script, "deny_files", &plan.deny_files);
-    script.push_str("# Every NetworkPolicy emitted, as namespace/name: prune deletes only managed\n");
+    script
+        .push_str("# Every NetworkPolicy emitted, as namespace/name: prune deletes only managed\n");
     script.push_str("# policies that are not listed here.\n");
     push_array(&mut script, "emitted_policies", &kept);
     writeln!(
@@ -74,7 +79,9 @@ fn push_array(script: &mut String, name: &str, values: &[String]) {
 /// Kubernetes names and our file names are), single-quoted otherwise.
 fn shell_word(value: &str) -> String {
     let plain = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '='));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '='));
     if plain {
         value.to_owned()
     } else {
@@ -208,7 +215,7 @@ prune() {
   while IFS= read -r entry; do
     [[ -n $entry ]] || continue
     if [[ $entry != ?*/?* || $entry == */*/* ]]; then
-      error "\`kubectl get\` printed \`$entry\`, not namespace/name; is kubectl too old for jsonpath ranges?"
+      error "\`kubectl get\` printed \`$entry\` where namespace/name was expected; nothing was pruned"
       return 1
     fi
     if [[ -z ${emitted[$entry]+kept} ]]; then
@@ -244,7 +251,7 @@ apply_to_context() {
     return
   fi
 
-  changing=1
+  stage=apply
   step "$context" "applying allow policies"
   if ((${#allow_args[@]} > 0)); then
     kubectl --context "$context" apply "${allow_args[@]}"
@@ -253,13 +260,14 @@ apply_to_context() {
   if ((${#deny_args[@]} > 0)); then
     kubectl --context "$context" apply "${deny_args[@]}"
   fi
+  stage=prune
   step "$context" "pruning managed policies that are no longer emitted"
   prune "$context"
 }
 
 # On a failure (set -e), say which context it hit and which were left alone.
 current_context=""
-changing=0
+stage=dry-run # how far the current context got: dry-run, apply or prune
 later_contexts=()
 report_failure() {
   local status=$?
@@ -267,11 +275,11 @@ report_failure() {
     return
   fi
   error "failed on context \`$current_context\` (exit status $status); see the output above"
-  if ((changing)); then
-    error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)"
-  else
-    error "nothing was changed on \`$current_context\`"
-  fi
+  case $stage in
+    dry-run) error "nothing was changed on \`$current_context\`" ;;
+    apply) error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)" ;;
+    prune) error "\`$current_context\` has every emitted policy, but prune did not finish; fix the cause and run again" ;;
+  esac
   if ((${#later_contexts[@]} > 0)); then
     error "later contexts were not touched: ${later_contexts[*]}"
   fi
@@ -281,7 +289,7 @@ trap report_failure EXIT
 for i in "${!contexts[@]}"; do
   current_context=${contexts[i]}
   later_contexts=("${contexts[@]:i+1}")
-  changing=0
+  stage=dry-run
   apply_to_context "$current_context"
   step "$current_context" "done"
 done
@@ -319,7 +327,10 @@ mod tests {
             ],
         };
         let script = render_apply_script(&plan);
-        assert!(script.contains("emitted_policies=(\n  a/y\n  b/x\n)\n"), "{script}");
+        assert!(
+            script.contains("emitted_policies=(\n  a/y\n  b/x\n)\n"),
+            "{script}"
+        );
         assert!(script.contains("allow_files=()\n"));
     }
 }

@@ -46,8 +46,15 @@ pub fn is_generated(text: &str) -> bool {
 pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     let lowered = lower_to_network_policies(cluster);
     let mut files = BTreeMap::new();
-    let mut plan = ApplyPlan { allow_files: Vec::new(), deny_files: Vec::new(), policies: Vec::new() };
-    for NamespacePolicies { namespace, allow, .. } in &lowered {
+    let mut plan = ApplyPlan {
+        allow_files: Vec::new(),
+        deny_files: Vec::new(),
+        policies: Vec::new(),
+    };
+    for NamespacePolicies {
+        namespace, allow, ..
+    } in &lowered
+    {
         if allow.is_empty() {
             continue;
         }

@@ -1,0 +1,8 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    cidr office = "192.0.2.0/24";
+    cidr office = "198.51.100.0/24";
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    namespace prod_api {
+        main_api: 3000
+    }
+    namespace prod_api {
+        worker: 9000
+    }
+}
+
+fn main() {}

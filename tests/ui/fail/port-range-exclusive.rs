@@ -1,0 +1,9 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    namespace prod_api {
+        node_ports: 30000..32768
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    namespace prod_api {
+        main_api: 3000;
+        auth_service: 8080
+    }
+
+    main_api -> auth_service:8080
+    auth_service -> main_api:3000;
+}
+
+fn main() {}
