@@ -60,7 +60,6 @@ impl GeneratedDir {
             {
                 files.insert(name, text);
             }
-            }
         }
         Ok(files)
     }
