@@ -4,6 +4,7 @@
 //! caller's job, so an error can never leave `k8s/` half-written.
 
 pub mod apply_script;
+mod flows_md;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ use crate::yaml::{YamlError, to_yaml};
 use apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
 
 pub const APPLY_SCRIPT: &str = "apply.sh";
+/// The allowed flows for reviewers.
+pub const FLOWS_MD: &str = "FLOWS.md";
 /// Applied last, after every allow-policy, so a rollout never denies what it will allow.
 pub const DEFAULT_DENY_FILE: &str = "20-default-deny.yaml";
 
@@ -37,10 +40,12 @@ pub fn header_line() -> String {
     format!("# {GENERATED_HEADER}")
 }
 
-/// Whether `text` is a file that `cargo xtask emit` wrote (and may replace or remove).
+/// Whether `text` is a file that `cargo xtask emit` wrote (and may replace or remove):
+/// its header is on one of the first two lines (after a shebang, or inside `<!-- -->`).
 pub fn is_generated(text: &str) -> bool {
-    let header = header_line();
-    text.lines().take(2).any(|line| line == header)
+    text.lines()
+        .take(2)
+        .any(|line| line.contains(GENERATED_HEADER))
 }
 
 pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
@@ -75,6 +80,7 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     }
     plan.policies.sort();
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
+    files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
     let summary = Summary {
         managed_namespaces: lowered.len(),
         policies: plan.policies.len(),
