@@ -194,7 +194,7 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
             None => {}
         }
     }
-    CidrDecl::except_is_listed_once(decl, errors);
+    except_is_listed_once(decl, errors);
     CheckedCidr {
         ident: &decl.ident,
         cidr: decl.cidr.value(),
@@ -202,17 +202,15 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
     }
 }
 
-impl CidrDecl {
-    /// Rule: an `except` entry is listed once.
-    fn except_is_listed_once(&self, errors: &mut Errors) {
-        let mut seen = BTreeSet::new();
-        for entry in &self.except {
-            if !seen.insert(entry.value()) {
-                errors.push(
-                    entry.span(),
-                    format!("except `{}` is listed twice; remove one", entry.value()),
-                );
-            }
+/// Rule: an `except` entry is listed once.
+fn except_is_listed_once(decl: &CidrDecl, errors: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for entry in &decl.except {
+        if !seen.insert(entry.value()) {
+            errors.push(
+                entry.span(),
+                format!("except `{}` is listed twice; remove one", entry.value()),
+            );
         }
     }
 }
@@ -325,10 +323,12 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
 fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
     for (i, (port, span)) in ports.iter().enumerate() {
         if let Some((earlier, _)) = ports[..i].iter().find(|(other, _)| overlap(other, port)) {
-            errors.push(
-                *span,
-                format!("port {port} overlaps {earlier}, listed before it; list each port once"),
-            );
+            let message = if earlier == port {
+                format!("port {port} is listed twice; remove one")
+            } else {
+                format!("port {port} overlaps {earlier}, listed before it; list each port once")
+            };
+            errors.push(*span, message);
         }
     }
 }
