@@ -2,6 +2,7 @@
 //! replace the folder's generated files in one step (or, with `--check`, compare).
 
 use zero_trust::emit::emit;
+use zero_trust::verify::prove_emitted;
 
 use crate::k8s_dir::{Changes, GeneratedDir};
 use crate::project_root;
@@ -29,13 +30,20 @@ pub fn run(mode: Mode) -> Result<(), String> {
             println!("k8s/ is up to date ({} files)", emitted.files.len());
             Ok(())
         }
-        Mode::Check => Err(format!(
-            "k8s/ is stale:\n{}run `cargo xtask emit` and commit k8s/",
-            changes.describe()
-        )),
+        Mode::Check => {
+            // Say what the stale files allow that the policies don't, or the reverse.
+            let semantics = match prove(&cluster, dir.path()) {
+                Ok(()) => String::new(),
+                Err(problems) => format!("{problems}\n"),
+            };
+            Err(format!(
+                "k8s/ is stale:\n{}{semantics}run `cargo xtask emit` and commit k8s/",
+                changes.describe()
+            ))
+        }
         Mode::Write => {
             if !changes.is_empty() {
-                dir.replace(&emitted.files)?;
+                dir.replace(&emitted.files, |staged| prove(&cluster, staged))?;
             }
             println!(
                 "k8s/: {} managed namespaces, {} policies, {} flows; {}",
@@ -47,6 +55,18 @@ pub fn run(mode: Mode) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Reads the files back from `dir` and proves they allow exactly the declared flows.
+pub fn prove(cluster: &zero_trust::Cluster, dir: &std::path::Path) -> Result<(), String> {
+    prove_emitted(cluster, dir).map(drop).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        format!(
+            "the YAML in {} does not allow exactly what policies/ declares:\n{}",
+            dir.display(),
+            lines.join("\n")
+        )
+    })
 }
 
 fn count_changes(changes: &Changes) -> String {

@@ -47,6 +47,10 @@ impl GeneratedDir {
         GeneratedDir { path }
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The files zero-trust wrote there before, by name.
     fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
         let mut files = BTreeMap::new();
@@ -105,8 +109,13 @@ impl GeneratedDir {
         Ok(changes)
     }
 
-    /// Makes the generated files of the folder exactly `wanted`, keeping other files.
-    pub fn replace(&self, wanted: &BTreeMap<String, String>) -> Result<(), String> {
+    /// Makes the generated files of the folder exactly `wanted`, keeping other files, once
+    /// `check` accepts the staged folder; otherwise `k8s/` is left as it was.
+    pub fn replace(
+        &self,
+        wanted: &BTreeMap<String, String>,
+        check: impl FnOnce(&Path) -> Result<(), String>,
+    ) -> Result<(), String> {
         let parent = self.path.parent().ok_or("k8s/ has no parent folder")?;
         let staging = parent.join(".k8s.staging");
         let previous = parent.join(".k8s.previous");
@@ -129,6 +138,10 @@ impl GeneratedDir {
             if name == APPLY_SCRIPT {
                 make_executable(&path).map_err(|e| io("make executable", &path, e))?;
             }
+        }
+        if let Err(message) = check(&staging) {
+            remove_dir_if_present(&staging)?;
+            return Err(format!("{message}\nk8s/ is unchanged"));
         }
         if self.path.exists() {
             fs::rename(&self.path, &previous).map_err(|e| io("move aside", &self.path, e))?;
@@ -172,4 +185,65 @@ fn make_executable(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn make_executable(_path: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(text: &str) -> String {
+        format!("{}\n{text}", zero_trust::emit::header_line())
+    }
+
+    fn folder_with(files: &[(&str, &str)]) -> (tempfile::TempDir, GeneratedDir) {
+        let root = tempfile::tempdir().expect("temp dir");
+        let k8s = root.path().join("k8s");
+        fs::create_dir(&k8s).expect("k8s/");
+        for (name, text) in files {
+            fs::write(k8s.join(name), text).expect("write");
+        }
+        (root, GeneratedDir::new(k8s))
+    }
+
+    fn contents(dir: &GeneratedDir) -> BTreeMap<String, String> {
+        dir.entries()
+            .expect("entries")
+            .into_iter()
+            .map(|(name, path)| (name, fs::read_to_string(path).expect("read")))
+            .collect()
+    }
+
+    #[test]
+    fn replace_swaps_generated_files_keeps_others_and_removes_stale_ones() {
+        let old = generated("old");
+        let (_root, dir) = folder_with(&[("a.yaml", &old), ("stale.yaml", &old), ("NOTES.txt", "mine")]);
+        let wanted: BTreeMap<String, String> =
+            [("a.yaml".to_owned(), generated("new")), ("b.yaml".to_owned(), generated("b"))].into();
+        let changes = dir.changes(&wanted).expect("changes");
+        assert_eq!((changes.added, changes.updated, changes.removed), (vec!["b.yaml".into()], vec!["a.yaml".into()], vec!["stale.yaml".into()]));
+        dir.replace(&wanted, |_| Ok(())).expect("replaced");
+        let mut expected = wanted.clone();
+        expected.insert("NOTES.txt".into(), "mine".into());
+        assert_eq!(contents(&dir), expected);
+    }
+
+    #[test]
+    fn a_failed_check_leaves_the_folder_as_it_was() {
+        let old = generated("old");
+        let (_root, dir) = folder_with(&[("a.yaml", &old)]);
+        let before = contents(&dir);
+        let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
+        let error = dir.replace(&wanted, |staged| Err(format!("{} allows too much", staged.display()))).unwrap_err();
+        assert!(error.ends_with("allows too much\nk8s/ is unchanged"), "{error}");
+        assert_eq!(contents(&dir), before);
+        assert!(!dir.path().with_file_name(".k8s.staging").exists(), "staging is cleaned up");
+    }
+
+    #[test]
+    fn a_hand_written_file_in_the_way_is_an_error() {
+        let (_root, dir) = folder_with(&[("a.yaml", "kind: Mine")]);
+        let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
+        let error = dir.changes(&wanted).err().expect("refused");
+        assert!(error.contains("k8s/a.yaml exists but was not written by zero-trust"), "{error}");
+    }
 }

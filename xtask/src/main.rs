@@ -1,7 +1,10 @@
 //! `cargo xtask`: the project's commands. One module per command.
 
+mod bench;
 mod emit;
 mod k8s_dir;
+mod synth;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +14,14 @@ usage: cargo xtask <command>
 
 commands:
   emit [--check]   write k8s/ from policies/ (--check: write nothing, fail if k8s/ is stale)
+  synth --namespaces K --workloads N --flows M [--seed S] [--out DIR]
+                   write a synthetic platform crate (default: target/synth/<sizes>/)
+  bench [--quick]  measure expansion, build, emit and memory at scale; print the figures
+  verify [DIR] [--format text|md|csv|json|dot]
+                   what the YAML in DIR (default k8s/) allows; k8s/ is proven against policies/
+  explain SRC DST[:PORT[/PROTO]] [--dir DIR]
+                   whether SRC may connect to DST, and the policies and rules that decide it;
+                   ends are NAMESPACE/NAME, NAMESPACE/* (any other pod) or an IP address
 ";
 
 fn main() -> ExitCode {
@@ -19,6 +30,12 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["emit"] => emit::run(emit::Mode::Write),
         ["emit", "--check"] => emit::run(emit::Mode::Check),
+        ["synth", rest @ ..] => synth::run(rest),
+        ["bench", rest @ ..] => bench::run(rest),
+        [bench::CHILD, rest @ ..] => bench::child(rest),
+        ["verify", rest @ ..] => verify_args(rest),
+        ["explain", source, destination] => verify::run_explain(source, destination, None),
+        ["explain", source, destination, "--dir", dir] => verify::run_explain(source, destination, Some(dir)),
         ["-h" | "--help" | "help"] => {
             print!("{USAGE}");
             Ok(())
@@ -28,10 +45,30 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", relative_to_root(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+fn verify_args(args: &[&str]) -> Result<(), String> {
+    let mut dir = None;
+    let mut format = verify::Format::Text;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            "--format" => format = verify::Format::parse(args.next().ok_or("--format needs a value")?)?,
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
+            path if dir.is_none() => dir = Some(path),
+            extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
+        }
+    }
+    verify::run_verify(dir, format)
+}
+
+/// `text` with the workspace root taken off its paths, so messages name `k8s/...`.
+pub fn relative_to_root(text: &str) -> String {
+    text.replace(&format!("{}/", project_root().display()), "")
 }
 
 /// The workspace root, whatever the working directory.

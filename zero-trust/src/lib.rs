@@ -51,3 +51,4 @@ pub mod __private {
         flows: &[],
     };
 }
+pub mod verify;

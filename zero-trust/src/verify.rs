@@ -1,0 +1,364 @@
+//! The proof that a set of NetworkPolicies allows exactly what a cluster declares.
+//!
+//! The evaluator ([`crate::eval`]) reads the YAML with Kubernetes semantics and knows
+//! nothing of the model; this module computes, from the model's flows alone, what each side
+//! of every pair of endpoint classes should allow, and compares the two side by side:
+//! a managed pod's ingress must allow exactly its declared sources and its egress exactly
+//! its declared destinations, so a half that is too wide cannot hide behind the other.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use zero_trust_rules::Protocol;
+
+use crate::cluster::Cluster;
+use crate::eval::{
+    AddressClass, Analysis, ClassId, Direction, EndpointClass, NamespaceInfo, PodInfo, PortSet,
+    Side, Topology,
+};
+use crate::model::{Endpoint, EndpointKey};
+
+/// The cluster the model describes: its namespaces, and one representative pod per
+/// workload carrying exactly the workload's selector labels.
+pub fn model_topology(cluster: &Cluster) -> Topology {
+    let namespaces = cluster.namespaces.keys().map(|name| NamespaceInfo::named(name)).collect();
+    let pods = cluster
+        .workloads
+        .values()
+        .map(|w| {
+            let labels: Vec<(&str, &str)> = w.selector.iter().map(|l| (l.key, l.value)).collect();
+            PodInfo::new(w.namespace.name, w.name, &labels)
+        })
+        .collect();
+    Topology { namespaces, pods }
+}
+
+/// Where the YAML and the model disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// A pod is isolated in a direction where the model says it is not, or the reverse.
+    Isolation { pod: String, direction: Direction, declared_isolated: bool, policies: Vec<String> },
+    /// One side of one pair allows other ports than the flows declare.
+    Pair(PairMismatch),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairMismatch {
+    pub source: String,
+    pub destination: String,
+    pub direction: Direction,
+    pub declared: Side,
+    pub emitted: Side,
+    /// A connection on which they differ, with the policies that decide it on this side
+    /// (`namespace/name (file)`).
+    pub example: Option<(Protocol, u16)>,
+    pub policies: Vec<String>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Isolation { pod, direction, declared_isolated, policies } => {
+                let (declared, emitted) = if *declared_isolated { ("is", "is not") } else { ("is not", "is") };
+                write!(f, "{pod} {declared} isolated for {direction:?} in the policies but {emitted} in the YAML")?;
+                match policies.as_slice() {
+                    [] => write!(f, "; no policy selects it"),
+                    policies => write!(f, "; selected by {}", policies.join(", ")),
+                }
+            }
+            Mismatch::Pair(pair) => pair.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for PairMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = match self.direction {
+            Direction::Ingress => format!("ingress of {}", self.destination),
+            Direction::Egress => format!("egress of {}", self.source),
+        };
+        write!(
+            f,
+            "{} -> {}: the {side} allows {} but the policies declare {}",
+            self.source,
+            self.destination,
+            describe(&self.emitted),
+            describe(&self.declared)
+        )?;
+        if let Some((protocol, port)) = self.example {
+            write!(f, " (e.g. {port}/{})", protocol.as_k8s())?;
+        }
+        if self.policies.is_empty() {
+            write!(f, "; no policy selects it")
+        } else {
+            write!(f, "; decided by {}", self.policies.join(", "))
+        }
+    }
+}
+
+fn describe(side: &Side) -> String {
+    match side {
+        Side::NotIsolated => "everything (not isolated)".to_owned(),
+        Side::External => "everything (outside the cluster)".to_owned(),
+        Side::Isolated(ports) if ports.is_empty() => "nothing".to_owned(),
+        Side::Isolated(ports) => ports.to_string(),
+    }
+}
+
+/// Compares, side by side, what `analysis` (of the emitted YAML over [`model_topology`])
+/// allows with what the cluster declares, for every pair of endpoint classes.
+pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
+    let matcher = Matcher::new(cluster, analysis);
+    let declared = declared_sides(cluster, &matcher);
+    let mut mismatches = Vec::new();
+    let classes = analysis.classes().len() as ClassId;
+
+    for class in 0..classes {
+        if analysis.class(class).is_address() {
+            continue;
+        }
+        let managed = matcher.managed[class as usize];
+        for direction in [Direction::Ingress, Direction::Egress] {
+            if analysis.is_isolated(class, direction) != managed {
+                mismatches.push(Mismatch::Isolation {
+                    pod: analysis.class(class).to_string(),
+                    direction,
+                    declared_isolated: managed,
+                    policies: analysis.selecting_policies(class).map(|p| format!("{} ({})", p.name, p.source)).collect(),
+                });
+            }
+        }
+    }
+    if !mismatches.is_empty() {
+        // Isolation is wrong; pair-by-pair differences would only repeat it.
+        return mismatches;
+    }
+
+    for source in 0..classes {
+        let mut destinations: Vec<ClassId> = analysis.pairs_from(source).into_iter().map(|p| p.destination).collect();
+        if let Some(expected) = declared.get(&source) {
+            destinations.extend(expected.keys());
+        }
+        destinations.sort_unstable();
+        destinations.dedup();
+        for destination in destinations {
+            let verdict = analysis.verdict(source, destination);
+            let sides = declared.get(&source).and_then(|d| d.get(&destination));
+            let declared_egress = matcher.side(source, sides.map(|s| &s.egress));
+            let declared_ingress = matcher.side(destination, sides.map(|s| &s.ingress));
+            for (direction, declared, emitted) in [
+                (Direction::Egress, declared_egress, verdict.egress),
+                (Direction::Ingress, declared_ingress, verdict.ingress),
+            ] {
+                if declared != emitted {
+                    mismatches.push(pair_mismatch(analysis, source, destination, direction, declared, emitted));
+                }
+            }
+        }
+    }
+    mismatches
+}
+
+#[derive(Default)]
+struct DeclaredSides {
+    egress: PortSet,
+    ingress: PortSet,
+}
+
+/// What the flows allow, per (source class, destination class), for the managed sides.
+fn declared_sides(cluster: &Cluster, matcher: &Matcher) -> HashMap<ClassId, HashMap<ClassId, DeclaredSides>> {
+    let mut sides: HashMap<ClassId, HashMap<ClassId, DeclaredSides>> = HashMap::new();
+    for flow in &cluster.flows {
+        let ports = PortSet::from_ranges(flow.ports.iter().copied());
+        let sources = matcher.members(&flow.from);
+        let destinations = matcher.members(&flow.to);
+        for &source in sources {
+            for &destination in destinations {
+                let pair = sides.entry(source).or_default().entry(destination).or_default();
+                if matcher.managed[source as usize] {
+                    pair.egress.union_with(&ports);
+                }
+                if matcher.managed[destination as usize] {
+                    pair.ingress.union_with(&ports);
+                }
+            }
+        }
+    }
+    sides
+}
+
+/// Which endpoint classes each end of the model stands for.
+struct Matcher<'a> {
+    analysis: &'a Analysis,
+    /// Per class: a pod of a managed namespace (isolated both ways by `default-deny-all`).
+    managed: Vec<bool>,
+    members: HashMap<EndpointKey, Vec<ClassId>>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
+        let managed_names = cluster.managed_namespace_names();
+        let mut by_namespace: HashMap<&str, Vec<&crate::model::Workload>> = HashMap::new();
+        for workload in cluster.workloads.values() {
+            by_namespace.entry(workload.namespace.name).or_default().push(workload);
+        }
+        let cidrs: Vec<(EndpointKey, Option<(IpNet, Vec<IpNet>)>)> = cluster
+            .cidrs
+            .iter()
+            .map(|c| (c.endpoint().key(), parse_block(c.cidr, c.except)))
+            .collect();
+
+        let mut managed = Vec::new();
+        let mut members: HashMap<EndpointKey, Vec<ClassId>> = HashMap::new();
+        for (id, class) in analysis.classes().iter().enumerate() {
+            let id = id as ClassId;
+            let mut add = |key: EndpointKey| members.entry(key).or_default().push(id);
+            let namespace = match class {
+                EndpointClass::Pod(pod) => Some((pod.namespace.as_str(), Some(pod))),
+                EndpointClass::OtherPodIn { namespace } => Some((namespace.as_str(), None)),
+                EndpointClass::PodInUnnamedNamespace => None,
+                EndpointClass::Address(address) => {
+                    if let Some(address) = representative(address) {
+                        for (key, block) in &cidrs {
+                            if block.as_ref().is_some_and(|(cidr, except)| {
+                                cidr.contains(&address) && !except.iter().any(|e| e.contains(&address))
+                            }) {
+                                add(*key);
+                            }
+                        }
+                    }
+                    None
+                }
+            };
+            let is_managed = namespace.is_some_and(|(name, _)| managed_names.contains(name));
+            managed.push(is_managed);
+            let Some((name, pod)) = namespace else { continue };
+            if let Some(namespace) = cluster.namespaces.get(name) {
+                add(namespace.endpoint().key());
+            }
+            if is_managed {
+                add(EndpointKey::AllManaged);
+            }
+            let Some(pod) = pod else { continue };
+            for workload in by_namespace.get(name).into_iter().flatten() {
+                if workload.selector.iter().all(|l| pod.labels.get(l.key).map(String::as_str) == Some(l.value)) {
+                    add(workload.endpoint().key());
+                }
+            }
+        }
+        Matcher { analysis, managed, members }
+    }
+
+    fn members(&self, end: &Endpoint) -> &[ClassId] {
+        self.members.get(&end.key()).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// What the model says one side of `class` allows, given the declared ports.
+    fn side(&self, class: ClassId, declared: Option<&PortSet>) -> Side {
+        if self.analysis.class(class).is_address() {
+            Side::External
+        } else if self.managed[class as usize] {
+            Side::Isolated(declared.cloned().unwrap_or_default())
+        } else {
+            Side::NotIsolated
+        }
+    }
+}
+
+fn parse_block(cidr: &str, except: &[&str]) -> Option<(IpNet, Vec<IpNet>)> {
+    let cidr = cidr.parse().ok()?;
+    let except = except.iter().filter_map(|e| e.parse().ok()).collect();
+    Some((cidr, except))
+}
+
+/// An address of the class: every address of a class is matched by the same ipBlocks.
+fn representative(class: &AddressClass) -> Option<IpAddr> {
+    match class {
+        AddressClass::Range(range) => Some(range.first_address()),
+        AddressClass::OutsideEveryCidr { example } => example.map(|range| range.first_address()),
+    }
+}
+
+fn pair_mismatch(
+    analysis: &Analysis,
+    source: ClassId,
+    destination: ClassId,
+    direction: Direction,
+    declared: Side,
+    emitted: Side,
+) -> Mismatch {
+    let example = first_difference(&declared.allowed(), &emitted.allowed());
+    let policies = match example {
+        Some((protocol, port)) => {
+            let explanation = analysis.explain(source, destination, port, protocol);
+            let side = match direction {
+                Direction::Egress => explanation.egress,
+                Direction::Ingress => explanation.ingress,
+            };
+            let field = match direction {
+                Direction::Egress => "egress",
+                Direction::Ingress => "ingress",
+            };
+            let mut named: Vec<String> = side
+                .allowing
+                .iter()
+                .map(|r| format!("{} spec.{field}[{}] ({})", r.policy.name, r.rule, r.policy.source))
+                .collect();
+            if named.is_empty() {
+                named = side.selecting.iter().filter(|(_, typed)| *typed).map(|(p, _)| format!("{} ({})", p.name, p.source)).collect();
+            }
+            named
+        }
+        None => Vec::new(),
+    };
+    Mismatch::Pair(PairMismatch {
+        source: analysis.class(source).to_string(),
+        destination: analysis.class(destination).to_string(),
+        direction,
+        declared,
+        emitted,
+        example,
+        policies,
+    })
+}
+
+/// A port in one set and not the other. Both are unions of ranges, so if they differ they
+/// differ at the start of some range or just after its end.
+fn first_difference(a: &PortSet, b: &PortSet) -> Option<(Protocol, u16)> {
+    let candidates = a.ranges().iter().chain(b.ranges()).flat_map(|r| {
+        [(r.protocol, Some(r.first)), (r.protocol, r.last.checked_add(1))]
+    });
+    candidates
+        .filter_map(|(protocol, port)| port.map(|port| (protocol, port)))
+        .find(|&(protocol, port)| a.contains(protocol, port) != b.contains(protocol, port))
+}
+
+/// What [`prove_emitted`] checked, for the summary line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    pub policies: usize,
+    pub classes: usize,
+}
+
+/// Reads the YAML of `dir` back (what `kubectl apply -f` would read), validates each
+/// NetworkPolicy as the API server would, evaluates them over the model's topology, and
+/// checks that they allow exactly what `cluster` declares. Each error is a line for people.
+pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, Vec<String>> {
+    let mut inputs = crate::eval::load_dir(dir).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let mut problems = Vec::new();
+    for loaded in &inputs.policies {
+        for error in crate::validate::validate_network_policy(&loaded.policy) {
+            problems.push(format!("{} ({}): {error}", loaded.display_name(), loaded.source));
+        }
+    }
+    inputs.topology = model_topology(cluster);
+    let analysis = Analysis::new(&inputs).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    problems.extend(check_intent(cluster, &analysis).iter().map(ToString::to_string));
+    if problems.is_empty() {
+        Ok(Proof { policies: inputs.policies.len(), classes: analysis.classes().len() })
+    } else {
+        Err(problems)
+    }
+}
