@@ -96,16 +96,16 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
 
     let mut declared = BTreeMap::new();
     for namespace in &namespaces {
-        declared.insert(namespace.ident.to_string(), Declared::Namespace(namespace));
+        declared.insert(ident_text(namespace.ident), Declared::Namespace(namespace));
         for workload in &namespace.workloads {
             declared.insert(
-                workload.ident.to_string(),
+                ident_text(workload.ident),
                 Declared::Workload(namespace, workload),
             );
         }
     }
     for cidr in &cidrs {
-        declared.insert(cidr.ident.to_string(), Declared::Cidr);
+        declared.insert(ident_text(cidr.ident), Declared::Cidr);
     }
     let imports = Imports::of(&uses);
 
@@ -281,42 +281,45 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
             Some(word) => match Protocol::from_dsl(&word.to_string()) {
                 Some(protocol) => protocol,
                 None => {
-                    errors.push(
-                        word.span(),
-                        format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
-                    );
+                    let lowercase = word.to_string().to_ascii_lowercase();
+                    let message = match Protocol::from_dsl(&lowercase) {
+                        Some(_) => format!("protocols are written in lowercase; write `{lowercase}`"),
+                        None => format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
+                    };
+                    errors.push(word.span(), message);
                     continue;
                 }
             },
         };
-        let (Ok(first), last) = (
-            decl.first.base10_parse::<u64>(),
-            decl.last.as_ref().map(|l| l.base10_parse::<u64>()),
-        ) else {
-            errors.push(decl.first.span(), "expected a port number like `8080`");
-            continue;
-        };
-        let last = match last {
-            Some(Ok(last)) => Some(last),
-            Some(Err(_)) => {
-                errors.push(decl.span(), "expected a port number like `8080`");
-                continue;
-            }
+        let Some(first) = port_number(&decl.first, errors) else { continue };
+        let last = match &decl.last {
+            Some(last) => match port_number(last, errors) {
+                Some(last) => Some(last),
+                None => continue,
+            },
             None => None,
         };
         match check_port_range(first, last) {
-            Ok((first, last)) => ports.push((
-                PortRange {
-                    protocol,
-                    first,
-                    last,
-                },
-                decl.span(),
-            )),
+            Ok((first, last)) => ports.push((PortRange { protocol, first, last }, decl.span())),
             Err(why) => errors.push(decl.span(), why),
         }
     }
     ports
+}
+
+/// Rule: a port is a plain decimal number from 1 to 65535.
+fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
+    let text = literal.to_string();
+    if !literal.suffix().is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        errors.push(literal.span(), format!("port `{text}` must be a plain decimal number, like `8080`"));
+        return None;
+    }
+    let number = literal.base10_parse::<u64>().unwrap_or(u64::MAX);
+    if let Err(why) = check_port_range(number, None) {
+        errors.push(literal.span(), why);
+        return None;
+    }
+    Some(number)
 }
 
 /// Rule: a port is listed once per workload or flow, and ranges do not overlap.

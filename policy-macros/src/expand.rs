@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::quote;
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
 use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
@@ -141,7 +141,13 @@ fn endpoint(end: &CheckedEnd) -> TokenStream {
             quote!(#private::Endpoint::Workload(&#ident))
         }
         CheckedEnd::Local(ident, LocalKind::Cidr) => quote!(#private::Endpoint::Cidr(&#ident)),
-        CheckedEnd::Foreign(path) => quote!((&#path).endpoint()),
+        // Spanned at the path and kept from `respan` by the invisible group, so an error
+        // about the path is reported once, at the path.
+        CheckedEnd::Foreign(path) => {
+            let span = syn::spanned::Spanned::span(path);
+            let call = quote_spanned!(span=> (&#path).endpoint());
+            TokenTree::Group(Group::new(Delimiter::None, call)).into()
+        }
     }
 }
 
@@ -151,7 +157,11 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
+            if let TokenTree::Group(group) = &tree
+                && group.delimiter() == Delimiter::None
+            {
+                // An end named by path: keeps its own spans.
+            } else if let TokenTree::Group(group) = &tree {
                 let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
                 respanned.set_span(span);
                 tree = TokenTree::Group(respanned);

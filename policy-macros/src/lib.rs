@@ -35,3 +35,8 @@ fn expand_zero_trust(input: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod tests;

@@ -29,16 +29,20 @@ impl Parse for Input {
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        // `namespace` and `cidr` are keywords only where a declaration can start, so a
-        // workload may still be called `cidr`.
-        if input.peek(kw::external) && input.peek2(kw::namespace) {
+        // `namespace`, `external` and `cidr` start a declaration unless they are the source
+        // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
+        let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
+        if input.peek(kw::external) && !is_flow_source {
             let external: kw::external = input.parse()?;
+            if !input.peek(kw::namespace) {
+                return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
+            }
             return parse_namespace(input, Some(external.span)).map(Item::Namespace);
         }
-        if input.peek(kw::namespace) && input.peek2(Ident) {
+        if input.peek(kw::namespace) && !is_flow_source {
             return parse_namespace(input, None).map(Item::Namespace);
         }
-        if input.peek(kw::cidr) && input.peek2(Ident) {
+        if input.peek(kw::cidr) && !is_flow_source {
             return input.parse().map(Item::Cidr);
         }
         if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
@@ -64,7 +68,12 @@ fn parse_namespace(
     external: Option<proc_macro2::Span>,
 ) -> syn::Result<NamespaceDecl> {
     input.parse::<kw::namespace>()?;
-    let ident: Ident = input.parse()?;
+    let ident: Ident = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected the namespace's identifier, as in `namespace prod_api { ... }`; give its Kubernetes name with `as \"...\"` after it",
+        )
+    })?;
     let rename = parse_rename(input)?;
     let body;
     braced!(body in input);
@@ -156,6 +165,11 @@ fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
 
 impl Parse for PortDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) {
+            return Err(input.error(
+                "expected a port number; end the line with `;` before the next workload or flow",
+            ));
+        }
         let first: LitInt = input.parse().map_err(|error| {
             syn::Error::new(
                 error.span(),
@@ -192,7 +206,9 @@ impl Parse for PortDecl {
 impl Parse for CidrDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         input.parse::<kw::cidr>()?;
-        let ident = input.parse()?;
+        let ident = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), "expected the cidr's identifier, as in `cidr office = \"203.0.113.0/24\";`")
+        })?;
         input.parse::<Token![=]>()?;
         let cidr = input.parse().map_err(|error| {
             syn::Error::new(

@@ -3,7 +3,9 @@
 //! Follows `ValidateIPBlock` in `pkg/apis/networking/validation/validation.go`: `cidr` is a
 //! valid CIDR, and each `except` entry is a CIDR of the same family that is a strict subset
 //! of it. zero-trust also insists on the canonical form (no host bits set, as the API
-//! server's strict CIDR validation does), because `10.1.2.3/8` almost always hides a typo.
+//! server's strict CIDR validation does), because `10.1.2.3/8` almost always hides a typo,
+//! and the canonical spelling (no leading zeros, lowercase IPv6), so the text emitted is
+//! the text written.
 
 use std::fmt;
 
@@ -17,6 +19,8 @@ pub struct Cidr(pub IpNet);
 pub enum CidrError {
     Invalid { text: String },
     HostBitsSet { text: String, canonical: String },
+    NotCanonical { text: String, canonical: String },
+    Ipv4Mapped { text: String },
     ExceptNotSubset { except: String, cidr: String },
 }
 
@@ -30,6 +34,14 @@ impl fmt::Display for CidrError {
             CidrError::HostBitsSet { text, canonical } => {
                 write!(f, "`{text}` has host bits set; did you mean `{canonical}`?")
             }
+            CidrError::NotCanonical { text, canonical } => write!(
+                f,
+                "`{text}` is not in canonical form; write `{canonical}`"
+            ),
+            CidrError::Ipv4Mapped { text } => write!(
+                f,
+                "`{text}` is an IPv4-mapped IPv6 CIDR, which the API server rejects; write the IPv4 CIDR"
+            ),
             CidrError::ExceptNotSubset { except, cidr } => write!(
                 f,
                 "except `{except}` is not a strict subset of `{cidr}`; an except entry must lie inside its CIDR and be smaller"
@@ -62,6 +74,17 @@ pub fn parse_cidr(text: &str) -> Result<Cidr, CidrError> {
         return Err(CidrError::HostBitsSet {
             text: text.to_owned(),
             canonical: canonical.to_string(),
+        });
+    }
+    if let IpNet::V6(v6) = net
+        && v6.addr().to_ipv4_mapped().is_some()
+    {
+        return Err(CidrError::Ipv4Mapped { text: text.to_owned() });
+    }
+    if net.to_string() != text {
+        return Err(CidrError::NotCanonical {
+            text: text.to_owned(),
+            canonical: net.to_string(),
         });
     }
     Ok(Cidr(net))
@@ -102,6 +125,18 @@ mod tests {
                 canonical: "10.0.0.0/8".into()
             })
         );
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_is_accepted() {
+        for (text, canonical) in [("10.0.0.0/08", "10.0.0.0/8"), ("FD00::/8", "fd00::/8")] {
+            assert_eq!(
+                parse_cidr(text),
+                Err(CidrError::NotCanonical { text: text.into(), canonical: canonical.into() })
+            );
+        }
+        assert!(parse_cidr("010.0.0.0/8").is_err());
+        assert!(matches!(parse_cidr("::ffff:10.0.0.0/104"), Err(CidrError::Ipv4Mapped { .. })));
     }
 
     #[test]

@@ -24,25 +24,23 @@ pub mod __private {
     pub use zero_trust_rules::{PortRange, Protocol};
 
     /// What a block declares after a compile error, so that names used elsewhere still
-    /// resolve and one mistake gives one error; never part of a cluster that compiles.
-    pub const ERRORED_NAMESPACE: Namespace = Namespace {
-        ident: "",
-        name: "",
-        managed: false,
-        ports: &[],
-    };
+    /// resolve and one mistake gives one error: managed and listening on every port, so
+    /// the checks of flows that name them from other files stay quiet. Never part of a
+    /// cluster that compiles.
+    pub const ERRORED_NAMESPACE: Namespace = Namespace { ident: "", name: "", managed: true, ports: EVERY_PORT };
     pub const ERRORED_WORKLOAD: Workload = Workload {
         ident: "",
         name: "",
         namespace: &ERRORED_NAMESPACE,
         selector: &[],
-        ports: &[],
+        ports: EVERY_PORT,
     };
-    pub const ERRORED_CIDR: CidrBlock = CidrBlock {
-        ident: "",
-        cidr: "",
-        except: &[],
-    };
+    pub const ERRORED_CIDR: CidrBlock = CidrBlock { ident: "", cidr: "", except: &[] };
+    const EVERY_PORT: &[PortRange] = &[
+        PortRange { protocol: Protocol::Tcp, first: 1, last: u16::MAX },
+        PortRange { protocol: Protocol::Udp, first: 1, last: u16::MAX },
+        PortRange { protocol: Protocol::Sctp, first: 1, last: u16::MAX },
+    ];
     pub const ERRORED_POLICY: Policy = Policy {
         file: "",
         namespaces: &[],
@@ -52,3 +50,4 @@ pub mod __private {
     };
 }
 pub mod verify;
+pub mod diff;

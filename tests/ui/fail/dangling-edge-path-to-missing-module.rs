@@ -1,0 +1,11 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    namespace prod_api {
+        main_api: 3000
+    }
+
+    main_api -> nowhere::billing:8080;
+}
+
+fn main() {}
