@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's commands. One module per command.
 
 mod bench;
+mod diff;
 mod emit;
 mod k8s_dir;
 mod synth;
@@ -17,6 +18,11 @@ commands:
   synth --namespaces K --workloads N --flows M [--seed S] [--out DIR]
                    write a synthetic platform crate (default: target/synth/<sizes>/)
   bench [--quick]  measure expansion, build, emit and memory at scale; print the figures
+  diff [GIT_REF] [--format md|text]
+                   flows added and removed since GIT_REF (default: the merge base with main);
+                   exit status 1 when any flow changed
+  diff --dirs OLD NEW [--format md|text]
+                   the same for two folders of NetworkPolicy YAML
   verify [DIR] [--format text|md|csv|json|dot]
                    what the YAML in DIR (default k8s/) allows; k8s/ is proven against policies/
   explain SRC DST[:PORT[/PROTO]] [--dir DIR]
@@ -33,6 +39,7 @@ fn main() -> ExitCode {
         ["synth", rest @ ..] => synth::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         [bench::CHILD, rest @ ..] => bench::child(rest),
+        ["diff", rest @ ..] => return diff_args(rest),
         ["verify", rest @ ..] => verify_args(rest),
         ["explain", source, destination] => verify::run_explain(source, destination, None),
         ["explain", source, destination, "--dir", dir] => verify::run_explain(source, destination, Some(dir)),
@@ -47,6 +54,41 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("error: {}", relative_to_root(&message));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
+/// --exit-code`.
+fn diff_args(args: &[&str]) -> ExitCode {
+    let mut format = diff::Format::default_for_stdout();
+    let mut positional = Vec::new();
+    let mut dirs = false;
+    let mut args = args.iter();
+    let parsed: Result<(), String> = (|| {
+        while let Some(arg) = args.next() {
+            match *arg {
+                "--format" => format = diff::Format::parse(args.next().ok_or("--format needs a value")?)?,
+                "--dirs" => dirs = true,
+                flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
+                other => positional.push(other),
+            }
+        }
+        Ok(())
+    })();
+    let result = parsed.and_then(|()| match (dirs, positional.as_slice()) {
+        (true, [old, new]) => diff::run_dirs(old, new, format),
+        (true, _) => Err(format!("--dirs takes two folders\n\n{USAGE}")),
+        (false, []) => diff::run_against_ref(None, format),
+        (false, [git_ref]) => diff::run_against_ref(Some(git_ref), format),
+        (false, _) => Err(format!("diff takes at most one git ref\n\n{USAGE}")),
+    });
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("error: {}", relative_to_root(&message));
+            ExitCode::from(2)
         }
     }
 }

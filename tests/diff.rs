@@ -1,0 +1,103 @@
+//! The semantic diff a reviewer reads: the flows a policy change opens or closes,
+//! computed from what the YAML allows.
+
+use std::collections::BTreeMap;
+
+use zero_trust::diff::{FlowDiff, diff_manifests};
+use zero_trust::emit::emit;
+use zero_trust::verify::model_topology;
+use zero_trust::{Cluster, Policy};
+
+fn files(parts: &[&'static Policy]) -> (BTreeMap<String, String>, Cluster) {
+    let cluster = Cluster::assemble(parts).expect("assembles");
+    (emit(&cluster).expect("renders").files, cluster)
+}
+
+fn diff(old: &[&'static Policy], new: &[&'static Policy]) -> FlowDiff {
+    let (old, _) = files(old);
+    let (new, cluster) = files(new);
+    diff_manifests(&old, &new, model_topology(&cluster)).expect("diffs")
+}
+
+mod before {
+    zero_trust::zero_trust! {
+        namespace shop { web: 8080; db: 5432; cache: 6379 }
+        external namespace kube_system { kube_dns ["k8s-app" = "kube-dns"]: 53/udp }
+        cidr payments = "203.0.113.0/24";
+        web -> db:5432;
+        web -> payments:443;
+        * -> kube_dns:53/udp;
+    }
+}
+
+mod one_more_flow {
+    zero_trust::zero_trust! {
+        namespace shop { web: 8080; db: 5432; cache: 6379 }
+        external namespace kube_system { kube_dns ["k8s-app" = "kube-dns"]: 53/udp }
+        cidr payments = "203.0.113.0/24";
+        web -> db:5432;
+        web -> payments:443;
+        * -> kube_dns:53/udp;
+        web -> cache:6379;
+    }
+}
+
+mod reordered {
+    zero_trust::zero_trust! {
+        cidr payments = "203.0.113.0/24";
+        external namespace kube_system { kube_dns ["k8s-app" = "kube-dns"]: 53/udp }
+        namespace shop { cache: 6379; db: 5432; web: 8080 }
+        * -> kube_dns:53/udp;
+        web -> payments:443;
+        web -> db:5432;
+    }
+}
+
+mod narrower_cidr {
+    zero_trust::zero_trust! {
+        namespace shop { web: 8080; db: 5432; cache: 6379 }
+        external namespace kube_system { kube_dns ["k8s-app" = "kube-dns"]: 53/udp }
+        cidr payments = "203.0.113.0/25";
+        web -> db:5432;
+        web -> payments:443;
+        * -> kube_dns:53/udp;
+    }
+}
+
+#[test]
+fn opening_one_flow_shows_exactly_that_flow() {
+    let diff = diff(&[&before::POLICY], &[&one_more_flow::POLICY]);
+    assert_eq!(diff.to_string(), "+ shop/web -> shop/cache: 6379/tcp\n");
+    assert!(diff.removed.is_empty() && diff.isolation.is_empty());
+}
+
+#[test]
+fn closing_it_again_shows_it_removed() {
+    let diff = diff(&[&one_more_flow::POLICY], &[&before::POLICY]);
+    assert_eq!(diff.to_string(), "- shop/web -> shop/cache: 6379/tcp\n");
+}
+
+#[test]
+fn reordering_lines_changes_no_flow() {
+    let diff = diff(&[&before::POLICY], &[&reordered::POLICY]);
+    assert!(diff.is_empty(), "{diff}");
+    assert_eq!(diff.to_markdown(), "No change to the allowed flows.\n");
+}
+
+#[test]
+fn narrowing_a_cidr_removes_the_addresses_it_no_longer_covers() {
+    let diff = diff(&[&before::POLICY], &[&narrower_cidr::POLICY]);
+    assert_eq!(diff.to_string(), "- shop/web -> 203.0.113.128/25: 443/tcp\n");
+    assert_eq!(
+        diff.to_markdown(),
+        "| | source | destination | ports |\n| --- | --- | --- | --- |\n| removed | `shop/web` | `203.0.113.128/25` | 443/tcp |\n"
+    );
+}
+
+#[test]
+fn the_guides_cluster_against_itself_changes_nothing() {
+    let cluster = policies::cluster().expect("assembles");
+    let files = emit(&cluster).expect("renders").files;
+    let diff = diff_manifests(&files, &files, model_topology(&cluster)).expect("diffs");
+    assert!(diff.is_empty(), "{diff}");
+}

@@ -1,0 +1,117 @@
+//! `cargo xtask diff [GIT_REF] [--format md|text]`: the flows added and removed between
+//! the emitted YAML at a git ref (default: the merge base with main) and what policies/
+//! emits now; `cargo xtask diff --dirs OLD NEW` compares two folders of any YAML.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::Command;
+
+use zero_trust::diff::{FlowDiff, diff_manifests};
+use zero_trust::emit::emit;
+use zero_trust::eval::{Topology, load_dir};
+use zero_trust::verify::model_topology;
+
+use crate::project_root;
+
+pub enum Format {
+    Markdown,
+    Text,
+}
+
+impl Format {
+    /// Markdown to paste into a review, plain text on a terminal.
+    pub fn default_for_stdout() -> Format {
+        if std::io::stdout().is_terminal() { Format::Text } else { Format::Markdown }
+    }
+
+    pub fn parse(word: &str) -> Result<Format, String> {
+        match word {
+            "md" => Ok(Format::Markdown),
+            "text" => Ok(Format::Text),
+            other => Err(format!("unknown format `{other}`; use md or text")),
+        }
+    }
+}
+
+/// Prints the diff; `Ok(true)` when some flow changed.
+pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, String> {
+    let git_ref = match git_ref {
+        Some(git_ref) => git_ref.to_owned(),
+        None => merge_base_with_main()?,
+    };
+    let old = files_at_ref(&git_ref)?;
+    let cluster = policies::cluster().map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+        format!("the cluster in policies/ does not assemble:\n{}", lines.join("\n"))
+    })?;
+    let new = emit(&cluster).map_err(|e| format!("could not render YAML: {e}"))?.files;
+    let diff = diff_manifests(&old, &new, model_topology(&cluster)).map_err(|e| e.join("\n"))?;
+    print(&diff, &format!("flows changed since {git_ref}"), format);
+    Ok(!diff.is_empty())
+}
+
+/// Prints the diff of two folders; `Ok(true)` when some flow changed.
+pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
+    let (old_files, old_topology) = read_dir(Path::new(old))?;
+    let (new_files, new_topology) = read_dir(Path::new(new))?;
+    let mut topology = old_topology;
+    for namespace in new_topology.namespaces {
+        if !topology.namespaces.iter().any(|n| n.name == namespace.name) {
+            topology.namespaces.push(namespace);
+        }
+    }
+    topology.pods.extend(new_topology.pods.into_iter().filter(|p| !topology.pods.iter().any(|q| q.namespace == p.namespace && q.name == p.name)).collect::<Vec<_>>());
+    let diff = diff_manifests(&old_files, &new_files, topology).map_err(|e| e.join("\n"))?;
+    print(&diff, &format!("flows changed from {old} to {new}"), format);
+    Ok(!diff.is_empty())
+}
+
+fn print(diff: &FlowDiff, title: &str, format: Format) {
+    match format {
+        Format::Markdown => print!("### {title}\n\n{}", diff.to_markdown()),
+        Format::Text => print!("{diff}"),
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<(BTreeMap<String, String>, Topology), String> {
+    let topology = load_dir(dir).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?.topology;
+    let mut files = BTreeMap::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.insert(path.file_name().unwrap_or_default().to_string_lossy().into_owned(), text);
+        }
+    }
+    Ok((files, topology))
+}
+
+fn git(args: &[&str]) -> Result<String, String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Where the current branch left main; on main itself, HEAD.
+fn merge_base_with_main() -> Result<String, String> {
+    let base = git(&["merge-base", "HEAD", "main"]).map_err(|e| format!("{e}; name the ref to compare with: `cargo xtask diff REF`"))?;
+    Ok(base.trim().chars().take(12).collect())
+}
+
+/// The committed files of `k8s/` at a ref (`k8s/` is proven equal to policies/ by CI).
+fn files_at_ref(git_ref: &str) -> Result<BTreeMap<String, String>, String> {
+    let names = git(&["ls-tree", "--name-only", &format!("{git_ref}:k8s")])?;
+    let mut files = BTreeMap::new();
+    for name in names.lines() {
+        files.insert(name.to_owned(), git(&["show", &format!("{git_ref}:k8s/{name}")])?);
+    }
+    Ok(files)
+}
