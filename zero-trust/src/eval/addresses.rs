@@ -46,7 +46,11 @@ pub struct AddressRange {
 impl AddressRange {
     pub fn of_net(net: &IpNet) -> AddressRange {
         let (first, last) = (net.network(), net.broadcast());
-        AddressRange { family: family_of(&first), first: to_u128(first), last: to_u128(last) }
+        AddressRange {
+            family: family_of(&first),
+            first: to_u128(first),
+            last: to_u128(last),
+        }
     }
 
     pub fn contains(&self, address: IpAddr) -> bool {
@@ -64,12 +68,17 @@ impl AddressRange {
         let mut start = self.first;
         loop {
             // The largest aligned block starting at `start` that does not pass `last`.
-            let mut size_bits = if start == 0 { bits } else { start.trailing_zeros().min(bits) };
+            let mut size_bits = if start == 0 {
+                bits
+            } else {
+                start.trailing_zeros().min(bits)
+            };
             while size_bits > 0 && block_last(start, size_bits).is_none_or(|end| end > self.last) {
                 size_bits -= 1;
             }
             let prefix = (bits - size_bits) as u8;
-            let net = IpNet::new(from_u128(self.family, start), prefix).expect("prefix within family bits");
+            let net = IpNet::new(from_u128(self.family, start), prefix)
+                .expect("prefix within family bits");
             out.push(net);
             match block_last(start, size_bits) {
                 Some(end) if end < self.last => start = end + 1,
@@ -95,7 +104,12 @@ impl fmt::Display for AddressRange {
             let text: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
             f.write_str(&text.join(" + "))
         } else {
-            write!(f, "{} - {}", from_u128(self.family, self.first), from_u128(self.family, self.last))
+            write!(
+                f,
+                "{} - {}",
+                from_u128(self.family, self.first),
+                from_u128(self.family, self.last)
+            )
         }
     }
 }
@@ -151,9 +165,15 @@ impl fmt::Display for AddressClass {
         match self {
             AddressClass::Range(range) => range.fmt(f),
             AddressClass::OutsideEveryCidr { example: Some(e) } => {
-                write!(f, "any address outside every ipBlock CIDR (e.g. {})", e.first_address())
+                write!(
+                    f,
+                    "any address outside every ipBlock CIDR (e.g. {})",
+                    e.first_address()
+                )
             }
-            AddressClass::OutsideEveryCidr { example: None } => f.write_str("any address outside every ipBlock CIDR"),
+            AddressClass::OutsideEveryCidr { example: None } => {
+                f.write_str("any address outside every ipBlock CIDR")
+            }
         }
     }
 }
@@ -173,7 +193,9 @@ impl AddressSpace {
         // +1 where a cidr starts, -1 after it ends: a positive sum means "covered".
         let mut coverage: [Vec<(u128, i64)>; 2] = [Vec::new(), Vec::new()];
         for block in blocks {
-            for (net, is_cidr) in std::iter::once((&block.cidr, true)).chain(block.except.iter().map(|e| (e, false))) {
+            for (net, is_cidr) in
+                std::iter::once((&block.cidr, true)).chain(block.except.iter().map(|e| (e, false)))
+            {
                 let range = AddressRange::of_net(net);
                 let f = range.family.index();
                 cuts[f].push(range.first);
@@ -205,7 +227,11 @@ impl AddressSpace {
                     events.next();
                 }
                 let last = cuts[f].get(i + 1).map_or(family.max(), |next| next - 1);
-                let range = AddressRange { family, first: start, last };
+                let range = AddressRange {
+                    family,
+                    first: start,
+                    last,
+                };
                 starts[f].push(start);
                 covered_flags[f].push(depth > 0);
                 if depth > 0 {
@@ -218,7 +244,9 @@ impl AddressSpace {
         let any_uncovered = covered_flags.iter().flatten().any(|c| !c);
         let outside = classes.len() as u32;
         if any_uncovered {
-            classes.push(AddressClass::OutsideEveryCidr { example: uncovered_example });
+            classes.push(AddressClass::OutsideEveryCidr {
+                example: uncovered_example,
+            });
         }
         let mut next = 0u32;
         let class_of_interval = covered_flags.map(|flags| {
@@ -234,7 +262,11 @@ impl AddressSpace {
                 })
                 .collect()
         });
-        AddressSpace { classes, starts, class_of_interval }
+        AddressSpace {
+            classes,
+            starts,
+            class_of_interval,
+        }
     }
 
     pub fn classes(&self) -> &[AddressClass] {
@@ -277,7 +309,10 @@ mod tests {
     use super::*;
 
     fn block(cidr: &str, except: &[&str]) -> IpBlock {
-        IpBlock { cidr: cidr.parse().unwrap(), except: except.iter().map(|e| e.parse().unwrap()).collect() }
+        IpBlock {
+            cidr: cidr.parse().unwrap(),
+            except: except.iter().map(|e| e.parse().unwrap()).collect(),
+        }
     }
 
     fn ip(text: &str) -> IpAddr {
@@ -295,35 +330,73 @@ mod tests {
         assert_eq!(ranges.len(), 8, "{ranges:?}");
         assert_eq!(ranges[1], "10.0.0.0/8");
         assert_eq!(ranges[5], "203.0.113.0/24");
-        assert_eq!(ranges[7], "any address outside every ipBlock CIDR (e.g. ::)");
+        assert_eq!(
+            ranges[7],
+            "any address outside every ipBlock CIDR (e.g. ::)"
+        );
         let members = space.members(&everything);
         assert!(!members.contains(&space.class_of(ip("10.1.2.3"))));
         assert!(members.contains(&space.class_of(ip("8.8.8.8"))));
         assert!(members.contains(&space.class_of(ip("203.0.113.9"))));
-        assert_eq!(space.members(&web), vec![space.class_of(ip("203.0.113.200"))]);
+        assert_eq!(
+            space.members(&web),
+            vec![space.class_of(ip("203.0.113.200"))]
+        );
         assert_eq!(space.class_of(ip("2001:db8::1")), 7);
     }
 
     #[test]
     fn membership_agrees_with_the_per_address_definition() {
-        let blocks = [block("10.0.0.0/8", &["10.1.0.0/16", "10.1.2.0/24"]), block("10.1.2.0/23", &[]), block("fd00::/8", &["fd00::/16"])];
+        let blocks = [
+            block("10.0.0.0/8", &["10.1.0.0/16", "10.1.2.0/24"]),
+            block("10.1.2.0/23", &[]),
+            block("fd00::/8", &["fd00::/16"]),
+        ];
         let space = AddressSpace::new(&blocks);
-        let probes = ["9.255.255.255", "10.0.0.0", "10.1.0.1", "10.1.2.3", "10.1.3.255", "10.1.4.0", "10.255.255.255", "11.0.0.0", "fd00::1", "fd01::1", "fe00::"];
+        let probes = [
+            "9.255.255.255",
+            "10.0.0.0",
+            "10.1.0.1",
+            "10.1.2.3",
+            "10.1.3.255",
+            "10.1.4.0",
+            "10.255.255.255",
+            "11.0.0.0",
+            "fd00::1",
+            "fd01::1",
+            "fe00::",
+        ];
         for b in &blocks {
             let members = space.members(b);
             for p in probes {
-                assert_eq!(members.contains(&space.class_of(ip(p))), b.matches(ip(p)), "{p} in {b:?}");
+                assert_eq!(
+                    members.contains(&space.class_of(ip(p))),
+                    b.matches(ip(p)),
+                    "{p} in {b:?}"
+                );
             }
         }
     }
 
     #[test]
     fn ranges_print_as_cidrs_when_they_can() {
-        let r = AddressRange { family: Family::V4, first: to_u128(ip("10.0.0.0")), last: to_u128(ip("10.0.2.255")) };
+        let r = AddressRange {
+            family: Family::V4,
+            first: to_u128(ip("10.0.0.0")),
+            last: to_u128(ip("10.0.2.255")),
+        };
         assert_eq!(r.to_string(), "10.0.0.0/23 + 10.0.2.0/24");
-        let all = AddressRange { family: Family::V6, first: 0, last: u128::MAX };
+        let all = AddressRange {
+            family: Family::V6,
+            first: 0,
+            last: u128::MAX,
+        };
         assert_eq!(all.to_string(), "::/0");
-        let odd = AddressRange { family: Family::V4, first: 1, last: 254 };
+        let odd = AddressRange {
+            family: Family::V4,
+            first: 1,
+            last: 254,
+        };
         assert_eq!(odd.to_string(), "0.0.0.1 - 0.0.0.254");
         assert_eq!(odd.cidrs().len(), 14);
     }
@@ -332,6 +405,11 @@ mod tests {
     fn a_full_cover_leaves_no_outside_class() {
         let space = AddressSpace::new(&[block("0.0.0.0/0", &[]), block("::/0", &[])]);
         assert_eq!(space.classes().len(), 2);
-        assert!(space.classes().iter().all(|c| matches!(c, AddressClass::Range(_))));
+        assert!(
+            space
+                .classes()
+                .iter()
+                .all(|c| matches!(c, AddressClass::Range(_)))
+        );
     }
 }

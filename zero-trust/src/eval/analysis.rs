@@ -11,7 +11,9 @@ use std::net::IpAddr;
 
 use super::addresses::{AddressSpace, IpBlock};
 use super::classes::{ClassId, EndpointClass, Universe, named_namespaces};
-use super::policy::{CompileError, CompiledPolicy, Direction, NamespaceScope, Peer, Peers, compile};
+use super::policy::{
+    CompileError, CompiledPolicy, Direction, NamespaceScope, Peer, Peers, compile,
+};
 use super::ports::PortSet;
 use super::selector::Selector;
 use super::topology::{Inputs, LoadedPolicy, NamedPort, Provenance, Topology};
@@ -29,7 +31,10 @@ pub(crate) enum PeerRef {
 pub(crate) enum GrantPorts {
     Fixed(PortSet),
     /// An egress rule with named ports: resolved on each destination pod.
-    PerDestination { policy: u32, rule: u32 },
+    PerDestination {
+        policy: u32,
+        rule: u32,
+    },
 }
 
 /// "The other end is in `peers`, on these ports": the union of a pod's grants for a
@@ -115,12 +120,19 @@ impl Analysis {
         Analysis::from_parts(&inputs.policies, &inputs.topology)
     }
 
-    pub fn from_parts(policies: &[LoadedPolicy], topology: &Topology) -> Result<Analysis, Vec<CompileError>> {
+    pub fn from_parts(
+        policies: &[LoadedPolicy],
+        topology: &Topology,
+    ) -> Result<Analysis, Vec<CompileError>> {
         let mut errors = Vec::new();
         let mut compiled = Vec::new();
         for loaded in policies {
             match compile(loaded) {
-                Ok(c) => compiled.push(PolicyInfo { name: loaded.display_name(), source: loaded.source.clone(), compiled: c }),
+                Ok(c) => compiled.push(PolicyInfo {
+                    name: loaded.display_name(),
+                    source: loaded.source.clone(),
+                    compiled: c,
+                }),
                 Err(mut e) => errors.append(&mut e),
             }
         }
@@ -128,10 +140,13 @@ impl Analysis {
             return Err(errors);
         }
         let all_peers = || {
-            compiled.iter().flat_map(|p| p.compiled.ingress.iter().chain(&p.compiled.egress)).flat_map(|r| match &r.peers {
-                Peers::All => &[][..],
-                Peers::Listed(list) => &list[..],
-            })
+            compiled
+                .iter()
+                .flat_map(|p| p.compiled.ingress.iter().chain(&p.compiled.egress))
+                .flat_map(|r| match &r.peers {
+                    Peers::All => &[][..],
+                    Peers::Listed(list) => &list[..],
+                })
         };
         let blocks: Vec<&IpBlock> = all_peers()
             .filter_map(|p| match p {
@@ -139,9 +154,16 @@ impl Analysis {
                 Peer::Pods { .. } => None,
             })
             .collect();
-        let mut extra_namespaces: Vec<String> = compiled.iter().map(|p| p.compiled.namespace.clone()).collect();
+        let mut extra_namespaces: Vec<String> = compiled
+            .iter()
+            .map(|p| p.compiled.namespace.clone())
+            .collect();
         for peer in all_peers() {
-            if let Peer::Pods { namespaces: NamespaceScope::Selected(selector), .. } = peer {
+            if let Peer::Pods {
+                namespaces: NamespaceScope::Selected(selector),
+                ..
+            } = peer
+            {
                 extra_namespaces.extend(named_namespaces(selector).cloned());
             }
         }
@@ -195,18 +217,29 @@ impl Analysis {
                                         .or_insert_with(|| universe.select_namespaces(selector))
                                         .clone(),
                                 };
-                                *pods_of.entry((namespace_ids, pods.clone())).or_insert_with_key(|(namespace_ids, pods)| {
-                                    let mut set: Vec<ClassId> =
-                                        namespace_ids.iter().flat_map(|&n| universe.select_pods(n, pods)).collect();
-                                    set.sort_unstable();
+                                *pods_of
+                                    .entry((namespace_ids, pods.clone()))
+                                    .or_insert_with_key(|(namespace_ids, pods)| {
+                                        let mut set: Vec<ClassId> = namespace_ids
+                                            .iter()
+                                            .flat_map(|&n| universe.select_pods(n, pods))
+                                            .collect();
+                                        set.sort_unstable();
+                                        intern(peer_sets, set)
+                                    })
+                            }
+                            Peer::Block(block) => {
+                                *blocks_of.entry(block.clone()).or_insert_with(|| {
+                                    let offset = universe.pod_count();
+                                    let set = universe
+                                        .addresses
+                                        .members(block)
+                                        .into_iter()
+                                        .map(|a| a + offset)
+                                        .collect();
                                     intern(peer_sets, set)
                                 })
                             }
-                            Peer::Block(block) => *blocks_of.entry(block.clone()).or_insert_with(|| {
-                                let offset = universe.pod_count();
-                                let set = universe.addresses.members(block).into_iter().map(|a| a + offset).collect();
-                                intern(peer_sets, set)
-                            }),
                         };
                         ids.push(id);
                     }
@@ -219,8 +252,10 @@ impl Analysis {
                         match unions.get(&ids) {
                             Some(&id) => id,
                             None => {
-                                let mut set: Vec<ClassId> =
-                                    ids.iter().flat_map(|&i| peer_sets[i as usize].iter().copied()).collect();
+                                let mut set: Vec<ClassId> = ids
+                                    .iter()
+                                    .flat_map(|&i| peer_sets[i as usize].iter().copied())
+                                    .collect();
                                 set.sort_unstable();
                                 set.dedup();
                                 let id = intern(peer_sets, set);
@@ -242,7 +277,10 @@ impl Analysis {
         let mut selecting = vec![Vec::new(); self.universe.pods.len()];
         for (p, policy) in self.policies.iter().enumerate() {
             let namespace = self.universe.namespace_ids[&policy.compiled.namespace];
-            for pod in self.universe.select_pods(namespace, &policy.compiled.pod_selector) {
+            for pod in self
+                .universe
+                .select_pods(namespace, &policy.compiled.pod_selector)
+            {
                 selecting[pod as usize].push(p as u32);
             }
         }
@@ -255,7 +293,7 @@ impl Analysis {
             let d = slot(direction);
             let mut isolated = vec![false; pod_count];
             let mut all_grants = Vec::with_capacity(pod_count);
-            for pod in 0..pod_count {
+            for (pod, pod_isolated) in isolated.iter_mut().enumerate() {
                 let mut fixed: Vec<(PeerRef, PortSet)> = Vec::new();
                 let mut grants = Vec::new();
                 for &p in &self.selecting[pod] {
@@ -266,13 +304,21 @@ impl Analysis {
                     if !compiled.affects(direction) {
                         continue;
                     }
-                    isolated[pod] = true;
+                    *pod_isolated = true;
                     for (r, rule) in compiled.rules(direction).iter().enumerate() {
                         let peers = self.rule_peers[p as usize][d][r];
                         let ports = match direction {
-                            Direction::Ingress => rule.ports.resolve(Some(&self.universe.pods[pod].named_ports)),
+                            Direction::Ingress => rule
+                                .ports
+                                .resolve(Some(&self.universe.pods[pod].named_ports)),
                             Direction::Egress if rule.ports.uses_names() => {
-                                grants.push(Grant { peers, ports: GrantPorts::PerDestination { policy: p, rule: r as u32 } });
+                                grants.push(Grant {
+                                    peers,
+                                    ports: GrantPorts::PerDestination {
+                                        policy: p,
+                                        rule: r as u32,
+                                    },
+                                });
                                 continue;
                             }
                             Direction::Egress => rule.ports.resolve(None),
@@ -286,7 +332,10 @@ impl Analysis {
                         }
                     }
                 }
-                grants.extend(fixed.into_iter().map(|(peers, ports)| Grant { peers, ports: GrantPorts::Fixed(ports) }));
+                grants.extend(fixed.into_iter().map(|(peers, ports)| Grant {
+                    peers,
+                    ports: GrantPorts::Fixed(ports),
+                }));
                 all_grants.push(grants);
             }
             self.isolated[d] = isolated;
@@ -322,16 +371,21 @@ impl Analysis {
 
     /// Named ports of a destination class; `None` for an address.
     pub(crate) fn named_ports_of(&self, class: ClassId) -> Option<&[NamedPort]> {
-        self.universe.pods.get(class as usize).map(|p| &p.named_ports[..])
+        self.universe
+            .pods
+            .get(class as usize)
+            .map(|p| &p.named_ports[..])
     }
 
     /// The ports a grant allows towards `destination`.
     pub(crate) fn grant_ports(&self, grant: &Grant, destination: ClassId) -> PortSet {
         match &grant.ports {
             GrantPorts::Fixed(ports) => ports.clone(),
-            GrantPorts::PerDestination { policy, rule } => self.policies[*policy as usize].compiled.egress[*rule as usize]
-                .ports
-                .resolve(self.named_ports_of(destination)),
+            GrantPorts::PerDestination { policy, rule } => {
+                self.policies[*policy as usize].compiled.egress[*rule as usize]
+                    .ports
+                    .resolve(self.named_ports_of(destination))
+            }
         }
     }
 
@@ -345,7 +399,13 @@ impl Analysis {
         self.side(Direction::Ingress, destination, source, destination)
     }
 
-    fn side(&self, direction: Direction, pod: ClassId, other: ClassId, destination: ClassId) -> Side {
+    fn side(
+        &self,
+        direction: Direction,
+        pod: ClassId,
+        other: ClassId,
+        destination: ClassId,
+    ) -> Side {
         let d = slot(direction);
         let Some(&isolated) = self.isolated[d].get(pod as usize) else {
             return Side::External;
@@ -367,7 +427,11 @@ impl Analysis {
         let egress = self.egress_side(source, destination);
         let ingress = self.ingress_side(source, destination);
         let end_to_end = egress.allowed().intersection(&ingress.allowed());
-        Verdict { egress, ingress, end_to_end }
+        Verdict {
+            egress,
+            ingress,
+            end_to_end,
+        }
     }
 
     /// The ports allowed end to end from `source` to `destination`.
@@ -394,7 +458,11 @@ impl Analysis {
 
     /// The class of the pods of `namespace` that the topology does not list.
     pub fn class_of_other_pod(&self, namespace: &str) -> Option<ClassId> {
-        self.universe.classes.iter().position(|c| matches!(c, EndpointClass::OtherPodIn { namespace: n } if n == namespace)).map(|i| i as ClassId)
+        self.universe
+            .classes
+            .iter()
+            .position(|c| matches!(c, EndpointClass::OtherPodIn { namespace: n } if n == namespace))
+            .map(|i| i as ClassId)
     }
 
     /// The class of a pod in a namespace no policy or topology names.
@@ -408,12 +476,19 @@ impl Analysis {
 
     /// Whether a pod class is isolated in `direction`; an address never is.
     pub fn is_isolated(&self, class: ClassId, direction: Direction) -> bool {
-        self.isolated[slot(direction)].get(class as usize).copied().unwrap_or(false)
+        self.isolated[slot(direction)]
+            .get(class as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The policies whose `podSelector` selects a pod class, whatever their types.
     pub fn selecting_policies(&self, class: ClassId) -> impl Iterator<Item = &PolicyInfo> {
-        self.selecting.get(class as usize).into_iter().flatten().map(|&p| &self.policies[p as usize])
+        self.selecting
+            .get(class as usize)
+            .into_iter()
+            .flatten()
+            .map(|&p| &self.policies[p as usize])
     }
 }
 

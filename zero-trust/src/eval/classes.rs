@@ -25,7 +25,9 @@ pub enum EndpointClass {
     Pod(PodInfo),
     /// Any pod of this namespace that is not in the topology; modelled as a pod with no
     /// labels and no named ports.
-    OtherPodIn { namespace: String },
+    OtherPodIn {
+        namespace: String,
+    },
     /// A pod in a namespace that is neither in the topology nor named by any policy;
     /// the namespace has only its `kubernetes.io/metadata.name` label, the pod none.
     PodInUnnamedNamespace,
@@ -79,7 +81,11 @@ pub(crate) struct Universe {
 impl Universe {
     /// `extra_namespaces` are namespaces that policies name (their own, or by
     /// `kubernetes.io/metadata.name` in a selector): each exists with only its name label.
-    pub fn new(topology: &Topology, extra_namespaces: &[String], addresses: AddressSpace) -> Universe {
+    pub fn new(
+        topology: &Topology,
+        extra_namespaces: &[String],
+        addresses: AddressSpace,
+    ) -> Universe {
         let mut namespace_labels: BTreeMap<String, Labels> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut note = |name: &str, labels: Option<&Labels>| {
@@ -107,35 +113,71 @@ impl Universe {
             // Set by the API server on every namespace, whatever was written.
             labels.insert(NAMESPACE_NAME_LABEL.to_owned(), name.clone());
             namespace_ids.insert(name.clone(), namespaces.len() as u32);
-            namespaces.push(NamespaceClass { labels, pods: Vec::new() });
+            namespaces.push(NamespaceClass {
+                labels,
+                pods: Vec::new(),
+            });
         }
         let mut classes = Vec::new();
         let mut pods = Vec::new();
         for pod in &topology.pods {
             let namespace = namespace_ids[&pod.namespace];
             classes.push(EndpointClass::Pod(pod.clone()));
-            pods.push(PodClass { namespace, labels: pod.labels.clone(), named_ports: pod.named_ports.clone() });
+            pods.push(PodClass {
+                namespace,
+                labels: pod.labels.clone(),
+                named_ports: pod.named_ports.clone(),
+            });
         }
         for (i, name) in order.iter().enumerate() {
-            classes.push(EndpointClass::OtherPodIn { namespace: name.clone() });
-            pods.push(PodClass { namespace: i as u32, labels: Labels::new(), named_ports: Vec::new() });
+            classes.push(EndpointClass::OtherPodIn {
+                namespace: name.clone(),
+            });
+            pods.push(PodClass {
+                namespace: i as u32,
+                labels: Labels::new(),
+                named_ports: Vec::new(),
+            });
         }
         let unnamed = namespaces.len() as u32;
         namespaces.push(NamespaceClass {
-            labels: Labels::from([(NAMESPACE_NAME_LABEL.to_owned(), UNNAMED_NAMESPACE.to_owned())]),
+            labels: Labels::from([(
+                NAMESPACE_NAME_LABEL.to_owned(),
+                UNNAMED_NAMESPACE.to_owned(),
+            )]),
             pods: Vec::new(),
         });
         classes.push(EndpointClass::PodInUnnamedNamespace);
-        pods.push(PodClass { namespace: unnamed, labels: Labels::new(), named_ports: Vec::new() });
+        pods.push(PodClass {
+            namespace: unnamed,
+            labels: Labels::new(),
+            named_ports: Vec::new(),
+        });
         let mut label_index: HashMap<(u32, String, String), Vec<ClassId>> = HashMap::new();
         for (id, pod) in pods.iter().enumerate() {
             namespaces[pod.namespace as usize].pods.push(id as ClassId);
             for (key, value) in &pod.labels {
-                label_index.entry((pod.namespace, key.clone(), value.clone())).or_default().push(id as ClassId);
+                label_index
+                    .entry((pod.namespace, key.clone(), value.clone()))
+                    .or_default()
+                    .push(id as ClassId);
             }
         }
-        classes.extend(addresses.classes().iter().cloned().map(EndpointClass::Address));
-        Universe { classes, namespaces, namespace_ids, pods, addresses, label_index }
+        classes.extend(
+            addresses
+                .classes()
+                .iter()
+                .cloned()
+                .map(EndpointClass::Address),
+        );
+        Universe {
+            classes,
+            namespaces,
+            namespace_ids,
+            pods,
+            addresses,
+            label_index,
+        }
     }
 
     pub fn pod_count(&self) -> u32 {
@@ -160,7 +202,10 @@ impl Universe {
             Some((key, values)) => {
                 let mut out: Vec<ClassId> = values
                     .iter()
-                    .filter_map(|v| self.label_index.get(&(namespace, key.to_owned(), v.clone())))
+                    .filter_map(|v| {
+                        self.label_index
+                            .get(&(namespace, key.to_owned(), v.clone()))
+                    })
                     .flatten()
                     .copied()
                     .filter(matches)
@@ -169,7 +214,12 @@ impl Universe {
                 out.dedup();
                 out
             }
-            None => self.namespaces[namespace as usize].pods.iter().copied().filter(matches).collect(),
+            None => self.namespaces[namespace as usize]
+                .pods
+                .iter()
+                .copied()
+                .filter(matches)
+                .collect(),
         }
     }
 }
@@ -178,7 +228,9 @@ impl Universe {
 /// namespaces get classes of their own even when no topology declares them.
 pub(crate) fn named_namespaces(selector: &Selector) -> impl Iterator<Item = &String> {
     selector.requirements().iter().flat_map(|r| match r {
-        Requirement::In { key, values } | Requirement::NotIn { key, values } if key == NAMESPACE_NAME_LABEL => {
+        Requirement::In { key, values } | Requirement::NotIn { key, values }
+            if key == NAMESPACE_NAME_LABEL =>
+        {
             values.iter().collect::<Vec<_>>()
         }
         _ => Vec::new(),
@@ -194,9 +246,15 @@ mod tests {
         let topology = Topology {
             namespaces: vec![NamespaceInfo {
                 name: "prod".into(),
-                labels: Labels::from([("team".into(), "a".into()), (NAMESPACE_NAME_LABEL.into(), "forged".into())]),
+                labels: Labels::from([
+                    ("team".into(), "a".into()),
+                    (NAMESPACE_NAME_LABEL.into(), "forged".into()),
+                ]),
             }],
-            pods: vec![PodInfo::new("prod", "api", &[("app", "api")]), PodInfo::new("dev", "api", &[("app", "api")])],
+            pods: vec![
+                PodInfo::new("prod", "api", &[("app", "api")]),
+                PodInfo::new("dev", "api", &[("app", "api")]),
+            ],
         };
         Universe::new(&topology, &["monitoring".to_owned()], AddressSpace::new([]))
     }
@@ -225,25 +283,35 @@ mod tests {
         let by_name = |name: &str| {
             let mut s = Labels::new();
             s.insert(NAMESPACE_NAME_LABEL.into(), name.into());
-            u.select_namespaces(&Selector::compile(&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
-                match_labels: Some(s),
-                match_expressions: None,
-            })
-            .unwrap())
+            u.select_namespaces(
+                &Selector::compile(
+                    &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                        match_labels: Some(s),
+                        match_expressions: None,
+                    },
+                )
+                .unwrap(),
+            )
         };
         assert_eq!(by_name("prod"), [0]);
         assert_eq!(by_name("forged"), Vec::<u32>::new());
         assert_eq!(by_name("monitoring"), [2]);
-        assert_eq!(by_name(UNNAMED_NAMESPACE).len(), 1, "only the stand-in carries its sentinel");
+        assert_eq!(
+            by_name(UNNAMED_NAMESPACE).len(),
+            1,
+            "only the stand-in carries its sentinel"
+        );
     }
 
     #[test]
     fn selecting_pods_stays_within_the_namespace() {
         let u = universe();
-        let app_api = Selector::compile(&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
-            match_labels: Some(Labels::from([("app".into(), "api".into())])),
-            match_expressions: None,
-        })
+        let app_api = Selector::compile(
+            &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                match_labels: Some(Labels::from([("app".into(), "api".into())])),
+                match_expressions: None,
+            },
+        )
         .unwrap();
         assert_eq!(u.select_pods(0, &app_api), [0]);
         assert_eq!(u.select_pods(1, &app_api), [1]);

@@ -54,7 +54,13 @@ pub struct Explanation {
 
 impl Analysis {
     /// Explains one connection from `source` to `destination` on `port`/`protocol`.
-    pub fn explain(&self, source: ClassId, destination: ClassId, port: u16, protocol: Protocol) -> Explanation {
+    pub fn explain(
+        &self,
+        source: ClassId,
+        destination: ClassId,
+        port: u16,
+        protocol: Protocol,
+    ) -> Explanation {
         let egress = self.explain_side(Direction::Egress, source, destination, port, protocol);
         let ingress = self.explain_side(Direction::Ingress, destination, source, port, protocol);
         Explanation {
@@ -67,21 +73,41 @@ impl Analysis {
         }
     }
 
-    fn explain_side(&self, direction: Direction, pod: ClassId, other: ClassId, port: u16, protocol: Protocol) -> SideExplanation {
-        let destination = if direction == Direction::Egress { other } else { pod };
+    fn explain_side(
+        &self,
+        direction: Direction,
+        pod: ClassId,
+        other: ClassId,
+        port: u16,
+        protocol: Protocol,
+    ) -> SideExplanation {
+        let destination = if direction == Direction::Egress {
+            other
+        } else {
+            pod
+        };
         let in_cluster = self.universe.address_class(pod).is_none();
         let mut selecting = Vec::new();
         let mut allowing = Vec::new();
         for &p in self.selecting.get(pod as usize).into_iter().flatten() {
             let info = &self.policies[p as usize];
-            let policy = PolicyRef { name: info.name.clone(), source: info.source.clone() };
+            let policy = PolicyRef {
+                name: info.name.clone(),
+                source: info.source.clone(),
+            };
             let affects = info.compiled.affects(direction);
             for (r, rule) in info.compiled.rules(direction).iter().enumerate() {
                 let peers = self.rule_peers[p as usize][slot(direction)][r];
                 if self.peers_contain(peers, other)
-                    && rule.ports.resolve(self.named_ports_of(destination)).contains(protocol, port)
+                    && rule
+                        .ports
+                        .resolve(self.named_ports_of(destination))
+                        .contains(protocol, port)
                 {
-                    allowing.push(AllowingRule { policy: policy.clone(), rule: r });
+                    allowing.push(AllowingRule {
+                        policy: policy.clone(),
+                        rule: r,
+                    });
                 }
             }
             selecting.push((policy, affects));
@@ -102,7 +128,11 @@ impl Analysis {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "allowed" } else { "denied" };
-        writeln!(f, "{} -> {} on {}: {verdict}", self.source, self.destination, self.port)?;
+        writeln!(
+            f,
+            "{} -> {} on {}: {verdict}",
+            self.source, self.destination, self.port
+        )?;
         write!(f, "{}", self.egress)?;
         write!(f, "{}", self.ingress)
     }
@@ -119,9 +149,16 @@ impl fmt::Display for SideExplanation {
             return writeln!(f, "allowed (an external address; no policy applies)");
         }
         if !self.isolated {
-            writeln!(f, "allowed (not isolated: no policy selecting it has {word} in its policyTypes)")?;
+            writeln!(
+                f,
+                "allowed (not isolated: no policy selecting it has {word} in its policyTypes)"
+            )?;
         } else if self.allowing.is_empty() {
-            writeln!(f, "denied (isolated, and no {} rule of a selecting policy matches)", self.direction)?;
+            writeln!(
+                f,
+                "denied (isolated, and no {} rule of a selecting policy matches)",
+                self.direction
+            )?;
         } else {
             writeln!(f, "allowed")?;
         }
@@ -129,11 +166,19 @@ impl fmt::Display for SideExplanation {
             if *affects {
                 writeln!(f, "    isolates: {} ({})", policy.name, policy.source)?;
             } else {
-                writeln!(f, "    selects, but has no {word} in policyTypes: {} ({})", policy.name, policy.source)?;
+                writeln!(
+                    f,
+                    "    selects, but has no {word} in policyTypes: {} ({})",
+                    policy.name, policy.source
+                )?;
             }
         }
         for allowing in &self.allowing {
-            writeln!(f, "    allowed by: {} spec.{}[{}] ({})", allowing.policy.name, self.direction, allowing.rule, allowing.policy.source)?;
+            writeln!(
+                f,
+                "    allowed by: {} spec.{}[{}] ({})",
+                allowing.policy.name, self.direction, allowing.rule, allowing.policy.source
+            )?;
         }
         Ok(())
     }

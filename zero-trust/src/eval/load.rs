@@ -26,7 +26,8 @@ pub struct LoadError {
     /// 0-based document of the stream, when the file parsed far enough to know it.
     pub document: Option<usize>,
     pub item: Option<usize>,
-    /// 1-based line and column.
+    /// 1-based line and column: of a YAML syntax error, or, for an object that does not
+    /// deserialize, the first line of its document (column 1).
     pub position: Option<(usize, usize)>,
     pub message: String,
 }
@@ -61,7 +62,11 @@ pub fn load_dir(dir: &Path) -> Result<Inputs, Vec<LoadError>> {
             errors.append(&mut e);
         }
     }
-    if errors.is_empty() { Ok(inputs) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(errors)
+    }
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -69,7 +74,10 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect_files(&path, files)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             files.push(path);
         }
     }
@@ -115,7 +123,10 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
         match list_items(value) {
             Ok(items) => {
                 for (item, value) in items.into_iter().enumerate() {
-                    let source = Provenance { item: Some(item), ..source.clone() };
+                    let source = Provenance {
+                        item: Some(item),
+                        ..source.clone()
+                    };
                     if let Err(e) = load_object(inputs, value, &source) {
                         errors.push(e);
                     }
@@ -128,12 +139,19 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
             }
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// `Ok(items)` for `kind: List` or `kind: XxxList` with an `items` array, else the object.
 fn list_items(value: Value) -> Result<Vec<Value>, Value> {
-    let is_list = value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
         && value.get("items").is_some_and(Value::is_array);
     if !is_list {
         return Err(value);
@@ -179,8 +197,16 @@ fn load_object(inputs: &mut Inputs, value: Value, source: &Provenance) -> Result
         position: source.line.map(|line| (line, 1)),
         message,
     };
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
-    let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_owned();
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let expected = match kind.as_str() {
         "NetworkPolicy" => "networking.k8s.io/v1",
         "Namespace" | "Pod" => "v1",
@@ -192,17 +218,28 @@ fn load_object(inputs: &mut Inputs, value: Value, source: &Provenance) -> Result
             "{kind} has apiVersion `{api_version}`; only `{expected}` is understood"
         )));
     }
-    let name = value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let what = format!("{kind} `{name}`");
     match kind.as_str() {
         "NetworkPolicy" => {
             let policy: NetworkPolicy = typed(value, &what).map_err(error)?;
             inputs.topology_mut_note_namespace(super::topology::policy_namespace(&policy));
-            inputs.policies.push(LoadedPolicy { policy, source: source.clone() });
+            inputs.policies.push(LoadedPolicy {
+                policy,
+                source: source.clone(),
+            });
         }
         "Namespace" => {
             let namespace: Namespace = typed(value, &what).map_err(error)?;
-            let name = namespace.metadata.name.clone().ok_or_else(|| error("Namespace has no `metadata.name`".into()))?;
+            let name = namespace
+                .metadata
+                .name
+                .clone()
+                .ok_or_else(|| error("Namespace has no `metadata.name`".into()))?;
             let labels = namespace.metadata.labels.clone().unwrap_or_default();
             let topology = &mut inputs.topology;
             match topology.namespaces.iter_mut().find(|n| n.name == name) {
@@ -214,9 +251,20 @@ fn load_object(inputs: &mut Inputs, value: Value, source: &Provenance) -> Result
         }
         "Pod" => {
             let pod: Pod = typed(value, &what).map_err(error)?;
-            let ports = pod.spec.as_ref().map(named_ports).transpose().map_err(|e| error(format!("{what}: {e}")))?;
-            add_pod(inputs, &pod.metadata, "Pod", pod.metadata.labels.clone().unwrap_or_default(), ports.unwrap_or_default())
-                .map_err(error)?;
+            let ports = pod
+                .spec
+                .as_ref()
+                .map(named_ports)
+                .transpose()
+                .map_err(|e| error(format!("{what}: {e}")))?;
+            add_pod(
+                inputs,
+                &pod.metadata,
+                "Pod",
+                pod.metadata.labels.clone().unwrap_or_default(),
+                ports.unwrap_or_default(),
+            )
+            .map_err(error)?;
         }
         "Deployment" => {
             let workload: Deployment = typed(value, &what).map_err(error)?;
@@ -264,8 +312,15 @@ fn add_workload(
     kind: &str,
     template: Option<&PodTemplateSpec>,
 ) -> Result<(), String> {
-    let labels = template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
-    let ports = template.and_then(|t| t.spec.as_ref()).map(named_ports).transpose()?.unwrap_or_default();
+    let labels = template
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
+    let ports = template
+        .and_then(|t| t.spec.as_ref())
+        .map(named_ports)
+        .transpose()?
+        .unwrap_or_default();
     add_pod(inputs, metadata, kind, labels, ports)
 }
 
@@ -276,34 +331,60 @@ fn add_pod(
     labels: super::selector::Labels,
     named_ports: Vec<NamedPort>,
 ) -> Result<(), String> {
-    let name = metadata
-        .name
+    let name = metadata.name.clone().ok_or_else(|| {
+        format!("{kind} has no `metadata.name`; give it one so results can name it")
+    })?;
+    let namespace = metadata
+        .namespace
         .clone()
-        .ok_or_else(|| format!("{kind} has no `metadata.name`; give it one so results can name it"))?;
-    let namespace = metadata.namespace.clone().unwrap_or_else(|| "default".to_owned());
-    if inputs.topology.pods.iter().any(|p| p.kind == kind && p.namespace == namespace && p.name == name) {
+        .unwrap_or_else(|| "default".to_owned());
+    if inputs
+        .topology
+        .pods
+        .iter()
+        .any(|p| p.kind == kind && p.namespace == namespace && p.name == name)
+    {
         return Err(format!("{kind} `{namespace}/{name}` is declared twice"));
     }
     inputs.topology_mut_note_namespace(&namespace);
-    inputs.topology.pods.push(PodInfo { namespace, name, kind: kind.to_owned(), labels, named_ports });
+    inputs.topology.pods.push(PodInfo {
+        namespace,
+        name,
+        kind: kind.to_owned(),
+        labels,
+        named_ports,
+    });
     Ok(())
 }
 
 /// The named container ports of a pod spec (sidecars in `initContainers` included); the
 /// protocol defaults to TCP as `ContainerPort.protocol` documents.
 fn named_ports(spec: &PodSpec) -> Result<Vec<NamedPort>, String> {
-    let containers = spec.containers.iter().chain(spec.init_containers.iter().flatten());
+    let containers = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
     let mut ports = Vec::new();
     for port in containers.flat_map(|c| c.ports.iter().flatten()) {
         let Some(name) = &port.name else { continue };
         let protocol_text = port.protocol.as_deref().unwrap_or("TCP");
-        let protocol = Protocol::from_k8s(protocol_text)
-            .ok_or_else(|| format!("container port `{name}` has protocol `{protocol_text}`; use TCP, UDP or SCTP"))?;
+        let protocol = Protocol::from_k8s(protocol_text).ok_or_else(|| {
+            format!("container port `{name}` has protocol `{protocol_text}`; use TCP, UDP or SCTP")
+        })?;
         let number = u16::try_from(port.container_port)
             .ok()
             .filter(|&p| p >= 1)
-            .ok_or_else(|| format!("container port `{name}` is {}; ports are 1 to 65535", port.container_port))?;
-        ports.push(NamedPort { name: name.clone(), protocol, port: number });
+            .ok_or_else(|| {
+                format!(
+                    "container port `{name}` is {}; ports are 1 to 65535",
+                    port.container_port
+                )
+            })?;
+        ports.push(NamedPort {
+            name: name.clone(),
+            protocol,
+            port: number,
+        });
     }
     ports.sort();
     ports.dedup();
@@ -357,7 +438,12 @@ items:
     #[test]
     fn loads_every_supported_kind_and_lists() {
         let inputs = Inputs::from_yaml("mixed.yaml", MIXED).unwrap();
-        let names: Vec<_> = inputs.topology.namespaces.iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<_> = inputs
+            .topology
+            .namespaces
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
         assert_eq!(names, ["prod", "other", "default"]);
         assert_eq!(inputs.topology.namespaces[0].labels["team"], "a");
         let api = &inputs.topology.pods[0];
@@ -366,8 +452,16 @@ items:
         assert_eq!(
             api.named_ports,
             [
-                NamedPort { name: "dns".into(), protocol: Protocol::Udp, port: 53 },
-                NamedPort { name: "http".into(), protocol: Protocol::Tcp, port: 8080 },
+                NamedPort {
+                    name: "dns".into(),
+                    protocol: Protocol::Udp,
+                    port: 53
+                },
+                NamedPort {
+                    name: "http".into(),
+                    protocol: Protocol::Tcp,
+                    port: 8080
+                },
             ]
         );
         assert_eq!(inputs.topology.pods[1].display_name(), "default/solo");
@@ -375,7 +469,11 @@ items:
         assert_eq!(policy.display_name(), "other/deny");
         assert_eq!(policy.source.file, Path::new("mixed.yaml"));
         assert_eq!((policy.source.document, policy.source.item), (3, Some(0)));
-        assert_eq!(policy.source.line, Some(31));
+        assert_eq!(
+            policy.source.line,
+            Some(28),
+            "the line where the List document starts"
+        );
     }
 
     #[test]
@@ -400,8 +498,20 @@ items:
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].document, Some(1));
         assert_eq!(errors[0].position, Some((5, 1)));
-        assert!(errors[0].message.contains("NetworkPolicy `p` does not deserialize"), "{}", errors[0]);
-        assert!(errors[0].to_string().starts_with("p.yaml:5:1, document 2: "), "{}", errors[0]);
+        assert!(
+            errors[0]
+                .message
+                .contains("NetworkPolicy `p` does not deserialize"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("p.yaml:5:1, document 2: "),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -415,14 +525,28 @@ items:
     fn a_directory_is_loaded_recursively_and_sorted() {
         let dir = std::env::temp_dir().join(format!("zero-trust-eval-load-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("b.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n").unwrap();
-        std::fs::write(dir.join("sub/a.yml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
+        std::fs::write(
+            dir.join("b.yaml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("sub/a.yml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("notes.txt"), "not: [yaml").unwrap();
         let inputs = load_dir(&dir);
         std::fs::write(dir.join("c.json"), "{").unwrap();
         let broken = load_dir(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
-        let names: Vec<_> = inputs.unwrap().topology.namespaces.into_iter().map(|n| n.name).collect();
+        let names: Vec<_> = inputs
+            .unwrap()
+            .topology
+            .namespaces
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
         assert_eq!(names, ["b", "a"]);
         assert!(broken.unwrap_err()[0].file.ends_with("c.json"));
     }

@@ -36,6 +36,8 @@ pub mod selector;
 pub mod topology;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod scenarios;
 
 pub use addresses::{AddressClass, AddressRange, IpBlock};

@@ -4,12 +4,16 @@
 //! Every pair not listed is decided too: it is allowed on every port when the source is not
 //! egress-isolated and the destination not ingress-isolated (or external), and denied
 //! otherwise. So the listing grows with what the policies allow, never with pods squared.
+//! Ports need no enumeration either: every answer is a [`super::PortSet`] whose range
+//! boundaries are among the cuts of [`Analysis::port_classes`].
 
 use std::fmt::{self, Write as _};
 
 use super::analysis::{Analysis, PeerRef, Side, Verdict, slot};
 use super::classes::ClassId;
-use super::policy::Direction;
+use super::policy::{Direction, PortMatch, Ports};
+use super::ports::{FIRST_PORT, LAST_PORT};
+use zero_trust_rules::Protocol;
 
 /// One pair of classes and what each side allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +47,9 @@ impl Analysis {
                 }
             }
         }
-        let sets = self.member_of_ingress_sets[source as usize].iter().map(|&id| PeerRef::Set(id));
+        let sets = self.member_of_ingress_sets[source as usize]
+            .iter()
+            .map(|&id| PeerRef::Set(id));
         for peers in sets.chain([PeerRef::All]) {
             out.extend(self.ingress_users.get(&peers).into_iter().flatten());
         }
@@ -58,11 +64,18 @@ impl Analysis {
 
     /// The pairs from `source` on which some isolated side allows something.
     pub fn pairs_from(&self, source: ClassId) -> Vec<PairVerdict> {
-        let restricted_and_open = |side: &Side| matches!(side, Side::Isolated(ports) if !ports.is_empty());
+        let restricted_and_open =
+            |side: &Side| matches!(side, Side::Isolated(ports) if !ports.is_empty());
         self.candidate_destinations(source)
             .into_iter()
-            .map(|destination| PairVerdict { source, destination, verdict: self.verdict(source, destination) })
-            .filter(|p| restricted_and_open(&p.verdict.egress) || restricted_and_open(&p.verdict.ingress))
+            .map(|destination| PairVerdict {
+                source,
+                destination,
+                verdict: self.verdict(source, destination),
+            })
+            .filter(|p| {
+                restricted_and_open(&p.verdict.egress) || restricted_and_open(&p.verdict.ingress)
+            })
             .collect()
     }
 
@@ -72,10 +85,58 @@ impl Analysis {
         (0..self.universe.classes.len() as ClassId).flat_map(|s| self.pairs_from(s))
     }
 
+    /// The port classes of one protocol: 1..=65535 cut at every `port`/`endPort` boundary
+    /// and every named port as resolved on every pod class; all ports of a class are
+    /// allowed or denied together for every pair.
+    pub fn port_classes(&self, protocol: Protocol) -> Vec<(u16, u16)> {
+        // A cut at `n` starts a class at `n`; as u32 so `65535 + 1` does not wrap.
+        let mut cuts: Vec<u32> = vec![u32::from(FIRST_PORT)];
+        let rules = self
+            .policies
+            .iter()
+            .flat_map(|p| p.compiled.ingress.iter().chain(&p.compiled.egress));
+        for rule in rules {
+            let Ports::Listed(list) = &rule.ports else {
+                continue;
+            };
+            for entry in list {
+                match entry {
+                    PortMatch::Numbers {
+                        protocol: p,
+                        first,
+                        last,
+                    } if *p == protocol => {
+                        cuts.extend([u32::from(*first), u32::from(*last) + 1]);
+                    }
+                    PortMatch::Named { protocol: p, name } if *p == protocol => {
+                        let named = self.universe.pods.iter().flat_map(|pod| &pod.named_ports);
+                        for port in named.filter(|n| n.protocol == protocol && n.name == *name) {
+                            cuts.extend([u32::from(port.port), u32::from(port.port) + 1]);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        cuts.retain(|&c| c <= u32::from(LAST_PORT));
+        cuts.sort_unstable();
+        cuts.dedup();
+        let ends = cuts
+            .iter()
+            .skip(1)
+            .map(|&c| c - 1)
+            .chain([u32::from(LAST_PORT)]);
+        cuts.iter()
+            .zip(ends)
+            .map(|(&first, last)| (first as u16, last as u16))
+            .collect()
+    }
+
     /// A report for people: the classes, their isolation, and every constrained pair.
     pub fn report(&self) -> String {
         let mut out = String::new();
-        self.write_report(&mut out).expect("writing to a String cannot fail");
+        self.write_report(&mut out)
+            .expect("writing to a String cannot fail");
         out
     }
 
@@ -83,7 +144,10 @@ impl Analysis {
         writeln!(out, "endpoint classes:")?;
         for (id, class) in self.classes().iter().enumerate() {
             let id = id as ClassId;
-            let isolation = match (self.is_isolated(id, Direction::Ingress), self.is_isolated(id, Direction::Egress)) {
+            let isolation = match (
+                self.is_isolated(id, Direction::Ingress),
+                self.is_isolated(id, Direction::Egress),
+            ) {
                 _ if class.is_address() => "external",
                 (true, true) => "isolated for ingress and egress",
                 (true, false) => "isolated for ingress",
@@ -92,7 +156,10 @@ impl Analysis {
             };
             writeln!(out, "  [{id}] {class}: {isolation}")?;
         }
-        writeln!(out, "pairs on which an isolated side allows something (source -> destination):")?;
+        writeln!(
+            out,
+            "pairs on which an isolated side allows something (source -> destination):"
+        )?;
         let mut any = false;
         for pair in self.constrained_pairs() {
             any = true;

@@ -42,7 +42,11 @@ pub struct CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: NetworkPolicy `{}`: {}: {}", self.source, self.policy, self.field, self.message)
+        write!(
+            f,
+            "{}: NetworkPolicy `{}`: {}: {}",
+            self.source, self.policy, self.field, self.message
+        )
     }
 }
 
@@ -63,7 +67,10 @@ pub enum Peer {
     /// peer they are ANDed: "selects the pods matching podSelector in the Namespaces
     /// selected by NamespaceSelector"; a `namespaceSelector` alone selects every pod there
     /// (docs, "Behavior of to and from selectors").
-    Pods { namespaces: NamespaceScope, pods: Selector },
+    Pods {
+        namespaces: NamespaceScope,
+        pods: Selector,
+    },
     /// In this model an ipBlock matches only addresses outside the cluster's pods, never a
     /// pod: the docs say ipBlock ranges "should be cluster-external IPs, since Pod IPs are
     /// ephemeral and unpredictable", and whether a CNI applies them to pod IPs is undefined.
@@ -83,7 +90,11 @@ pub enum Peers {
 pub enum PortMatch {
     /// A number or a range `port..=endPort` ("endPort indicates that the range of ports
     /// from port to endPort if set, inclusive, should be allowed").
-    Numbers { protocol: Protocol, first: u16, last: u16 },
+    Numbers {
+        protocol: Protocol,
+        first: u16,
+        last: u16,
+    },
     /// A container port name, looked up on the destination pod: for ingress the selected
     /// pod, for egress the pod the traffic goes to. An address has no named ports, so a
     /// named port never matches traffic to an ipBlock.
@@ -98,7 +109,11 @@ impl PortMatch {
     /// for an address).
     pub fn resolve(&self, destination: Option<&[NamedPort]>) -> PortSet {
         match self {
-            PortMatch::Numbers { protocol, first, last } => PortSet::range(*protocol, *first, *last),
+            PortMatch::Numbers {
+                protocol,
+                first,
+                last,
+            } => PortSet::range(*protocol, *first, *last),
             PortMatch::EveryPort { protocol } => PortSet::all_of(*protocol),
             PortMatch::Named { protocol, name } => PortSet::from_ranges(
                 destination
@@ -123,7 +138,9 @@ impl Ports {
     pub fn resolve(&self, destination: Option<&[NamedPort]>) -> PortSet {
         match self {
             Ports::All => PortSet::all(),
-            Ports::Listed(list) => list.iter().fold(PortSet::empty(), |acc, p| acc.union(&p.resolve(destination))),
+            Ports::Listed(list) => list.iter().fold(PortSet::empty(), |acc, p| {
+                acc.union(&p.resolve(destination))
+            }),
         }
     }
 
@@ -171,14 +188,30 @@ impl CompiledPolicy {
     }
 }
 
+/// A rule as written: its peers (`from` or `to`) and its ports.
+type RawRule = (
+    Option<Vec<NetworkPolicyPeer>>,
+    Option<Vec<NetworkPolicyPort>>,
+);
+
 pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError>> {
     let policy: &NetworkPolicy = &loaded.policy;
     let mut errors = Vec::new();
     let mut fail = |field: String, message: String| {
-        errors.push(CompileError { policy: loaded.display_name(), source: loaded.source.clone(), field, message });
+        errors.push(CompileError {
+            policy: loaded.display_name(),
+            source: loaded.source.clone(),
+            field,
+            message,
+        });
     };
     let spec = policy.spec.clone().unwrap_or_default();
-    let pod_selector = match spec.pod_selector.as_ref().map(Selector::compile).transpose() {
+    let pod_selector = match spec
+        .pod_selector
+        .as_ref()
+        .map(Selector::compile)
+        .transpose()
+    {
         Ok(selector) => selector.unwrap_or_default(),
         Err(message) => {
             fail("spec.podSelector".into(), message);
@@ -203,12 +236,15 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
                 match t.as_str() {
                     "Ingress" => affects_ingress = true,
                     "Egress" => affects_egress = true,
-                    other => fail(format!("spec.policyTypes[{i}]"), format!("`{other}` is not a policy type; use `Ingress` or `Egress`")),
+                    other => fail(
+                        format!("spec.policyTypes[{i}]"),
+                        format!("`{other}` is not a policy type; use `Ingress` or `Egress`"),
+                    ),
                 }
             }
         }
     }
-    let mut compile_rules = |direction: &str, rules: Vec<(Option<Vec<NetworkPolicyPeer>>, Option<Vec<NetworkPolicyPort>>)>| {
+    let mut compile_rules = |direction: &str, rules: Vec<RawRule>| {
         let peer_word = if direction == "ingress" { "from" } else { "to" };
         let mut out = Vec::new();
         for (r, (peers, ports)) in rules.into_iter().enumerate() {
@@ -219,7 +255,11 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
                     list.iter()
                         .enumerate()
                         .filter_map(|(p, peer)| {
-                            compile_peer(peer).map_err(|(field, message)| fail(format!("{at}.{peer_word}[{p}]{field}"), message)).ok()
+                            compile_peer(peer)
+                                .map_err(|(field, message)| {
+                                    fail(format!("{at}.{peer_word}[{p}]{field}"), message)
+                                })
+                                .ok()
                         })
                         .collect(),
                 ),
@@ -230,7 +270,11 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
                     list.iter()
                         .enumerate()
                         .filter_map(|(p, port)| {
-                            compile_port(port).map_err(|(field, message)| fail(format!("{at}.ports[{p}]{field}"), message)).ok()
+                            compile_port(port)
+                                .map_err(|(field, message)| {
+                                    fail(format!("{at}.ports[{p}]{field}"), message)
+                                })
+                                .ok()
                         })
                         .collect(),
                 ),
@@ -239,8 +283,17 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
         }
         out
     };
-    let ingress = compile_rules("ingress", ingress_rules.into_iter().map(|r| (r.from, r.ports)).collect());
-    let egress = compile_rules("egress", egress_rules.into_iter().map(|r| (r.to, r.ports)).collect());
+    let ingress = compile_rules(
+        "ingress",
+        ingress_rules
+            .into_iter()
+            .map(|r| (r.from, r.ports))
+            .collect(),
+    );
+    let egress = compile_rules(
+        "egress",
+        egress_rules.into_iter().map(|r| (r.to, r.ports)).collect(),
+    );
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -259,7 +312,10 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
 fn compile_peer(peer: &NetworkPolicyPeer) -> Result<Peer, (String, String)> {
     if let Some(block) = &peer.ip_block {
         if peer.pod_selector.is_some() || peer.namespace_selector.is_some() {
-            return Err((String::new(), "an ipBlock peer may not also have a selector".into()));
+            return Err((
+                String::new(),
+                "an ipBlock peer may not also have a selector".into(),
+            ));
         }
         // `ParseCIDRSloppy` keeps only the network part of the CIDR.
         let parse = |text: &str, field: String| {
@@ -277,7 +333,8 @@ fn compile_peer(peer: &NetworkPolicyPeer) -> Result<Peer, (String, String)> {
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(Peer::Block(IpBlock { cidr, except }));
     }
-    let selector = |s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector, field: &str| {
+    let selector = |s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+                    field: &str| {
         Selector::compile(s).map_err(|m| (field.to_owned(), m))
     };
     let pods = match &peer.pod_selector {
@@ -289,7 +346,12 @@ fn compile_peer(peer: &NetworkPolicyPeer) -> Result<Peer, (String, String)> {
     let namespaces = match &peer.namespace_selector {
         Some(s) => NamespaceScope::Selected(selector(s, ".namespaceSelector")?),
         None if peer.pod_selector.is_some() => NamespaceScope::PolicyNamespace,
-        None => return Err((String::new(), "a peer must have a podSelector, a namespaceSelector or an ipBlock".into())),
+        None => {
+            return Err((
+                String::new(),
+                "a peer must have a podSelector, a namespaceSelector or an ipBlock".into(),
+            ));
+        }
     };
     Ok(Peer::Pods { namespaces, pods })
 }
@@ -298,19 +360,34 @@ fn compile_port(port: &NetworkPolicyPort) -> Result<PortMatch, (String, String)>
     // "The protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this
     // field defaults to TCP" — also when `port` is absent.
     let protocol_text = port.protocol.as_deref().unwrap_or("TCP");
-    let protocol = Protocol::from_k8s(protocol_text)
-        .ok_or_else(|| (".protocol".to_owned(), format!("`{protocol_text}` is not TCP, UDP or SCTP")))?;
+    let protocol = Protocol::from_k8s(protocol_text).ok_or_else(|| {
+        (
+            ".protocol".to_owned(),
+            format!("`{protocol_text}` is not TCP, UDP or SCTP"),
+        )
+    })?;
     let in_range = |value: i32, field: &str| {
         u16::try_from(value)
             .ok()
             .filter(|&p| p >= 1)
-            .ok_or_else(|| (field.to_owned(), format!("{value} is not a port; ports are 1 to 65535")))
+            .ok_or_else(|| {
+                (
+                    field.to_owned(),
+                    format!("{value} is not a port; ports are 1 to 65535"),
+                )
+            })
     };
     match (&port.port, port.end_port) {
         (None, None) => Ok(PortMatch::EveryPort { protocol }),
         (None, Some(_)) => Err((".endPort".into(), "endPort needs a numeric port".into())),
-        (Some(IntOrString::String(_)), Some(_)) => Err((".endPort".into(), "endPort may not be used with a named port".into())),
-        (Some(IntOrString::String(name)), None) => Ok(PortMatch::Named { protocol, name: name.clone() }),
+        (Some(IntOrString::String(_)), Some(_)) => Err((
+            ".endPort".into(),
+            "endPort may not be used with a named port".into(),
+        )),
+        (Some(IntOrString::String(name)), None) => Ok(PortMatch::Named {
+            protocol,
+            name: name.clone(),
+        }),
         (Some(IntOrString::Int(first)), end) => {
             let first = in_range(*first, ".port")?;
             let last = match end {
@@ -318,9 +395,16 @@ fn compile_port(port: &NetworkPolicyPort) -> Result<PortMatch, (String, String)>
                 None => first,
             };
             if last < first {
-                return Err((".endPort".into(), format!("endPort {last} is below port {first}")));
+                return Err((
+                    ".endPort".into(),
+                    format!("endPort {last} is below port {first}"),
+                ));
             }
-            Ok(PortMatch::Numbers { protocol, first, last })
+            Ok(PortMatch::Numbers {
+                protocol,
+                first,
+                last,
+            })
         }
     }
 }

@@ -27,12 +27,16 @@ impl PortSet {
 
     /// Every port of every protocol.
     pub fn all() -> PortSet {
-        PortSet { ranges: Protocol::ALL.iter().map(|&p| full_range(p)).collect() }
+        PortSet {
+            ranges: Protocol::ALL.iter().map(|&p| full_range(p)).collect(),
+        }
     }
 
     /// Every port of one protocol.
     pub fn all_of(protocol: Protocol) -> PortSet {
-        PortSet { ranges: vec![full_range(protocol)] }
+        PortSet {
+            ranges: vec![full_range(protocol)],
+        }
     }
 
     pub fn single(protocol: Protocol, port: u16) -> PortSet {
@@ -45,18 +49,29 @@ impl PortSet {
         if first > last {
             return PortSet::empty();
         }
-        PortSet { ranges: vec![PortRange { protocol, first, last }] }
+        PortSet {
+            ranges: vec![PortRange {
+                protocol,
+                first,
+                last,
+            }],
+        }
     }
 
     /// Builds a set from ranges in any order, overlapping or not.
     pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> PortSet {
         let mut ranges: Vec<PortRange> = ranges
             .into_iter()
-            .map(|r| PortRange { first: r.first.max(FIRST_PORT), ..r })
+            .map(|r| PortRange {
+                first: r.first.max(FIRST_PORT),
+                ..r
+            })
             .filter(|r| r.first <= r.last)
             .collect();
         ranges.sort_unstable();
-        PortSet { ranges: normalize_sorted(ranges) }
+        PortSet {
+            ranges: normalize_sorted(ranges),
+        }
     }
 
     pub fn ranges(&self) -> &[PortRange] {
@@ -72,9 +87,15 @@ impl PortSet {
     }
 
     pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
-        let probe = PortRange { protocol, first: port, last: port };
+        let probe = PortRange {
+            protocol,
+            first: port,
+            last: port,
+        };
         // The candidate is the last range starting at or before `port` in this protocol.
-        let index = self.ranges.partition_point(|r| (r.protocol, r.first) <= (protocol, port));
+        let index = self
+            .ranges
+            .partition_point(|r| (r.protocol, r.first) <= (protocol, port));
         index > 0 && self.ranges[index - 1].covers(&probe)
     }
 
@@ -86,7 +107,10 @@ impl PortSet {
             return other.clone();
         }
         let mut merged = Vec::with_capacity(self.ranges.len() + other.ranges.len());
-        let (mut a, mut b) = (self.ranges.iter().peekable(), other.ranges.iter().peekable());
+        let (mut a, mut b) = (
+            self.ranges.iter().peekable(),
+            other.ranges.iter().peekable(),
+        );
         loop {
             let next = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) if x <= y => a.next(),
@@ -97,7 +121,9 @@ impl PortSet {
             };
             merged.extend(next.copied());
         }
-        PortSet { ranges: normalize_sorted(merged) }
+        PortSet {
+            ranges: normalize_sorted(merged),
+        }
     }
 
     pub fn union_with(&mut self, other: &PortSet) {
@@ -122,7 +148,11 @@ impl PortSet {
             let first = x.first.max(y.first);
             let last = x.last.min(y.last);
             if first <= last {
-                out.push(PortRange { protocol: x.protocol, first, last });
+                out.push(PortRange {
+                    protocol: x.protocol,
+                    first,
+                    last,
+                });
             }
             if x.last < y.last {
                 i += 1;
@@ -135,12 +165,19 @@ impl PortSet {
 
     /// The ranges of one protocol, as `(first, last)`.
     pub fn of_protocol(&self, protocol: Protocol) -> impl Iterator<Item = (u16, u16)> + '_ {
-        self.ranges.iter().filter(move |r| r.protocol == protocol).map(|r| (r.first, r.last))
+        self.ranges
+            .iter()
+            .filter(move |r| r.protocol == protocol)
+            .map(|r| (r.first, r.last))
     }
 }
 
 fn full_range(protocol: Protocol) -> PortRange {
-    PortRange { protocol, first: FIRST_PORT, last: LAST_PORT }
+    PortRange {
+        protocol,
+        first: FIRST_PORT,
+        last: LAST_PORT,
+    }
 }
 
 /// Merges overlapping or adjacent neighbours of a sorted list.
@@ -148,7 +185,10 @@ fn normalize_sorted(sorted: Vec<PortRange>) -> Vec<PortRange> {
     let mut out: Vec<PortRange> = Vec::with_capacity(sorted.len());
     for range in sorted {
         match out.last_mut() {
-            Some(last) if last.protocol == range.protocol && u32::from(range.first) <= u32::from(last.last) + 1 => {
+            Some(last)
+                if last.protocol == range.protocol
+                    && u32::from(range.first) <= u32::from(last.last) + 1 =>
+            {
                 last.last = last.last.max(range.last);
             }
             _ => out.push(range),
@@ -180,7 +220,15 @@ impl fmt::Display for PortSet {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                write!(f, "{}", PortRange { protocol, first: *from, last: *to })?;
+                write!(
+                    f,
+                    "{}",
+                    PortRange {
+                        protocol,
+                        first: *from,
+                        last: *to
+                    }
+                )?;
             }
         }
         Ok(())
@@ -196,16 +244,39 @@ mod tests {
 
     #[test]
     fn union_merges_overlapping_and_adjacent_ranges() {
-        let a = PortSet::from_ranges([PortRange { protocol: TCP, first: 80, last: 90 }]);
+        let a = PortSet::from_ranges([PortRange {
+            protocol: TCP,
+            first: 80,
+            last: 90,
+        }]);
         let b = PortSet::from_ranges([
-            PortRange { protocol: TCP, first: 91, last: 100 },
-            PortRange { protocol: TCP, first: 85, last: 86 },
-            PortRange { protocol: UDP, first: 53, last: 53 },
+            PortRange {
+                protocol: TCP,
+                first: 91,
+                last: 100,
+            },
+            PortRange {
+                protocol: TCP,
+                first: 85,
+                last: 86,
+            },
+            PortRange {
+                protocol: UDP,
+                first: 53,
+                last: 53,
+            },
         ]);
         let u = a.union(&b);
         assert_eq!(
             u.ranges(),
-            &[PortRange { protocol: TCP, first: 80, last: 100 }, PortRange::single(UDP, 53)]
+            &[
+                PortRange {
+                    protocol: TCP,
+                    first: 80,
+                    last: 100
+                },
+                PortRange::single(UDP, 53)
+            ]
         );
         assert_eq!(u.to_string(), "80..=100/tcp, 53/udp");
     }
@@ -215,7 +286,11 @@ mod tests {
         let a = PortSet::range(TCP, 1000, 2000).union(&PortSet::single(UDP, 53));
         let b = PortSet::range(TCP, 1500, 3000).union(&PortSet::single(TCP, 53));
         assert_eq!(a.intersection(&b), PortSet::range(TCP, 1500, 2000));
-        assert!(PortSet::all_of(UDP).intersection(&PortSet::all_of(TCP)).is_empty());
+        assert!(
+            PortSet::all_of(UDP)
+                .intersection(&PortSet::all_of(TCP))
+                .is_empty()
+        );
         assert_eq!(PortSet::all().intersection(&a), a);
     }
 

@@ -17,19 +17,31 @@ pub type Labels = BTreeMap<String, String>;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Requirement {
     /// The label is present and its value is one of these.
-    In { key: String, values: BTreeSet<String> },
+    In {
+        key: String,
+        values: BTreeSet<String>,
+    },
     /// The label is absent, or present with a value not among these (`selector.go`:
     /// "NotIn ... the label does not exist or its value is not in the set").
-    NotIn { key: String, values: BTreeSet<String> },
-    Exists { key: String },
-    DoesNotExist { key: String },
+    NotIn {
+        key: String,
+        values: BTreeSet<String>,
+    },
+    Exists {
+        key: String,
+    },
+    DoesNotExist {
+        key: String,
+    },
 }
 
 impl Requirement {
     pub fn matches(&self, labels: &Labels) -> bool {
         match self {
             Requirement::In { key, values } => labels.get(key).is_some_and(|v| values.contains(v)),
-            Requirement::NotIn { key, values } => labels.get(key).is_none_or(|v| !values.contains(v)),
+            Requirement::NotIn { key, values } => {
+                labels.get(key).is_none_or(|v| !values.contains(v))
+            }
             Requirement::Exists { key } => labels.contains_key(key),
             Requirement::DoesNotExist { key } => !labels.contains_key(key),
         }
@@ -54,7 +66,10 @@ impl Selector {
     pub fn compile(selector: &LabelSelector) -> Result<Selector, String> {
         let mut requirements = Vec::new();
         for (key, value) in selector.match_labels.iter().flatten() {
-            requirements.push(Requirement::In { key: key.clone(), values: BTreeSet::from([value.clone()]) });
+            requirements.push(Requirement::In {
+                key: key.clone(),
+                values: BTreeSet::from([value.clone()]),
+            });
         }
         for expression in selector.match_expressions.iter().flatten() {
             let key = expression.key.clone();
@@ -123,9 +138,12 @@ impl fmt::Display for Selector {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            let join = |values: &BTreeSet<String>| values.iter().cloned().collect::<Vec<_>>().join(",");
+            let join =
+                |values: &BTreeSet<String>| values.iter().cloned().collect::<Vec<_>>().join(",");
             match r {
-                Requirement::In { key, values } if values.len() == 1 => write!(f, "{key}={}", join(values))?,
+                Requirement::In { key, values } if values.len() == 1 => {
+                    write!(f, "{key}={}", join(values))?
+                }
                 Requirement::In { key, values } => write!(f, "{key} in ({})", join(values))?,
                 Requirement::NotIn { key, values } => write!(f, "{key} notin ({})", join(values))?,
                 Requirement::Exists { key } => write!(f, "{key}")?,
@@ -142,7 +160,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn expression(key: &str, operator: &str, values: &[&str]) -> LabelSelectorRequirement {
@@ -153,7 +174,10 @@ mod tests {
         }
     }
 
-    fn selector(match_labels: &[(&str, &str)], expressions: Vec<LabelSelectorRequirement>) -> Selector {
+    fn selector(
+        match_labels: &[(&str, &str)],
+        expressions: Vec<LabelSelectorRequirement>,
+    ) -> Selector {
         Selector::compile(&LabelSelector {
             match_labels: (!match_labels.is_empty()).then(|| labels(match_labels)),
             match_expressions: (!expressions.is_empty()).then_some(expressions),
@@ -171,7 +195,10 @@ mod tests {
 
     #[test]
     fn match_labels_and_expressions_are_anded() {
-        let s = selector(&[("app", "api")], vec![expression("tier", "In", &["web", "db"])]);
+        let s = selector(
+            &[("app", "api")],
+            vec![expression("tier", "In", &["web", "db"])],
+        );
         assert!(s.matches(&labels(&[("app", "api"), ("tier", "db")])));
         assert!(!s.matches(&labels(&[("app", "api")])));
         assert!(!s.matches(&labels(&[("app", "web"), ("tier", "db")])));
@@ -180,7 +207,10 @@ mod tests {
     #[test]
     fn operators_follow_the_labels_package() {
         let not_in = selector(&[], vec![expression("env", "NotIn", &["prod"])]);
-        assert!(not_in.matches(&labels(&[])), "NotIn matches an absent label");
+        assert!(
+            not_in.matches(&labels(&[])),
+            "NotIn matches an absent label"
+        );
         assert!(not_in.matches(&labels(&[("env", "dev")])));
         assert!(!not_in.matches(&labels(&[("env", "prod")])));
         let exists = selector(&[], vec![expression("env", "Exists", &[])]);
@@ -191,10 +221,27 @@ mod tests {
 
     #[test]
     fn malformed_requirements_are_refused() {
-        let compile = |e| Selector::compile(&LabelSelector { match_labels: None, match_expressions: Some(vec![e]) });
-        assert!(compile(expression("a", "In", &[])).unwrap_err().contains("at least one value"));
-        assert!(compile(expression("a", "Exists", &["x"])).unwrap_err().contains("no values"));
-        assert!(compile(expression("a", "Equals", &["x"])).unwrap_err().contains("not a selector operator"));
+        let compile = |e| {
+            Selector::compile(&LabelSelector {
+                match_labels: None,
+                match_expressions: Some(vec![e]),
+            })
+        };
+        assert!(
+            compile(expression("a", "In", &[]))
+                .unwrap_err()
+                .contains("at least one value")
+        );
+        assert!(
+            compile(expression("a", "Exists", &["x"]))
+                .unwrap_err()
+                .contains("no values")
+        );
+        assert!(
+            compile(expression("a", "Equals", &["x"]))
+                .unwrap_err()
+                .contains("not a selector operator")
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}, document {}", self.file.display(), self.document + 1)?;
         if let Some(line) = self.line {
-            write!(f, " (line {line})")?;
+            write!(f, ", line {line}")?;
         }
         if let Some(item) = self.item {
             write!(f, ", item {item}")?;
@@ -41,7 +41,10 @@ pub struct NamespaceInfo {
 
 impl NamespaceInfo {
     pub fn named(name: &str) -> NamespaceInfo {
-        NamespaceInfo { name: name.to_owned(), labels: Labels::new() }
+        NamespaceInfo {
+            name: name.to_owned(),
+            labels: Labels::new(),
+        }
     }
 
     /// The labels selectors see. The API server sets `kubernetes.io/metadata.name` to the
@@ -79,13 +82,20 @@ impl PodInfo {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             kind: "Pod".to_owned(),
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             named_ports: Vec::new(),
         }
     }
 
     pub fn with_port(mut self, name: &str, protocol: Protocol, port: u16) -> PodInfo {
-        self.named_ports.push(NamedPort { name: name.to_owned(), protocol, port });
+        self.named_ports.push(NamedPort {
+            name: name.to_owned(),
+            protocol,
+            port,
+        });
         self
     }
 
@@ -94,7 +104,12 @@ impl PodInfo {
         if self.kind == "Pod" {
             format!("{}/{}", self.namespace, self.name)
         } else {
-            format!("{}/{}/{}", self.namespace, self.kind.to_ascii_lowercase(), self.name)
+            format!(
+                "{}/{}/{}",
+                self.namespace,
+                self.kind.to_ascii_lowercase(),
+                self.name
+            )
         }
     }
 }
@@ -116,7 +131,11 @@ pub struct LoadedPolicy {
 impl LoadedPolicy {
     /// `namespace/name`, the namespace defaulting as `kubectl apply` does.
     pub fn display_name(&self) -> String {
-        format!("{}/{}", policy_namespace(&self.policy), self.policy.metadata.name.as_deref().unwrap_or(""))
+        format!(
+            "{}/{}",
+            policy_namespace(&self.policy),
+            self.policy.metadata.name.as_deref().unwrap_or("")
+        )
     }
 }
 
