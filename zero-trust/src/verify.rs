@@ -204,10 +204,10 @@ impl<'a> Matcher<'a> {
         for workload in cluster.workloads.values() {
             by_namespace.entry(workload.namespace.name).or_default().push(workload);
         }
-        let cidrs: Vec<(EndpointKey, Option<(IpNet, Vec<IpNet>)>)> = cluster
+        let cidrs: Vec<(EndpointKey, Option<DeclaredBlock>)> = cluster
             .cidrs
             .iter()
-            .map(|c| (c.endpoint().key(), parse_block(c.cidr, c.except)))
+            .map(|c| (c.endpoint().key(), DeclaredBlock::parse(c.cidr, c.except)))
             .collect();
 
         let mut managed = Vec::new();
@@ -222,9 +222,7 @@ impl<'a> Matcher<'a> {
                 EndpointClass::Address(address) => {
                     if let Some(address) = representative(address) {
                         for (key, block) in &cidrs {
-                            if block.as_ref().is_some_and(|(cidr, except)| {
-                                cidr.contains(&address) && !except.iter().any(|e| e.contains(&address))
-                            }) {
+                            if block.as_ref().is_some_and(|block| block.contains(address)) {
                                 add(*key);
                             }
                         }
@@ -267,10 +265,23 @@ impl<'a> Matcher<'a> {
     }
 }
 
-fn parse_block(cidr: &str, except: &[&str]) -> Option<(IpNet, Vec<IpNet>)> {
-    let cidr = cidr.parse().ok()?;
-    let except = except.iter().filter_map(|e| e.parse().ok()).collect();
-    Some((cidr, except))
+/// A model CIDR's addresses, read here on purpose rather than through the evaluator's own
+/// ipBlock matching, so that the two stay independent.
+struct DeclaredBlock {
+    cidr: IpNet,
+    except: Vec<IpNet>,
+}
+
+impl DeclaredBlock {
+    fn parse(cidr: &str, except: &[&str]) -> Option<DeclaredBlock> {
+        let cidr = cidr.parse().ok()?;
+        let except = except.iter().filter_map(|e| e.parse().ok()).collect();
+        Some(DeclaredBlock { cidr, except })
+    }
+
+    fn contains(&self, address: IpAddr) -> bool {
+        self.cidr.contains(&address) && !self.except.iter().any(|e| e.contains(&address))
+    }
 }
 
 /// An address of the class: every address of a class is matched by the same ipBlocks.
