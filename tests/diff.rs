@@ -87,7 +87,10 @@ fn reordering_lines_changes_no_flow() {
 #[test]
 fn narrowing_a_cidr_removes_the_addresses_it_no_longer_covers() {
     let diff = diff(&[&before::POLICY], &[&narrower_cidr::POLICY]);
-    assert_eq!(diff.to_string(), "- shop/web -> 203.0.113.128/25: 443/tcp\n");
+    assert_eq!(
+        diff.to_string(),
+        "- shop/web -> 203.0.113.128/25: 443/tcp\n"
+    );
     assert_eq!(
         diff.to_markdown(),
         "| | source | destination | ports |\n| --- | --- | --- | --- |\n| removed | `shop/web` | `203.0.113.128/25` | 443/tcp |\n"

@@ -30,11 +30,31 @@ const CIDRS: [(&str, &[&str]); 4] = [
     ("fd00::/8", &["fd00:1::/32"]),
 ];
 const PORTS: [PortRange; 5] = [
-    PortRange { protocol: Protocol::Tcp, first: 80, last: 80 },
-    PortRange { protocol: Protocol::Tcp, first: 443, last: 443 },
-    PortRange { protocol: Protocol::Udp, first: 53, last: 53 },
-    PortRange { protocol: Protocol::Tcp, first: 8000, last: 8100 },
-    PortRange { protocol: Protocol::Sctp, first: 9000, last: 9000 },
+    PortRange {
+        protocol: Protocol::Tcp,
+        first: 80,
+        last: 80,
+    },
+    PortRange {
+        protocol: Protocol::Tcp,
+        first: 443,
+        last: 443,
+    },
+    PortRange {
+        protocol: Protocol::Udp,
+        first: 53,
+        last: 53,
+    },
+    PortRange {
+        protocol: Protocol::Tcp,
+        first: 8000,
+        last: 8100,
+    },
+    PortRange {
+        protocol: Protocol::Sctp,
+        first: 9000,
+        last: 9000,
+    },
 ];
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -43,22 +63,39 @@ fn spec() -> impl Strategy<Value = Spec> {
     let namespace = (any::<bool>(), prop::collection::vec(labels, 0..4))
         .prop_map(|(managed, workloads)| NamespaceSpec { managed, workloads });
     let namespaces = prop::collection::vec(namespace, 1..5);
-    let cidrs = prop::collection::btree_set(0..CIDRS.len(), 0..3).prop_map(|c| c.into_iter().collect());
+    let cidrs =
+        prop::collection::btree_set(0..CIDRS.len(), 0..3).prop_map(|c| c.into_iter().collect());
     let flows = prop::collection::vec(
-        (any::<prop::sample::Index>(), any::<prop::sample::Index>(), prop::collection::btree_set(0..PORTS.len(), 1..3)),
+        (
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            prop::collection::btree_set(0..PORTS.len(), 1..3),
+        ),
         0..12,
     );
     (namespaces, cidrs, flows).prop_map(|(namespaces, cidrs, flows)| {
-        let mut spec = Spec { namespaces, cidrs, flows: Vec::new() };
+        let mut spec = Spec {
+            namespaces,
+            cidrs,
+            flows: Vec::new(),
+        };
         let ends = spec.end_count();
-        spec.flows = flows.into_iter().map(|(a, b, ports)| (a.index(ends), b.index(ends), ports.into_iter().collect())).collect();
+        spec.flows = flows
+            .into_iter()
+            .map(|(a, b, ports)| (a.index(ends), b.index(ends), ports.into_iter().collect()))
+            .collect();
         spec
     })
 }
 
 impl Spec {
     fn end_count(&self) -> usize {
-        1 + self.namespaces.iter().map(|n| 1 + n.workloads.len()).sum::<usize>() + self.cidrs.len()
+        1 + self
+            .namespaces
+            .iter()
+            .map(|n| 1 + n.workloads.len())
+            .sum::<usize>()
+            + self.cidrs.len()
     }
 }
 
@@ -80,12 +117,31 @@ fn build(spec: &Spec) -> Cluster {
     let mut namespaces = Vec::new();
     let mut workloads = Vec::new();
     for (n, ns) in spec.namespaces.iter().enumerate() {
-        let namespace = leak(Namespace { ident: leak_str(format!("ns{n}")), name: leak_str(format!("ns{n}")), managed: ns.managed, ports: &[] });
+        let namespace = leak(Namespace {
+            ident: leak_str(format!("ns{n}")),
+            name: leak_str(format!("ns{n}")),
+            managed: ns.managed,
+            ports: &[],
+        });
         namespaces.push(namespace);
         ends.push(Endpoint::Namespace(namespace));
         for (w, labels) in ns.workloads.iter().enumerate() {
-            let selector = leak_slice(labels.iter().map(|&(k, v)| Label { key: LABEL_KEYS[k], value: LABEL_VALUES[v] }).collect());
-            let workload = leak(Workload { ident: leak_str(format!("w{n}_{w}")), name: leak_str(format!("w{w}")), namespace, selector, ports: &[] });
+            let selector = leak_slice(
+                labels
+                    .iter()
+                    .map(|&(k, v)| Label {
+                        key: LABEL_KEYS[k],
+                        value: LABEL_VALUES[v],
+                    })
+                    .collect(),
+            );
+            let workload = leak(Workload {
+                ident: leak_str(format!("w{n}_{w}")),
+                name: leak_str(format!("w{w}")),
+                namespace,
+                selector,
+                ports: &[],
+            });
             workloads.push(workload);
             ends.push(Endpoint::Workload(workload));
         }
@@ -93,7 +149,11 @@ fn build(spec: &Spec) -> Cluster {
     let mut cidrs = Vec::new();
     for &c in &spec.cidrs {
         let (cidr, except) = CIDRS[c];
-        let block = leak(CidrBlock { ident: leak_str(format!("cidr{c}")), cidr, except });
+        let block = leak(CidrBlock {
+            ident: leak_str(format!("cidr{c}")),
+            cidr,
+            except,
+        });
         cidrs.push(block);
         ends.push(Endpoint::Cidr(block));
     }
@@ -102,11 +162,19 @@ fn build(spec: &Spec) -> Cluster {
     for (from, to, ports) in &spec.flows {
         let (from, to) = (ends[*from], ends[*to]);
         let both_cidrs = matches!((from, to), (Endpoint::Cidr(_), Endpoint::Cidr(_)));
-        if both_cidrs || (!from.is_managed() && !to.is_managed()) || !seen.insert((from.key(), to.key())) {
+        if both_cidrs
+            || (!from.is_managed() && !to.is_managed())
+            || !seen.insert((from.key(), to.key()))
+        {
             continue;
         }
         let ports = leak_slice(ports.iter().map(|&p| PORTS[p]).collect());
-        flows.push(Flow { from, to, ports, text: "generated" });
+        flows.push(Flow {
+            from,
+            to,
+            ports,
+            text: "generated",
+        });
     }
     let policy = leak(Policy {
         file: "generated.rs",

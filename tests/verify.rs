@@ -7,19 +7,29 @@ use zero_trust::emit::emit;
 use zero_trust::verify::prove_emitted;
 
 /// The guide's cluster, emitted into a fresh folder, with `edit` applied to one file.
-fn prove_with(file: &str, edit: impl Fn(&str) -> String) -> Result<zero_trust::verify::Proof, Vec<String>> {
+fn prove_with(
+    file: &str,
+    edit: impl Fn(&str) -> String,
+) -> Result<zero_trust::verify::Proof, Vec<String>> {
     let cluster = policies::cluster().expect("assembles");
     let emitted = emit(&cluster).expect("renders");
     let dir = tempfile::tempdir().expect("temp dir");
     for (name, text) in &emitted.files {
-        let text = if name == file { edit(text) } else { text.clone() };
+        let text = if name == file {
+            edit(text)
+        } else {
+            text.clone()
+        };
         std::fs::write(dir.path().join(name), text).expect("write");
     }
     prove_emitted(&cluster, dir.path())
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "the mutation must apply: `{from}` not in\n{text}");
+    assert!(
+        text.contains(from),
+        "the mutation must apply: `{from}` not in\n{text}"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -45,12 +55,18 @@ fn assert_caught(errors: Vec<String>, needles: &[&str]) {
 
 #[test]
 fn a_changed_port_is_caught_naming_the_file_and_policy() {
-    let errors = prove_with("10-allow-prod-auth.yaml", |t| replace_once(t, "port: 8080", "port: 8081")).unwrap_err();
-    assert_caught(errors, &[
-        "prod-api/main-api -> prod-auth/auth-service: the ingress of prod-auth/auth-service allows 8081/tcp but the policies declare 8080/tcp",
-        "prod-auth/auth-service.ingress",
-        "10-allow-prod-auth.yaml",
-    ]);
+    let errors = prove_with("10-allow-prod-auth.yaml", |t| {
+        replace_once(t, "port: 8080", "port: 8081")
+    })
+    .unwrap_err();
+    assert_caught(
+        errors,
+        &[
+            "prod-api/main-api -> prod-auth/auth-service: the ingress of prod-auth/auth-service allows 8081/tcp but the policies declare 8080/tcp",
+            "prod-auth/auth-service.ingress",
+            "10-allow-prod-auth.yaml",
+        ],
+    );
 }
 
 #[test]
@@ -59,16 +75,32 @@ fn a_dropped_rule_is_caught() {
         replace_once(t, "  - ports:\n    - port: 5000\n      protocol: TCP\n    to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: prod-image\n      podSelector:\n        matchLabels:\n          app: image-service\n", "")
     })
     .unwrap_err();
-    assert_caught(errors, &["prod-api/main-api -> prod-image/image-service: the egress of prod-api/main-api allows nothing but the policies declare 5000/tcp", "prod-api/main-api.egress"]);
+    assert_caught(
+        errors,
+        &[
+            "prod-api/main-api -> prod-image/image-service: the egress of prod-api/main-api allows nothing but the policies declare 5000/tcp",
+            "prod-api/main-api.egress",
+        ],
+    );
 }
 
 #[test]
 fn a_widened_selector_is_caught() {
     let errors = prove_with("10-allow-prod-api.yaml", |t| {
-        replace_once(t, "  podSelector:\n    matchLabels:\n      app: main-api\n  policyTypes:\n  - Egress", "  podSelector: {}\n  policyTypes:\n  - Egress")
+        replace_once(
+            t,
+            "  podSelector:\n    matchLabels:\n      app: main-api\n  policyTypes:\n  - Egress",
+            "  podSelector: {}\n  policyTypes:\n  - Egress",
+        )
     })
     .unwrap_err();
-    assert_caught(errors, &["prod-api/<any other pod> -> prod-auth/auth-service: the egress of prod-api/<any other pod> allows 8080/tcp but the policies declare nothing", "prod-api/main-api.egress spec.egress[0]"]);
+    assert_caught(
+        errors,
+        &[
+            "prod-api/<any other pod> -> prod-auth/auth-service: the egress of prod-api/<any other pod> allows 8080/tcp but the policies declare nothing",
+            "prod-api/main-api.egress spec.egress[0]",
+        ],
+    );
 }
 
 #[test]
@@ -76,10 +108,20 @@ fn a_peer_split_into_two_items_is_caught() {
     // namespaceSelector and podSelector as two items are ORed: any pod of prod-api, or any
     // pod labelled app=main-api anywhere.
     let errors = prove_with("10-allow-prod-auth.yaml", |t| {
-        replace_once(t, "          kubernetes.io/metadata.name: prod-api\n      podSelector:", "          kubernetes.io/metadata.name: prod-api\n    - podSelector:")
+        replace_once(
+            t,
+            "          kubernetes.io/metadata.name: prod-api\n      podSelector:",
+            "          kubernetes.io/metadata.name: prod-api\n    - podSelector:",
+        )
     })
     .unwrap_err();
-    assert_caught(errors, &["prod-api/<any other pod> -> prod-auth/auth-service: the ingress of prod-auth/auth-service allows 8080/tcp but the policies declare nothing", "prod-auth/auth-service.ingress spec.ingress[0]"]);
+    assert_caught(
+        errors,
+        &[
+            "prod-api/<any other pod> -> prod-auth/auth-service: the ingress of prod-auth/auth-service allows 8080/tcp but the policies declare nothing",
+            "prod-auth/auth-service.ingress spec.ingress[0]",
+        ],
+    );
 }
 
 #[test]
@@ -90,11 +132,19 @@ fn a_lost_default_deny_is_caught() {
     .unwrap_err();
     // auth-service stays isolated by its own ingress policy; any other pod of prod-auth
     // is now open to the world.
-    assert_caught(errors, &["prod-auth/<any other pod> is isolated for Ingress in the policies but is not in the YAML"]);
+    assert_caught(
+        errors,
+        &[
+            "prod-auth/<any other pod> is isolated for Ingress in the policies but is not in the YAML",
+        ],
+    );
 }
 
 #[test]
 fn a_file_that_is_not_yaml_is_reported_with_its_position() {
-    let errors = prove_with("10-allow-prod-api.yaml", |t| format!("{t}\n  bad: [indent\n")).unwrap_err();
+    let errors = prove_with("10-allow-prod-api.yaml", |t| {
+        format!("{t}\n  bad: [indent\n")
+    })
+    .unwrap_err();
     assert_caught(errors, &["10-allow-prod-api.yaml:"]);
 }

@@ -283,7 +283,9 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
                 None => {
                     let lowercase = word.to_string().to_ascii_lowercase();
                     let message = match Protocol::from_dsl(&lowercase) {
-                        Some(_) => format!("protocols are written in lowercase; write `{lowercase}`"),
+                        Some(_) => {
+                            format!("protocols are written in lowercase; write `{lowercase}`")
+                        }
                         None => format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
                     };
                     errors.push(word.span(), message);
@@ -291,7 +293,9 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
                 }
             },
         };
-        let Some(first) = port_number(&decl.first, errors) else { continue };
+        let Some(first) = port_number(&decl.first, errors) else {
+            continue;
+        };
         let last = match &decl.last {
             Some(last) => match port_number(last, errors) {
                 Some(last) => Some(last),
@@ -300,7 +304,14 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
             None => None,
         };
         match check_port_range(first, last) {
-            Ok((first, last)) => ports.push((PortRange { protocol, first, last }, decl.span())),
+            Ok((first, last)) => ports.push((
+                PortRange {
+                    protocol,
+                    first,
+                    last,
+                },
+                decl.span(),
+            )),
             Err(why) => errors.push(decl.span(), why),
         }
     }
@@ -311,7 +322,10 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
 fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
     let text = literal.to_string();
     if !literal.suffix().is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        errors.push(literal.span(), format!("port `{text}` must be a plain decimal number, like `8080`"));
+        errors.push(
+            literal.span(),
+            format!("port `{text}` must be a plain decimal number, like `8080`"),
+        );
         return None;
     }
     let number = literal.base10_parse::<u64>().unwrap_or(u64::MAX);

@@ -207,7 +207,10 @@ impl Parse for CidrDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         input.parse::<kw::cidr>()?;
         let ident = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected the cidr's identifier, as in `cidr office = \"203.0.113.0/24\";`")
+            syn::Error::new(
+                error.span(),
+                "expected the cidr's identifier, as in `cidr office = \"203.0.113.0/24\";`",
+            )
         })?;
         input.parse::<Token![=]>()?;
         let cidr = input.parse().map_err(|error| {

@@ -34,10 +34,9 @@ impl fmt::Display for CidrError {
             CidrError::HostBitsSet { text, canonical } => {
                 write!(f, "`{text}` has host bits set; did you mean `{canonical}`?")
             }
-            CidrError::NotCanonical { text, canonical } => write!(
-                f,
-                "`{text}` is not in canonical form; write `{canonical}`"
-            ),
+            CidrError::NotCanonical { text, canonical } => {
+                write!(f, "`{text}` is not in canonical form; write `{canonical}`")
+            }
             CidrError::Ipv4Mapped { text } => write!(
                 f,
                 "`{text}` is an IPv4-mapped IPv6 CIDR, which the API server rejects; write the IPv4 CIDR"
@@ -79,7 +78,9 @@ pub fn parse_cidr(text: &str) -> Result<Cidr, CidrError> {
     if let IpNet::V6(v6) = net
         && v6.addr().to_ipv4_mapped().is_some()
     {
-        return Err(CidrError::Ipv4Mapped { text: text.to_owned() });
+        return Err(CidrError::Ipv4Mapped {
+            text: text.to_owned(),
+        });
     }
     if net.to_string() != text {
         return Err(CidrError::NotCanonical {
@@ -132,11 +133,17 @@ mod tests {
         for (text, canonical) in [("10.0.0.0/08", "10.0.0.0/8"), ("FD00::/8", "fd00::/8")] {
             assert_eq!(
                 parse_cidr(text),
-                Err(CidrError::NotCanonical { text: text.into(), canonical: canonical.into() })
+                Err(CidrError::NotCanonical {
+                    text: text.into(),
+                    canonical: canonical.into()
+                })
             );
         }
         assert!(parse_cidr("010.0.0.0/8").is_err());
-        assert!(matches!(parse_cidr("::ffff:10.0.0.0/104"), Err(CidrError::Ipv4Mapped { .. })));
+        assert!(matches!(
+            parse_cidr("::ffff:10.0.0.0/104"),
+            Err(CidrError::Ipv4Mapped { .. })
+        ));
     }
 
     #[test]

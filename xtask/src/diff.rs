@@ -22,7 +22,11 @@ pub enum Format {
 impl Format {
     /// Markdown to paste into a review, plain text on a terminal.
     pub fn default_for_stdout() -> Format {
-        if std::io::stdout().is_terminal() { Format::Text } else { Format::Markdown }
+        if std::io::stdout().is_terminal() {
+            Format::Text
+        } else {
+            Format::Markdown
+        }
     }
 
     pub fn parse(word: &str) -> Result<Format, String> {
@@ -43,9 +47,14 @@ pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, St
     let old = files_at_ref(&git_ref)?;
     let cluster = policies::cluster().map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-        format!("the cluster in policies/ does not assemble:\n{}", lines.join("\n"))
+        format!(
+            "the cluster in policies/ does not assemble:\n{}",
+            lines.join("\n")
+        )
     })?;
-    let new = emit(&cluster).map_err(|e| format!("could not render YAML: {e}"))?.files;
+    let new = emit(&cluster)
+        .map_err(|e| format!("could not render YAML: {e}"))?
+        .files;
     let diff = diff_manifests(&old, &new, model_topology(&cluster)).map_err(|e| e.join("\n"))?;
     print(&diff, &format!("flows changed since {git_ref}"), format);
     Ok(!diff.is_empty())
@@ -61,7 +70,18 @@ pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
             topology.namespaces.push(namespace);
         }
     }
-    topology.pods.extend(new_topology.pods.into_iter().filter(|p| !topology.pods.iter().any(|q| q.namespace == p.namespace && q.name == p.name)).collect::<Vec<_>>());
+    topology.pods.extend(
+        new_topology
+            .pods
+            .into_iter()
+            .filter(|p| {
+                !topology
+                    .pods
+                    .iter()
+                    .any(|q| q.namespace == p.namespace && q.name == p.name)
+            })
+            .collect::<Vec<_>>(),
+    );
     let diff = diff_manifests(&old_files, &new_files, topology).map_err(|e| e.join("\n"))?;
     print(&diff, &format!("flows changed from {old} to {new}"), format);
     Ok(!diff.is_empty())
@@ -75,14 +95,32 @@ fn print(diff: &FlowDiff, title: &str, format: Format) {
 }
 
 fn read_dir(dir: &Path) -> Result<(BTreeMap<String, String>, Topology), String> {
-    let topology = load_dir(dir).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?.topology;
+    let topology = load_dir(dir)
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?
+        .topology;
     let mut files = BTreeMap::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for entry in entries {
-        let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path();
         if path.is_file() {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            files.insert(path.file_name().unwrap_or_default().to_string_lossy().into_owned(), text);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            files.insert(
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                text,
+            );
         }
     }
     Ok((files, topology))
@@ -95,14 +133,19 @@ fn git(args: &[&str]) -> Result<String, String> {
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !output.status.success() {
-        return Err(format!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Where the current branch left main; on main itself, HEAD.
 fn merge_base_with_main() -> Result<String, String> {
-    let base = git(&["merge-base", "HEAD", "main"]).map_err(|e| format!("{e}; name the ref to compare with: `cargo xtask diff REF`"))?;
+    let base = git(&["merge-base", "HEAD", "main"])
+        .map_err(|e| format!("{e}; name the ref to compare with: `cargo xtask diff REF`"))?;
     Ok(base.trim().chars().take(12).collect())
 }
 
@@ -111,7 +154,10 @@ fn files_at_ref(git_ref: &str) -> Result<BTreeMap<String, String>, String> {
     let names = git(&["ls-tree", "--name-only", &format!("{git_ref}:k8s")])?;
     let mut files = BTreeMap::new();
     for name in names.lines() {
-        files.insert(name.to_owned(), git(&["show", &format!("{git_ref}:k8s/{name}")])?);
+        files.insert(
+            name.to_owned(),
+            git(&["show", &format!("{git_ref}:k8s/{name}")])?,
+        );
     }
     Ok(files)
 }

@@ -29,7 +29,11 @@ impl Format {
             "csv" => Format::Csv,
             "json" => Format::Json,
             "dot" => Format::Dot,
-            other => return Err(format!("unknown format `{other}`; use text, md, csv, json or dot")),
+            other => {
+                return Err(format!(
+                    "unknown format `{other}`; use text, md, csv, json or dot"
+                ));
+            }
         })
     }
 }
@@ -45,15 +49,21 @@ struct Loaded {
 fn load(dir: Option<&str>) -> Result<Loaded, String> {
     let k8s = project_root().join("k8s");
     let dir = dir.map(PathBuf::from).unwrap_or_else(|| k8s.clone());
-    let mut inputs: Inputs = load_dir(&dir).map_err(|errors| lines("cannot read the YAML", &errors))?;
+    let mut inputs: Inputs =
+        load_dir(&dir).map_err(|errors| lines("cannot read the YAML", &errors))?;
     let mut proven_against = None;
     if same_folder(&dir, &k8s) {
-        let cluster = policies::cluster().map_err(|errors| lines("the cluster in policies/ does not assemble", &errors))?;
+        let cluster = policies::cluster()
+            .map_err(|errors| lines("the cluster in policies/ does not assemble", &errors))?;
         inputs.topology = model_topology(&cluster);
         proven_against = Some(cluster);
     }
-    let analysis = Analysis::new(&inputs).map_err(|errors| lines(&format!("cannot evaluate {}", dir.display()), &errors))?;
-    Ok(Loaded { analysis, proven_against })
+    let analysis = Analysis::new(&inputs)
+        .map_err(|errors| lines(&format!("cannot evaluate {}", dir.display()), &errors))?;
+    Ok(Loaded {
+        analysis,
+        proven_against,
+    })
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {
@@ -61,12 +71,18 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 }
 
 fn lines(what: &str, errors: &[impl ToString]) -> String {
-    let lines: Vec<String> = errors.iter().map(|e| format!("  - {}", e.to_string())).collect();
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| format!("  - {}", e.to_string()))
+        .collect();
     format!("{what}:\n{}", lines.join("\n"))
 }
 
 pub fn run_verify(dir: Option<&str>, format: Format) -> Result<(), String> {
-    let Loaded { analysis, proven_against } = load(dir)?;
+    let Loaded {
+        analysis,
+        proven_against,
+    } = load(dir)?;
     let pairs: Vec<PairVerdict> = analysis.constrained_pairs().collect();
     print!("{}", render(&analysis, &pairs, format));
     let Some(cluster) = proven_against else {
@@ -82,7 +98,10 @@ pub fn run_verify(dir: Option<&str>, format: Format) -> Result<(), String> {
         );
         Ok(())
     } else {
-        Err(lines("the YAML does not allow exactly what policies/ declares", &mismatches))
+        Err(lines(
+            "the YAML does not allow exactly what policies/ declares",
+            &mismatches,
+        ))
     }
 }
 
@@ -91,9 +110,19 @@ fn render(analysis: &Analysis, pairs: &[PairVerdict], format: Format) -> String 
     let mut out = String::new();
     match format {
         Format::Text => {
-            let width = pairs.iter().map(|p| name(p.source).len()).max().unwrap_or(0);
+            let width = pairs
+                .iter()
+                .map(|p| name(p.source).len())
+                .max()
+                .unwrap_or(0);
             for p in pairs {
-                let _ = writeln!(out, "{:width$}  ->  {}: {}", name(p.source), name(p.destination), ports(p));
+                let _ = writeln!(
+                    out,
+                    "{:width$}  ->  {}: {}",
+                    name(p.source),
+                    name(p.destination),
+                    ports(p)
+                );
             }
             out.push_str("every other connection: allowed between pods that no policy isolates, denied otherwise\n");
         }
@@ -101,14 +130,30 @@ fn render(analysis: &Analysis, pairs: &[PairVerdict], format: Format) -> String 
             out.push_str("| source | destination | allowed | egress side | ingress side |\n| --- | --- | --- | --- | --- |\n");
             for p in pairs {
                 let v = &p.verdict;
-                let _ = writeln!(out, "| {} | {} | {} | {} | {} |", name(p.source), name(p.destination), ports(p), v.egress, v.ingress);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    name(p.source),
+                    name(p.destination),
+                    ports(p),
+                    v.egress,
+                    v.ingress
+                );
             }
         }
         Format::Csv => {
             out.push_str("source,destination,allowed,egress,ingress\n");
             for p in pairs {
                 let v = &p.verdict;
-                let _ = writeln!(out, "{},{},{},{},{}", csv(&name(p.source)), csv(&name(p.destination)), csv(&ports(p)), csv(&v.egress.to_string()), csv(&v.ingress.to_string()));
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{}",
+                    csv(&name(p.source)),
+                    csv(&name(p.destination)),
+                    csv(&ports(p)),
+                    csv(&v.egress.to_string()),
+                    csv(&v.ingress.to_string())
+                );
             }
         }
         Format::Json => {
@@ -130,7 +175,13 @@ fn render(analysis: &Analysis, pairs: &[PairVerdict], format: Format) -> String 
         Format::Dot => {
             out.push_str("digraph connectivity {\n  rankdir=LR;\n");
             for p in pairs.iter().filter(|p| !p.verdict.end_to_end.is_empty()) {
-                let _ = writeln!(out, "  {:?} -> {:?} [label={:?}];", name(p.source), name(p.destination), ports(p));
+                let _ = writeln!(
+                    out,
+                    "  {:?} -> {:?} [label={:?}];",
+                    name(p.source),
+                    name(p.destination),
+                    ports(p)
+                );
             }
             out.push_str("}\n");
         }
@@ -139,31 +190,54 @@ fn render(analysis: &Analysis, pairs: &[PairVerdict], format: Format) -> String 
 }
 
 fn ports(pair: &PairVerdict) -> String {
-    if pair.verdict.end_to_end.is_empty() { "nothing".to_owned() } else { pair.verdict.end_to_end.to_string() }
+    if pair.verdict.end_to_end.is_empty() {
+        "nothing".to_owned()
+    } else {
+        pair.verdict.end_to_end.to_string()
+    }
 }
 
 fn csv(field: &str) -> String {
-    if field.contains([',', '"']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_owned() }
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
 }
 
 /// `cargo xtask explain SRC DST[:PORT[/PROTO]] [--dir DIR]`.
 pub fn run_explain(source: &str, destination: &str, dir: Option<&str>) -> Result<(), String> {
     let Loaded { analysis, .. } = load(dir)?;
     let (destination, port) = match destination.rsplit_once(':') {
-        Some((end, port)) if !end.contains(':') || end.contains('/') => (end, Some(parse_port(port)?)),
+        Some((end, port)) if !end.contains(':') || end.contains('/') => {
+            (end, Some(parse_port(port)?))
+        }
         _ => (destination, None),
     };
     let source = find_class(&analysis, source)?;
     let destination = find_class(&analysis, destination)?;
     match port {
         Some((protocol, port)) => {
-            let explanation = analysis.explain(source, destination, port, protocol).to_string();
+            let explanation = analysis
+                .explain(source, destination, port, protocol)
+                .to_string();
             print!("{}", relative_to_root(&explanation));
         }
         None => {
             let verdict = analysis.verdict(source, destination);
-            println!("{} -> {}:", analysis.class(source), analysis.class(destination));
-            println!("  allowed end to end: {}", if verdict.end_to_end.is_empty() { "nothing".to_owned() } else { verdict.end_to_end.to_string() });
+            println!(
+                "{} -> {}:",
+                analysis.class(source),
+                analysis.class(destination)
+            );
+            println!(
+                "  allowed end to end: {}",
+                if verdict.end_to_end.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    verdict.end_to_end.to_string()
+                }
+            );
             println!("  egress side: {}", verdict.egress);
             println!("  ingress side: {}", verdict.ingress);
             println!("name a port (DST:PORT[/PROTO]) to see the policies and rules that decide it");
@@ -175,12 +249,18 @@ pub fn run_explain(source: &str, destination: &str, dir: Option<&str>) -> Result
 fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
     let (number, protocol) = match text.split_once('/') {
         Some((number, protocol)) => {
-            let protocol = Protocol::from_dsl(&protocol.to_ascii_lowercase()).ok_or(format!("unknown protocol `{protocol}`; use tcp, udp or sctp"))?;
+            let protocol = Protocol::from_dsl(&protocol.to_ascii_lowercase()).ok_or(format!(
+                "unknown protocol `{protocol}`; use tcp, udp or sctp"
+            ))?;
             (number, protocol)
         }
         None => (text, Protocol::Tcp),
     };
-    let port = number.parse::<u16>().ok().filter(|p| *p > 0).ok_or(format!("`{number}` is not a port (1 to 65535)"))?;
+    let port = number
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or(format!("`{number}` is not a port (1 to 65535)"))?;
     Ok((protocol, port))
 }
 
@@ -196,8 +276,16 @@ fn find_class(analysis: &Analysis, text: &str) -> Result<ClassId, String> {
         None => None,
     };
     found.ok_or_else(|| {
-        let known: Vec<String> = analysis.classes().iter().filter(|c| !c.is_address()).map(ToString::to_string).take(12).collect();
-        format!("no endpoint `{text}`; write NAMESPACE/NAME, NAMESPACE/* or an IP address (known: {})", known.join(", "))
+        let known: Vec<String> = analysis
+            .classes()
+            .iter()
+            .filter(|c| !c.is_address())
+            .map(ToString::to_string)
+            .take(12)
+            .collect();
+        format!(
+            "no endpoint `{text}`; write NAMESPACE/NAME, NAMESPACE/* or an IP address (known: {})",
+            known.join(", ")
+        )
     })
 }
-

@@ -13,11 +13,11 @@ use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use zero_trust_rules::{NAMESPACE_NAME_LABEL, PortRange, Protocol};
 
+use crate::eval::addresses::Family;
 use crate::eval::{
     AddressClass, AddressRange, Analysis, ClassId, Direction, EndpointClass, LoadedPolicy,
     NamespaceInfo, PodInfo, PortSet, Topology,
 };
-use crate::eval::addresses::Family;
 
 /// One connection that is allowed on one side and not the other.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,14 +45,22 @@ impl FlowDiff {
         if self.is_empty() {
             return "No change to the allowed flows.\n".to_owned();
         }
-        let mut text = String::from("| | source | destination | ports |\n| --- | --- | --- | --- |\n");
+        let mut text =
+            String::from("| | source | destination | ports |\n| --- | --- | --- | --- |\n");
         for (sign, changes) in [("added", &self.added), ("removed", &self.removed)] {
             for change in changes {
-                text.push_str(&format!("| {sign} | `{}` | `{}` | {} |\n", change.source, change.destination, change.ports));
+                text.push_str(&format!(
+                    "| {sign} | `{}` | `{}` | {} |\n",
+                    change.source, change.destination, change.ports
+                ));
             }
         }
         for (pod, direction, now) in &self.isolation {
-            let what = if *now { "now isolated" } else { "no longer isolated" };
+            let what = if *now {
+                "now isolated"
+            } else {
+                "no longer isolated"
+            };
             text.push_str(&format!("\n`{pod}` is {what} for {direction:?}.\n"));
         }
         text
@@ -66,11 +74,19 @@ impl fmt::Display for FlowDiff {
         }
         for (sign, changes) in [("+", &self.added), ("-", &self.removed)] {
             for change in changes {
-                writeln!(f, "{sign} {} -> {}: {}", change.source, change.destination, change.ports)?;
+                writeln!(
+                    f,
+                    "{sign} {} -> {}: {}",
+                    change.source, change.destination, change.ports
+                )?;
             }
         }
         for (pod, direction, now) in &self.isolation {
-            let what = if *now { "now isolated" } else { "no longer isolated" };
+            let what = if *now {
+                "now isolated"
+            } else {
+                "no longer isolated"
+            };
             writeln!(f, "! {pod} is {what} for {direction:?}")?;
         }
         Ok(())
@@ -83,29 +99,57 @@ impl fmt::Display for FlowDiff {
 pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology {
     let mut topology = base;
     let mut add = |namespace: &str, selector: &LabelSelector| {
-        let Some(labels) = &selector.match_labels else { return };
-        if labels.is_empty() || selector.match_expressions.as_ref().is_some_and(|e| !e.is_empty()) {
+        let Some(labels) = &selector.match_labels else {
+            return;
+        };
+        if labels.is_empty()
+            || selector
+                .match_expressions
+                .as_ref()
+                .is_some_and(|e| !e.is_empty())
+        {
             return;
         }
         if !topology.namespaces.iter().any(|n| n.name == namespace) {
             topology.namespaces.push(NamespaceInfo::named(namespace));
         }
-        if topology.pods.iter().any(|p| p.namespace == namespace && p.labels == *labels) {
+        if topology
+            .pods
+            .iter()
+            .any(|p| p.namespace == namespace && p.labels == *labels)
+        {
             return;
         }
         let name: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        topology.pods.push(PodInfo::new(namespace, &format!("[{}]", name.join(",")), &pairs));
+        let pairs: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        topology.pods.push(PodInfo::new(
+            namespace,
+            &format!("[{}]", name.join(",")),
+            &pairs,
+        ));
     };
     for policies in policy_sets {
         for loaded in *policies {
             let namespace = crate::eval::topology::policy_namespace(&loaded.policy);
-            let Some(spec) = &loaded.policy.spec else { continue };
+            let Some(spec) = &loaded.policy.spec else {
+                continue;
+            };
             if let Some(selector) = &spec.pod_selector {
                 add(namespace, selector);
             }
-            let ingress = spec.ingress.iter().flatten().flat_map(|r| r.from.iter().flatten());
-            let egress = spec.egress.iter().flatten().flat_map(|r| r.to.iter().flatten());
+            let ingress = spec
+                .ingress
+                .iter()
+                .flatten()
+                .flat_map(|r| r.from.iter().flatten());
+            let egress = spec
+                .egress
+                .iter()
+                .flatten()
+                .flat_map(|r| r.to.iter().flatten());
             for peer in ingress.chain(egress) {
                 if let Some((peer_namespace, selector)) = peer_pods(namespace, peer) {
                     add(&peer_namespace, selector);
@@ -118,7 +162,10 @@ pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology
 
 /// The namespace and pod selector of a peer that names one namespace (by its name label,
 /// or implicitly the policy's own).
-fn peer_pods<'p>(policy_namespace: &str, peer: &'p NetworkPolicyPeer) -> Option<(String, &'p LabelSelector)> {
+fn peer_pods<'p>(
+    policy_namespace: &str,
+    peer: &'p NetworkPolicyPeer,
+) -> Option<(String, &'p LabelSelector)> {
     let selector = peer.pod_selector.as_ref()?;
     let namespace = match &peer.namespace_selector {
         None => policy_namespace.to_owned(),
@@ -135,21 +182,38 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
     // Pods align by name; a pod only one side knows is compared with "another pod" of its
     // namespace on the other side, which is what that side makes of it.
     let pods: BTreeSet<&String> = old_ids.keys().chain(new_ids.keys()).collect();
-    let counterpart = |analysis: &Analysis, ids: &BTreeMap<String, ClassId>, name: &str, class: &EndpointClass| -> ClassId {
+    let counterpart = |analysis: &Analysis,
+                       ids: &BTreeMap<String, ClassId>,
+                       name: &str,
+                       class: &EndpointClass|
+     -> ClassId {
         ids.get(name).copied().unwrap_or_else(|| match class {
-            EndpointClass::Pod(pod) => analysis.class_of_other_pod(&pod.namespace).unwrap_or_else(|| analysis.class_of_unnamed_namespace_pod()),
+            EndpointClass::Pod(pod) => analysis
+                .class_of_other_pod(&pod.namespace)
+                .unwrap_or_else(|| analysis.class_of_unnamed_namespace_pod()),
             _ => analysis.class_of_unnamed_namespace_pod(),
         })
     };
     let mut ends: Vec<(String, ClassId, ClassId)> = Vec::new();
     for name in pods {
-        let class = old_ids.get(name).map(|&id| old.class(id)).or_else(|| new_ids.get(name).map(|&id| new.class(id))).cloned();
+        let class = old_ids
+            .get(name)
+            .map(|&id| old.class(id))
+            .or_else(|| new_ids.get(name).map(|&id| new.class(id)))
+            .cloned();
         let Some(class) = class else { continue };
-        ends.push((name.clone(), counterpart(old, &old_ids, name, &class), counterpart(new, &new_ids, name, &class)));
+        ends.push((
+            name.clone(),
+            counterpart(old, &old_ids, name, &class),
+            counterpart(new, &new_ids, name, &class),
+        ));
     }
     for (name, o, n) in &ends {
         for direction in [Direction::Ingress, Direction::Egress] {
-            let (was, is) = (old.is_isolated(*o, direction), new.is_isolated(*n, direction));
+            let (was, is) = (
+                old.is_isolated(*o, direction),
+                new.is_isolated(*n, direction),
+            );
             if was != is {
                 result.isolation.push((name.clone(), direction, is));
             }
@@ -159,7 +223,13 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
     let all_ends: Vec<(String, ClassId, ClassId)> = ends
         .iter()
         .cloned()
-        .chain(segments.iter().map(|(label, first)| (label.clone(), old.class_of_address(*first), new.class_of_address(*first))))
+        .chain(segments.iter().map(|(label, first)| {
+            (
+                label.clone(),
+                old.class_of_address(*first),
+                new.class_of_address(*first),
+            )
+        }))
         .collect();
     // The ends each class of either side stands for, to find a source's candidates fast.
     let mut by_old_class: BTreeMap<ClassId, Vec<usize>> = BTreeMap::new();
@@ -171,8 +241,14 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
     for (source, old_source, new_source) in &all_ends {
         // Only pairs some isolated side allows something for can differ: isolation is
         // unchanged here (or reported above), and every other pair is decided by it alone.
-        let old_candidates = old.pairs_from(*old_source).into_iter().flat_map(|p| by_old_class.get(&p.destination).into_iter().flatten());
-        let new_candidates = new.pairs_from(*new_source).into_iter().flat_map(|p| by_new_class.get(&p.destination).into_iter().flatten());
+        let old_candidates = old
+            .pairs_from(*old_source)
+            .into_iter()
+            .flat_map(|p| by_old_class.get(&p.destination).into_iter().flatten());
+        let new_candidates = new
+            .pairs_from(*new_source)
+            .into_iter()
+            .flat_map(|p| by_new_class.get(&p.destination).into_iter().flatten());
         let candidates: BTreeSet<usize> = old_candidates.chain(new_candidates).copied().collect();
         for index in candidates {
             let (destination, old_destination, new_destination) = &all_ends[index];
@@ -181,10 +257,18 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
             let added = difference(&is, &was);
             let removed = difference(&was, &is);
             if !added.is_empty() {
-                result.added.push(FlowChange { source: source.clone(), destination: destination.clone(), ports: added });
+                result.added.push(FlowChange {
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    ports: added,
+                });
             }
             if !removed.is_empty() {
-                result.removed.push(FlowChange { source: source.clone(), destination: destination.clone(), ports: removed });
+                result.removed.push(FlowChange {
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    ports: removed,
+                });
             }
         }
     }
@@ -213,7 +297,11 @@ fn address_segments(old: &Analysis, new: &Analysis) -> Vec<(String, std::net::Ip
             if let EndpointClass::Address(AddressClass::Range(range)) = class {
                 let family = cuts.entry(range.family).or_default();
                 family.insert(range.first);
-                if let Some(next) = range.last.checked_add(1).filter(|n| *n <= family_max(range.family)) {
+                if let Some(next) = range
+                    .last
+                    .checked_add(1)
+                    .filter(|n| *n <= family_max(range.family))
+                {
                     family.insert(next);
                 }
             }
@@ -224,8 +312,15 @@ fn address_segments(old: &Analysis, new: &Analysis) -> Vec<(String, std::net::Ip
         points.insert(0);
         let points: Vec<u128> = points.into_iter().collect();
         for (i, &first) in points.iter().enumerate() {
-            let last = points.get(i + 1).map(|next| next - 1).unwrap_or(family_max(family));
-            let range = AddressRange { family, first, last };
+            let last = points
+                .get(i + 1)
+                .map(|next| next - 1)
+                .unwrap_or(family_max(family));
+            let range = AddressRange {
+                family,
+                first,
+                last,
+            };
             segments.push((range.to_string(), range.first_address()));
         }
     }
@@ -250,12 +345,20 @@ fn complement(set: &PortSet) -> PortSet {
         let mut next = 1u32;
         for (first, last) in set.of_protocol(protocol) {
             if u32::from(first) > next {
-                gaps.push(PortRange { protocol, first: next as u16, last: first - 1 });
+                gaps.push(PortRange {
+                    protocol,
+                    first: next as u16,
+                    last: first - 1,
+                });
             }
             next = u32::from(last) + 1;
         }
         if next <= u32::from(u16::MAX) {
-            gaps.push(PortRange { protocol, first: next as u16, last: u16::MAX });
+            gaps.push(PortRange {
+                protocol,
+                first: next as u16,
+                last: u16::MAX,
+            });
         }
     }
     PortSet::from_ranges(gaps)
@@ -272,21 +375,32 @@ pub fn diff_manifests(
     let new = load_manifests("new", new)?;
     let topology = topology_for(base, &[&old, &new]);
     let analyse = |policies: &[LoadedPolicy]| {
-        Analysis::from_parts(policies, &topology).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())
+        Analysis::from_parts(policies, &topology)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())
     };
     Ok(diff(&analyse(&old)?, &analyse(&new)?))
 }
 
-fn load_manifests(side: &str, files: &BTreeMap<String, String>) -> Result<Vec<LoadedPolicy>, Vec<String>> {
+fn load_manifests(
+    side: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<Vec<LoadedPolicy>, Vec<String>> {
     let mut inputs = crate::eval::Inputs::default();
     let mut errors = Vec::new();
     for (name, text) in files {
-        if [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext)) {
+        if [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
             let path = std::path::Path::new(side).join(name);
             if let Err(e) = crate::eval::load_str(&mut inputs, &path, text) {
                 errors.extend(e.iter().map(ToString::to_string));
             }
         }
     }
-    if errors.is_empty() { Ok(inputs.policies) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(inputs.policies)
+    } else {
+        Err(errors)
+    }
 }

@@ -27,7 +27,12 @@ pub mod __private {
     /// resolve and one mistake gives one error: managed and listening on every port, so
     /// the checks of flows that name them from other files stay quiet. Never part of a
     /// cluster that compiles.
-    pub const ERRORED_NAMESPACE: Namespace = Namespace { ident: "", name: "", managed: true, ports: EVERY_PORT };
+    pub const ERRORED_NAMESPACE: Namespace = Namespace {
+        ident: "",
+        name: "",
+        managed: true,
+        ports: EVERY_PORT,
+    };
     pub const ERRORED_WORKLOAD: Workload = Workload {
         ident: "",
         name: "",
@@ -35,11 +40,27 @@ pub mod __private {
         selector: &[],
         ports: EVERY_PORT,
     };
-    pub const ERRORED_CIDR: CidrBlock = CidrBlock { ident: "", cidr: "", except: &[] };
+    pub const ERRORED_CIDR: CidrBlock = CidrBlock {
+        ident: "",
+        cidr: "",
+        except: &[],
+    };
     const EVERY_PORT: &[PortRange] = &[
-        PortRange { protocol: Protocol::Tcp, first: 1, last: u16::MAX },
-        PortRange { protocol: Protocol::Udp, first: 1, last: u16::MAX },
-        PortRange { protocol: Protocol::Sctp, first: 1, last: u16::MAX },
+        PortRange {
+            protocol: Protocol::Tcp,
+            first: 1,
+            last: u16::MAX,
+        },
+        PortRange {
+            protocol: Protocol::Udp,
+            first: 1,
+            last: u16::MAX,
+        },
+        PortRange {
+            protocol: Protocol::Sctp,
+            first: 1,
+            last: u16::MAX,
+        },
     ];
     pub const ERRORED_POLICY: Policy = Policy {
         file: "",
@@ -49,5 +70,5 @@ pub mod __private {
         flows: &[],
     };
 }
-pub mod verify;
 pub mod diff;
+pub mod verify;

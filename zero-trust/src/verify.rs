@@ -23,7 +23,11 @@ use crate::model::{Endpoint, EndpointKey};
 /// The cluster the model describes: its namespaces, and one representative pod per
 /// workload carrying exactly the workload's selector labels.
 pub fn model_topology(cluster: &Cluster) -> Topology {
-    let namespaces = cluster.namespaces.keys().map(|name| NamespaceInfo::named(name)).collect();
+    let namespaces = cluster
+        .namespaces
+        .keys()
+        .map(|name| NamespaceInfo::named(name))
+        .collect();
     let pods = cluster
         .workloads
         .values()
@@ -39,7 +43,12 @@ pub fn model_topology(cluster: &Cluster) -> Topology {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mismatch {
     /// A pod is isolated in a direction where the model says it is not, or the reverse.
-    Isolation { pod: String, direction: Direction, declared_isolated: bool, policies: Vec<String> },
+    Isolation {
+        pod: String,
+        direction: Direction,
+        declared_isolated: bool,
+        policies: Vec<String>,
+    },
     /// One side of one pair allows other ports than the flows declare.
     Pair(PairMismatch),
 }
@@ -60,9 +69,21 @@ pub struct PairMismatch {
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Mismatch::Isolation { pod, direction, declared_isolated, policies } => {
-                let (declared, emitted) = if *declared_isolated { ("is", "is not") } else { ("is not", "is") };
-                write!(f, "{pod} {declared} isolated for {direction:?} in the policies but {emitted} in the YAML")?;
+            Mismatch::Isolation {
+                pod,
+                direction,
+                declared_isolated,
+                policies,
+            } => {
+                let (declared, emitted) = if *declared_isolated {
+                    ("is", "is not")
+                } else {
+                    ("is not", "is")
+                };
+                write!(
+                    f,
+                    "{pod} {declared} isolated for {direction:?} in the policies but {emitted} in the YAML"
+                )?;
                 match policies.as_slice() {
                     [] => write!(f, "; no policy selects it"),
                     policies => write!(f, "; selected by {}", policies.join(", ")),
@@ -126,7 +147,10 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                     pod: analysis.class(class).to_string(),
                     direction,
                     declared_isolated: managed,
-                    policies: analysis.selecting_policies(class).map(|p| format!("{} ({})", p.name, p.source)).collect(),
+                    policies: analysis
+                        .selecting_policies(class)
+                        .map(|p| format!("{} ({})", p.name, p.source))
+                        .collect(),
                 });
             }
         }
@@ -137,7 +161,11 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
     }
 
     for source in 0..classes {
-        let mut destinations: Vec<ClassId> = analysis.pairs_from(source).into_iter().map(|p| p.destination).collect();
+        let mut destinations: Vec<ClassId> = analysis
+            .pairs_from(source)
+            .into_iter()
+            .map(|p| p.destination)
+            .collect();
         if let Some(expected) = declared.get(&source) {
             destinations.extend(expected.keys());
         }
@@ -153,7 +181,14 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                 (Direction::Ingress, declared_ingress, verdict.ingress),
             ] {
                 if declared != emitted {
-                    mismatches.push(pair_mismatch(analysis, source, destination, direction, declared, emitted));
+                    mismatches.push(pair_mismatch(
+                        analysis,
+                        source,
+                        destination,
+                        direction,
+                        declared,
+                        emitted,
+                    ));
                 }
             }
         }
@@ -168,7 +203,10 @@ struct DeclaredSides {
 }
 
 /// What the flows allow, per (source class, destination class), for the managed sides.
-fn declared_sides(cluster: &Cluster, matcher: &Matcher) -> HashMap<ClassId, HashMap<ClassId, DeclaredSides>> {
+fn declared_sides(
+    cluster: &Cluster,
+    matcher: &Matcher,
+) -> HashMap<ClassId, HashMap<ClassId, DeclaredSides>> {
     let mut sides: HashMap<ClassId, HashMap<ClassId, DeclaredSides>> = HashMap::new();
     for flow in &cluster.flows {
         let ports = PortSet::from_ranges(flow.ports.iter().copied());
@@ -176,7 +214,11 @@ fn declared_sides(cluster: &Cluster, matcher: &Matcher) -> HashMap<ClassId, Hash
         let destinations = matcher.members(&flow.to);
         for &source in sources {
             for &destination in destinations {
-                let pair = sides.entry(source).or_default().entry(destination).or_default();
+                let pair = sides
+                    .entry(source)
+                    .or_default()
+                    .entry(destination)
+                    .or_default();
                 if matcher.managed[source as usize] {
                     pair.egress.union_with(&ports);
                 }
@@ -202,7 +244,10 @@ impl<'a> Matcher<'a> {
         let managed_names = cluster.managed_namespace_names();
         let mut by_namespace: HashMap<&str, Vec<&crate::model::Workload>> = HashMap::new();
         for workload in cluster.workloads.values() {
-            by_namespace.entry(workload.namespace.name).or_default().push(workload);
+            by_namespace
+                .entry(workload.namespace.name)
+                .or_default()
+                .push(workload);
         }
         let cidrs: Vec<(EndpointKey, Option<DeclaredBlock>)> = cluster
             .cidrs
@@ -232,7 +277,9 @@ impl<'a> Matcher<'a> {
             };
             let is_managed = namespace.is_some_and(|(name, _)| managed_names.contains(name));
             managed.push(is_managed);
-            let Some((name, pod)) = namespace else { continue };
+            let Some((name, pod)) = namespace else {
+                continue;
+            };
             if let Some(namespace) = cluster.namespaces.get(name) {
                 add(namespace.endpoint().key());
             }
@@ -241,16 +288,27 @@ impl<'a> Matcher<'a> {
             }
             let Some(pod) = pod else { continue };
             for workload in by_namespace.get(name).into_iter().flatten() {
-                if workload.selector.iter().all(|l| pod.labels.get(l.key).map(String::as_str) == Some(l.value)) {
+                if workload
+                    .selector
+                    .iter()
+                    .all(|l| pod.labels.get(l.key).map(String::as_str) == Some(l.value))
+                {
                     add(workload.endpoint().key());
                 }
             }
         }
-        Matcher { analysis, managed, members }
+        Matcher {
+            analysis,
+            managed,
+            members,
+        }
     }
 
     fn members(&self, end: &Endpoint) -> &[ClassId] {
-        self.members.get(&end.key()).map(Vec::as_slice).unwrap_or(&[])
+        self.members
+            .get(&end.key())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// What the model says one side of `class` allows, given the declared ports.
@@ -315,10 +373,20 @@ fn pair_mismatch(
             let mut named: Vec<String> = side
                 .allowing
                 .iter()
-                .map(|r| format!("{} spec.{field}[{}] ({})", r.policy.name, r.rule, r.policy.source))
+                .map(|r| {
+                    format!(
+                        "{} spec.{field}[{}] ({})",
+                        r.policy.name, r.rule, r.policy.source
+                    )
+                })
                 .collect();
             if named.is_empty() {
-                named = side.selecting.iter().filter(|(_, typed)| *typed).map(|(p, _)| format!("{} ({})", p.name, p.source)).collect();
+                named = side
+                    .selecting
+                    .iter()
+                    .filter(|(_, typed)| *typed)
+                    .map(|(p, _)| format!("{} ({})", p.name, p.source))
+                    .collect();
             }
             named
         }
@@ -339,7 +407,10 @@ fn pair_mismatch(
 /// differ at the start of some range or just after its end.
 fn first_difference(a: &PortSet, b: &PortSet) -> Option<(Protocol, u16)> {
     let candidates = a.ranges().iter().chain(b.ranges()).flat_map(|r| {
-        [(r.protocol, Some(r.first)), (r.protocol, r.last.checked_add(1))]
+        [
+            (r.protocol, Some(r.first)),
+            (r.protocol, r.last.checked_add(1)),
+        ]
     });
     candidates
         .filter_map(|(protocol, port)| port.map(|port| (protocol, port)))
@@ -357,18 +428,31 @@ pub struct Proof {
 /// NetworkPolicy as the API server would, evaluates them over the model's topology, and
 /// checks that they allow exactly what `cluster` declares. Each error is a line for people.
 pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, Vec<String>> {
-    let mut inputs = crate::eval::load_dir(dir).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let mut inputs = crate::eval::load_dir(dir)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let mut problems = Vec::new();
     for loaded in &inputs.policies {
         for error in crate::validate::validate_network_policy(&loaded.policy) {
-            problems.push(format!("{} ({}): {error}", loaded.display_name(), loaded.source));
+            problems.push(format!(
+                "{} ({}): {error}",
+                loaded.display_name(),
+                loaded.source
+            ));
         }
     }
     inputs.topology = model_topology(cluster);
-    let analysis = Analysis::new(&inputs).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    problems.extend(check_intent(cluster, &analysis).iter().map(ToString::to_string));
+    let analysis = Analysis::new(&inputs)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    problems.extend(
+        check_intent(cluster, &analysis)
+            .iter()
+            .map(ToString::to_string),
+    );
     if problems.is_empty() {
-        Ok(Proof { policies: inputs.policies.len(), classes: analysis.classes().len() })
+        Ok(Proof {
+            policies: inputs.policies.len(),
+            classes: analysis.classes().len(),
+        })
     } else {
         Err(problems)
     }
