@@ -36,23 +36,28 @@ emitted_policies=(
   prod-storage/default-deny-all
 )
 managed_selector=app.kubernetes.io/managed-by=zero-trust
+# Run by `--verify` after each context is applied.
+verify_script=verify.sh
 
 me=${0##*/}
 
 usage() {
   cat <<EOF
-Usage: $0 --context CONTEXT [--context CONTEXT ...] [--dry-run]
+Usage: $0 --context CONTEXT [--context CONTEXT ...] [--dry-run | --verify]
 
 Applies the zero-trust NetworkPolicies next to this script to each kubectl context, in
 the order given, and stops at the first failure. For each context:
   1. a server-side dry run of every manifest;
   2. apply the allow policies, then the default-deny policies;
   3. prune: delete the NetworkPolicies labelled $managed_selector
-     that are no longer emitted. Nothing else is ever deleted.
+     that are no longer emitted. Nothing else is ever deleted;
+  4. with --verify: probe the cluster with $verify_script --context CONTEXT, and stop
+     the rollout if a probe fails.
 
 Options:
   --context CONTEXT  a kubectl context to apply to; repeat it for several clusters
   --dry-run          only the server-side dry run, and show what prune would delete
+  --verify           after applying to each context, run $verify_script on it
   -h, --help         print this help
 EOF
 }
@@ -75,6 +80,7 @@ fi
 
 contexts=()
 dry_run=0
+verify=0
 while (($# > 0)); do
   case $1 in
     --context | --context=*)
@@ -96,6 +102,10 @@ while (($# > 0)); do
       dry_run=1
       shift
       ;;
+    --verify)
+      verify=1
+      shift
+      ;;
     -h | --help)
       usage
       exit 0
@@ -110,6 +120,10 @@ if ((${#contexts[@]} == 0)); then
   usage_error "no \`--context\` given; name every cluster to apply to, e.g. \`--context staging\` (this script never guesses from kubectl's current context)"
 fi
 
+if ((dry_run && verify)); then
+  usage_error "\`--verify\` probes a cluster after applying to it, so it cannot go with \`--dry-run\`"
+fi
+
 # Manifests are found next to this script, whatever the working directory (and CDPATH).
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" >/dev/null && pwd)
 
@@ -119,6 +133,10 @@ for file in "${allow_files[@]}" "${deny_files[@]}"; do
     exit 1
   fi
 done
+if ((verify)) && [[ ! -x $here/$verify_script ]]; then
+  error "\`$here/$verify_script\` is missing or not executable; run \`cargo xtask emit\` to write k8s/ again"
+  exit 1
+fi
 if ! command -v kubectl >/dev/null 2>&1; then
   error "\`kubectl\` is not on PATH; install it or add its directory to PATH"
   exit 1
@@ -202,11 +220,16 @@ apply_to_context() {
   stage=prune
   step "$context" "pruning managed policies that are no longer emitted"
   prune "$context"
+  if ((verify)); then
+    stage=verify
+    step "$context" "verifying with $verify_script"
+    "$here/$verify_script" --context "$context"
+  fi
 }
 
 # On a failure (set -e), say which context it hit and which were left alone.
 current_context=""
-stage=dry-run # how far the current context got: dry-run, apply or prune
+stage=dry-run # how far the current context got: dry-run, apply, prune or verify
 later_contexts=()
 report_failure() {
   local status=$?
@@ -218,6 +241,7 @@ report_failure() {
     dry-run) error "nothing was changed on \`$current_context\`" ;;
     apply) error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)" ;;
     prune) error "\`$current_context\` has every emitted policy, but prune did not finish; fix the cause and run again" ;;
+    verify) error "\`$current_context\` has every emitted policy, but $verify_script failed on it (see its FAIL lines above); fix the cause and run again" ;;
   esac
   if ((${#later_contexts[@]} > 0)); then
     error "later contexts were not touched: ${later_contexts[*]}"

@@ -1,6 +1,7 @@
 //! The generated `k8s/apply.sh`, run for real: rendered for a small plan next to dummy
 //! manifests, with a stand-in `kubectl` (`support/fake-kubectl.sh`) first on PATH that
-//! records every call, so each test can assert the exact sequence of kubectl calls.
+//! records every call, so each test can assert the exact sequence of kubectl calls. A
+//! stand-in `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -10,6 +11,7 @@ use std::process::Command;
 use zero_trust::emit::apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
+const FAKE_VERIFY: &str = include_str!("support/fake-verify.sh");
 
 /// Stands for the k8s/ directory in recorded calls, whose real path is a temp dir.
 const K8S: &str = "$K8S";
@@ -59,6 +61,7 @@ impl Sandbox {
             fs::write(sandbox.k8s().join(file), "# a dummy manifest\n").unwrap();
         }
         write_executable(&sandbox.k8s().join("apply.sh"), &render_apply_script(&plan));
+        write_executable(&sandbox.k8s().join("verify.sh"), FAKE_VERIFY);
         fs::create_dir(sandbox.bin()).unwrap();
         write_executable(&sandbox.bin().join("kubectl"), FAKE_KUBECTL);
         sandbox
@@ -404,6 +407,7 @@ fn help_prints_usage_and_calls_nothing() {
         assert_exit(&run, 0);
         assert!(run.stdout.contains("Usage:"), "{run:#?}");
         assert!(run.stdout.contains("--dry-run"), "{run:#?}");
+        assert!(run.stdout.contains("--verify"), "{run:#?}");
         assert!(run.calls.is_empty(), "{run:#?}");
     }
 }
@@ -443,6 +447,88 @@ fn missing_manifest_stops_before_any_kubectl_call() {
     );
 }
 
+fn verify_call(context: &str) -> String {
+    format!("verify.sh --context {context}")
+}
+
+#[test]
+fn verify_runs_verify_sh_on_each_context_after_it_is_applied() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
+        &["--verify", "--context", "staging", "--context", "prod"],
+        EMITTED_ON_CLUSTER,
+        None,
+    );
+    assert_exit(&run, 0);
+    let mut expected = full_run_calls("staging");
+    expected.push(verify_call("staging"));
+    expected.extend(full_run_calls("prod"));
+    expected.push(verify_call("prod"));
+    assert_eq!(run.calls, expected);
+    assert!(
+        run.stdout.contains("==> staging: verifying with verify.sh"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("1 passed, 0 failed"), "{run:#?}");
+
+    // Without --verify, verify.sh is never run.
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--context", "staging"], EMITTED_ON_CLUSTER, None);
+    assert_exit(&run, 0);
+    assert_eq!(run.calls, full_run_calls("staging"));
+}
+
+#[test]
+fn failed_verify_in_staging_stops_the_rollout_before_prod() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod", "--verify"],
+        EMITTED_ON_CLUSTER,
+        Some("verify.sh --context staging"),
+    );
+    assert_exit(&run, 1);
+    let mut expected = full_run_calls("staging");
+    expected.push(verify_call("staging"));
+    assert_eq!(run.calls, expected, "prod must not be touched");
+    assert!(run.stdout.contains("0 passed, 1 failed"), "{run:#?}");
+    assert!(
+        run.stderr.contains("failed on context `staging`"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("`staging` has every emitted policy, but verify.sh failed on it"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("later contexts were not touched: prod"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn verify_cannot_go_with_dry_run_and_needs_verify_sh() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--dry-run", "--verify", "--context", "staging"], "", None);
+    assert_exit(&run, 2);
+    assert!(run.calls.is_empty(), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("`--verify` probes a cluster after applying to it"),
+        "{run:#?}"
+    );
+
+    fs::remove_file(sandbox.k8s().join("verify.sh")).unwrap();
+    let run = sandbox.run(&["--verify", "--context", "staging"], "", None);
+    assert_exit(&run, 1);
+    assert!(run.calls.is_empty(), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("verify.sh` is missing or not executable; run `cargo xtask emit`"),
+        "{run:#?}"
+    );
+}
+
 /// CI installs shellcheck (Debian package `shellcheck`); elsewhere a missing one is a note.
 #[test]
 fn rendered_script_and_stand_in_pass_shellcheck() {
@@ -458,6 +544,7 @@ fn rendered_script_and_stand_in_pass_shellcheck() {
         .args(["--shell=bash", "--severity=style"])
         .arg(sandbox.k8s().join("apply.sh"))
         .arg(sandbox.bin().join("kubectl"))
+        .arg(sandbox.k8s().join("verify.sh"))
         .output()
         .expect("run shellcheck");
     assert!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use zero_trust::emit::{APPLY_SCRIPT, is_generated};
+use zero_trust::emit::is_generated;
 
 pub struct GeneratedDir {
     path: PathBuf,
@@ -135,7 +135,7 @@ impl GeneratedDir {
         for (name, text) in wanted {
             let path = staging.join(name);
             fs::write(&path, text).map_err(|e| io("write", &path, e))?;
-            if name == APPLY_SCRIPT {
+            if name.ends_with(".sh") {
                 make_executable(&path).map_err(|e| io("make executable", &path, e))?;
             }
         }

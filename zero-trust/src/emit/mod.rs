@@ -5,6 +5,7 @@
 
 pub mod apply_script;
 mod flows_md;
+pub mod verify_script;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,8 @@ use crate::yaml::{YamlError, to_yaml};
 use apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
 
 pub const APPLY_SCRIPT: &str = "apply.sh";
+/// Probes a live cluster against the declared flows; `apply.sh --verify` runs it.
+pub const VERIFY_SCRIPT: &str = "verify.sh";
 /// The allowed flows for reviewers.
 pub const FLOWS_MD: &str = "FLOWS.md";
 /// Applied last, after every allow-policy, so a rollout never denies what it will allow.
@@ -81,6 +84,10 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     plan.policies.sort();
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
     files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
+    files.insert(
+        VERIFY_SCRIPT.to_owned(),
+        verify_script::render_verify_script(cluster),
+    );
     let summary = Summary {
         managed_namespaces: lowered.len(),
         policies: plan.policies.len(),
