@@ -42,7 +42,13 @@ fn a_flow_between_managed_ends_writes_both_halves_with_one_anded_peer() {
     let files = render(&[&two_managed::POLICY]);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["10-allow-shop.yaml", "20-default-deny.yaml", "FLOWS.md", "apply.sh", "verify.sh"]
+        [
+            "10-allow-shop.yaml",
+            "20-default-deny.yaml",
+            "FLOWS.md",
+            "apply.sh",
+            "verify.sh"
+        ]
     );
     assert_eq!(
         files["10-allow-shop.yaml"],

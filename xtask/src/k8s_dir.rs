@@ -216,11 +216,25 @@ mod tests {
     #[test]
     fn replace_swaps_generated_files_keeps_others_and_removes_stale_ones() {
         let old = generated("old");
-        let (_root, dir) = folder_with(&[("a.yaml", &old), ("stale.yaml", &old), ("NOTES.txt", "mine")]);
-        let wanted: BTreeMap<String, String> =
-            [("a.yaml".to_owned(), generated("new")), ("b.yaml".to_owned(), generated("b"))].into();
+        let (_root, dir) = folder_with(&[
+            ("a.yaml", &old),
+            ("stale.yaml", &old),
+            ("NOTES.txt", "mine"),
+        ]);
+        let wanted: BTreeMap<String, String> = [
+            ("a.yaml".to_owned(), generated("new")),
+            ("b.yaml".to_owned(), generated("b")),
+        ]
+        .into();
         let changes = dir.changes(&wanted).expect("changes");
-        assert_eq!((changes.added, changes.updated, changes.removed), (vec!["b.yaml".into()], vec!["a.yaml".into()], vec!["stale.yaml".into()]));
+        assert_eq!(
+            (changes.added, changes.updated, changes.removed),
+            (
+                vec!["b.yaml".into()],
+                vec!["a.yaml".into()],
+                vec!["stale.yaml".into()]
+            )
+        );
         dir.replace(&wanted, |_| Ok(())).expect("replaced");
         let mut expected = wanted.clone();
         expected.insert("NOTES.txt".into(), "mine".into());
@@ -233,10 +247,20 @@ mod tests {
         let (_root, dir) = folder_with(&[("a.yaml", &old)]);
         let before = contents(&dir);
         let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
-        let error = dir.replace(&wanted, |staged| Err(format!("{} allows too much", staged.display()))).unwrap_err();
-        assert!(error.ends_with("allows too much\nk8s/ is unchanged"), "{error}");
+        let error = dir
+            .replace(&wanted, |staged| {
+                Err(format!("{} allows too much", staged.display()))
+            })
+            .unwrap_err();
+        assert!(
+            error.ends_with("allows too much\nk8s/ is unchanged"),
+            "{error}"
+        );
         assert_eq!(contents(&dir), before);
-        assert!(!dir.path().with_file_name(".k8s.staging").exists(), "staging is cleaned up");
+        assert!(
+            !dir.path().with_file_name(".k8s.staging").exists(),
+            "staging is cleaned up"
+        );
     }
 
     #[test]
@@ -244,6 +268,9 @@ mod tests {
         let (_root, dir) = folder_with(&[("a.yaml", "kind: Mine")]);
         let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
         let error = dir.changes(&wanted).err().expect("refused");
-        assert!(error.contains("k8s/a.yaml exists but was not written by zero-trust"), "{error}");
+        assert!(
+            error.contains("k8s/a.yaml exists but was not written by zero-trust"),
+            "{error}"
+        );
     }
 }
