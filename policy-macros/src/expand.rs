@@ -3,14 +3,14 @@
 //! declares. Flows whose target lives in another file get `const` assertions, so rustc
 //! checks their ports at compile time too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
-use crate::ast::{Input, Item};
+use crate::ast::{EndpointRef, Input, Item};
 use crate::check::{Checked, CheckedEnd, CheckedFlow, LocalKind, end_text, ident_text};
 
 pub fn expand(checked: &Checked) -> TokenStream {
@@ -62,12 +62,7 @@ pub fn expand(checked: &Checked) -> TokenStream {
         .iter()
         .flat_map(|n| n.workloads.iter().map(|w| w.ident));
     let cidr_idents = checked.cidrs.iter().map(|c| c.ident);
-    let flows = checked.flows.iter().map(|flow| {
-        let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
-        let ports = ports(&flow.ports.iter().map(|(port, _)| *port).collect::<Vec<_>>());
-        let text = &flow.text;
-        quote!(#private::Flow { from: #from, to: #to, ports: &[#ports], text: #text })
-    });
+    let flows = flow_data(&checked.flows);
     items.extend(quote! {
         /// Everything this `zero_trust!` block declares; list it among the cluster's parts.
         pub const POLICY: #private::Policy = #private::Policy {
@@ -75,18 +70,63 @@ pub fn expand(checked: &Checked) -> TokenStream {
             namespaces: &[#(&#namespace_idents),*],
             workloads: &[#(&#workload_idents),*],
             cidrs: &[#(&#cidr_idents),*],
-            flows: &[#(#flows),*],
+            flows: #flows,
         };
     });
+    let managed_locals: BTreeSet<String> = checked
+        .namespaces
+        .iter()
+        .filter(|n| n.managed)
+        .flat_map(|n| std::iter::once(n.ident).chain(n.workloads.iter().map(|w| w.ident)))
+        .map(ident_text)
+        .collect();
+    let mut assertions = TokenStream::new();
     for flow in &checked.flows {
-        items.extend(foreign_assertions(flow));
+        assertions.extend(foreign_assertions(flow, &managed_locals));
+    }
+    if !assertions.is_empty() {
+        items.extend(assertion_helpers());
+        items.extend(assertions);
     }
     items
 }
 
+/// What the cross-file assertions call: one `const fn` call per assertion costs rustc
+/// about half of an inline condition and `panic!`. `#[track_caller]` makes a failure
+/// point at the assertion's (user's) tokens, not here.
+fn assertion_helpers() -> TokenStream {
+    let private = private();
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        #[track_caller]
+        const fn __zero_trust_expect_port(
+            to: #private::Endpoint,
+            port: #private::PortRange,
+            message: &str,
+        ) {
+            if !to.accepts_port(&port) {
+                ::core::panic!("{}", message)
+            }
+        }
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        #[track_caller]
+        const fn __zero_trust_expect_managed(
+            from: #private::Endpoint,
+            to: #private::Endpoint,
+            message: &str,
+        ) {
+            if !from.is_managed() && !to.is_managed() {
+                ::core::panic!("{}", message)
+            }
+        }
+    }
+}
+
 /// The checks the macro cannot make itself because an end is declared in another block:
 /// evaluated by rustc in `const` items spanned at the offending tokens.
-fn foreign_assertions(flow: &CheckedFlow) -> TokenStream {
+fn foreign_assertions(flow: &CheckedFlow, managed_locals: &BTreeSet<String>) -> TokenStream {
     let mut assertions = TokenStream::new();
     if let CheckedEnd::Foreign(_) = &flow.to {
         let target = end_text(&flow.decl.to);
@@ -98,16 +138,23 @@ fn foreign_assertions(flow: &CheckedFlow) -> TokenStream {
             let port = ports(&[*port]);
             assertions.extend(respan(
                 quote! {
-                    const _: () = if !#to.accepts_port(&#port) {
-                        ::core::panic!(#message)
-                    };
+                    const _: () = __zero_trust_expect_port(#to, #port, #message);
                 },
                 *span,
             ));
         }
     }
+    // A local end in a managed namespace, or `*`, settles the question without rustc.
     let foreign = |end: &CheckedEnd| matches!(end, CheckedEnd::Foreign(_));
-    if foreign(&flow.from) || foreign(&flow.to) {
+    let known_managed = |end: &CheckedEnd| match end {
+        CheckedEnd::AllManaged => true,
+        CheckedEnd::Local(ident, _) => managed_locals.contains(&ident_text(ident)),
+        CheckedEnd::Foreign(_) => false,
+    };
+    if (foreign(&flow.from) || foreign(&flow.to))
+        && !known_managed(&flow.from)
+        && !known_managed(&flow.to)
+    {
         let arrow = &flow.decl.arrow;
         let span = arrow.spans[0]
             .join(arrow.spans[1])
@@ -119,14 +166,96 @@ fn foreign_assertions(flow: &CheckedFlow) -> TokenStream {
         );
         assertions.extend(respan(
             quote! {
-                const _: () = if !#from.is_managed() && !#to.is_managed() {
-                    ::core::panic!(#message)
-                };
+                const _: () = __zero_trust_expect_managed(#from, #to, #message);
             },
             span,
         ));
     }
     assertions
+}
+
+/// Blocks with more flows than this get them as a table (see [`flow_table`]).
+const FLOW_TABLE_THRESHOLD: usize = 32;
+
+/// `POLICY.flows`: struct literals for a small block, so the expansion reads like the
+/// model; a table for a large one, since rustc type-checks, borrow-checks and
+/// const-evaluates every literal, about four times the cost of a table row.
+fn flow_data(flows: &[CheckedFlow]) -> TokenStream {
+    if flows.len() > FLOW_TABLE_THRESHOLD {
+        return flow_table(flows);
+    }
+    let private = private();
+    let flows = flows.iter().map(|flow| {
+        let (from, to) = (endpoint(&flow.from), endpoint(&flow.to));
+        let ports = ports(&flow.ports.iter().map(|(port, _)| *port).collect::<Vec<_>>());
+        let text = &flow.text;
+        quote!(#private::Flow { from: #from, to: #to, ports: &[#ports], text: #text })
+    });
+    quote!(&[#(#flows),*])
+}
+
+/// The flows of a large block as rows of indices into its distinct ends and port lists,
+/// turned into `Flow`s by one loop that rustc evaluates at compile time. Every end and
+/// port list is written once, and a row is four literals.
+fn flow_table(flows: &[CheckedFlow]) -> TokenStream {
+    let private = private();
+    let mut ends: Vec<TokenStream> = Vec::new();
+    let mut end_index: HashMap<String, usize> = HashMap::new();
+    let mut port_lists: Vec<TokenStream> = Vec::new();
+    let mut port_index: HashMap<Vec<PortRange>, usize> = HashMap::new();
+    let mut rows = Vec::with_capacity(flows.len());
+    for flow in flows {
+        // Keyed by the end as written: a block declares each name once, so equal text is
+        // the same end, and the tokens are built once per end rather than per flow.
+        let mut index_of = |end: &CheckedEnd, written: &EndpointRef| {
+            let next = ends.len();
+            let index = *end_index.entry(end_text(written)).or_insert(next);
+            if index == next {
+                ends.push(endpoint(end));
+            }
+            index as u32
+        };
+        let from = index_of(&flow.from, &flow.decl.from);
+        let to = index_of(&flow.to, &flow.decl.to);
+        let list: Vec<PortRange> = flow.ports.iter().map(|(port, _)| *port).collect();
+        let next = port_lists.len();
+        let ports_at = *port_index.entry(list.clone()).or_insert(next);
+        if ports_at == next {
+            let tokens = ports(&list);
+            port_lists.push(quote!(&[#tokens]));
+        }
+        let (ports_at, text) = (ports_at as u32, &flow.text);
+        rows.push(quote!((#from, #to, #ports_at, #text)));
+    }
+    let count = flows.len();
+    quote!({
+        const ENDS: &[#private::Endpoint] = &[#(#ends),*];
+        const PORTS: &[&[#private::PortRange]] = &[#(#port_lists),*];
+        const ROWS: [(u32, u32, u32, &str); #count] = [#(#rows),*];
+        const FLOWS: [#private::Flow; #count] = {
+            // Through a reference: indexing the const itself would copy it each time.
+            let rows = &ROWS;
+            let mut flows = [#private::Flow {
+                from: #private::Endpoint::AllManaged,
+                to: #private::Endpoint::AllManaged,
+                ports: &[],
+                text: "",
+            }; #count];
+            let mut i = 0;
+            while i < rows.len() {
+                let (from, to, ports, text) = rows[i];
+                flows[i] = #private::Flow {
+                    from: ENDS[from as usize],
+                    to: ENDS[to as usize],
+                    ports: PORTS[ports as usize],
+                    text,
+                };
+                i += 1;
+            }
+            flows
+        };
+        &FLOWS
+    })
 }
 
 fn endpoint(end: &CheckedEnd) -> TokenStream {

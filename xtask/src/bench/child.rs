@@ -1,0 +1,172 @@
+//! The measurements themselves, each run in a fresh child process (`cargo xtask
+//! __bench-child ...`, optimized) so that its peak memory is its own. Each prints one line
+//! of `key=value` pairs for the parent to read.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use zero_trust::emit::emit;
+
+use crate::synth::{Params, digest::cluster_digest, synthetic_cluster};
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    match args {
+        ["emit", params @ ..] => measure_emit(&parse_params(params)?),
+        ["digest", params @ ..] => {
+            println!(
+                "{}",
+                cluster_digest(&synthetic_cluster(&parse_params(params)?))
+            );
+            Ok(())
+        }
+        ["build", manifest, target_dir, package] => measure_build(manifest, target_dir, package),
+        _ => Err(format!("unknown bench child `{}`", args.join(" "))),
+    }
+}
+
+/// `K N M S`, as the parent passes them.
+fn parse_params(args: &[&str]) -> Result<Params, String> {
+    let numbers: Vec<u64> = args
+        .iter()
+        .map(|a| a.parse().map_err(|_| format!("not a number: `{a}`")))
+        .collect::<Result<_, _>>()?;
+    let [namespaces, workloads, flows, seed] = numbers[..] else {
+        return Err("expected namespaces, workloads, flows and seed".to_owned());
+    };
+    Ok(Params {
+        namespaces: namespaces as usize,
+        workloads: workloads as usize,
+        flows: flows as usize,
+        seed,
+    })
+}
+
+pub fn params_args(params: &Params) -> Vec<String> {
+    [
+        params.namespaces as u64,
+        params.workloads as u64,
+        params.flows as u64,
+        params.seed,
+    ]
+    .iter()
+    .map(u64::to_string)
+    .collect()
+}
+
+/// Emit as `cargo xtask emit` does (lower, render YAML, write the files), then the same
+/// bytes in one `fs::write`: what the disk alone costs.
+fn measure_emit(params: &Params) -> Result<(), String> {
+    let start = Instant::now();
+    let cluster = synthetic_cluster(params);
+    let model_ms = ms_since(start);
+
+    let dir = TempDir::new("emit")?;
+    let start = Instant::now();
+    let emitted = emit(&cluster).map_err(|e| format!("could not render YAML: {e}"))?;
+    let render_ms = ms_since(start);
+    let files = dir.path.join("k8s");
+    fs::create_dir(&files).map_err(|e| io_error(&files, e))?;
+    for (name, text) in &emitted.files {
+        let path = files.join(name);
+        fs::write(&path, text).map_err(|e| io_error(&path, e))?;
+    }
+    let emit_ms = ms_since(start);
+
+    let all: String = emitted.files.values().map(String::as_str).collect();
+    let path = dir.path.join("all.yaml");
+    let start = Instant::now();
+    fs::write(&path, &all).map_err(|e| io_error(&path, e))?;
+    let write_once_ms = ms_since(start);
+    println!(
+        "model_ms={model_ms:.1} render_ms={render_ms:.1} emit_ms={emit_ms:.1} write_once_ms={write_once_ms:.1} files={} bytes={} vmhwm_kib={}",
+        emitted.files.len(),
+        all.len(),
+        peak_memory_kib()?
+    );
+    Ok(())
+}
+
+/// A clean build of `package` (its dependencies already built), and the peak memory of
+/// the largest process it ran: rustc.
+fn measure_build(manifest: &str, target_dir: &str, package: &str) -> Result<(), String> {
+    let cargo = |args: &[&str]| {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(args)
+            .args([
+                "--quiet",
+                "--manifest-path",
+                manifest,
+                "--target-dir",
+                target_dir,
+            ])
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        match status.success() {
+            true => Ok(()),
+            false => Err(format!("`cargo {}` failed for {manifest}", args.join(" "))),
+        }
+    };
+    cargo(&["clean", "--package", package])?;
+    let start = Instant::now();
+    cargo(&["build"])?;
+    let build_ms = ms_since(start);
+    println!(
+        "build_ms={build_ms:.1} maxrss_kib={}",
+        children_peak_memory_kib()
+    );
+    Ok(())
+}
+
+fn ms_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> String {
+    format!("cannot write {}: {e}", path.display())
+}
+
+/// The peak resident memory of this process (`VmHWM`), in KiB.
+fn peak_memory_kib() -> Result<u64, String> {
+    let status = fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("cannot read /proc/self/status (Linux only): {e}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc/self/status".to_owned())
+}
+
+/// The largest peak resident memory among the finished children and their descendants,
+/// in KiB: `ru_maxrss` of `RUSAGE_CHILDREN`, which `/proc` does not keep once they exit.
+fn children_peak_memory_kib() -> i64 {
+    // SAFETY: `getrusage` only writes the `rusage` it is given, which lives on this stack
+    // and is valid zeroed.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    }
+}
+
+/// A folder under the system's temp dir, removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(what: &str) -> Result<TempDir, String> {
+        let path =
+            std::env::temp_dir().join(format!("zero-trust-bench-{what}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
+        Ok(TempDir { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
