@@ -42,7 +42,9 @@ fn main() -> ExitCode {
         ["diff", rest @ ..] => return diff_args(rest),
         ["verify", rest @ ..] => verify_args(rest),
         ["explain", source, destination] => verify::run_explain(source, destination, None),
-        ["explain", source, destination, "--dir", dir] => verify::run_explain(source, destination, Some(dir)),
+        ["explain", source, destination, "--dir", dir] => {
+            verify::run_explain(source, destination, Some(dir))
+        }
         ["-h" | "--help" | "help"] => {
             print!("{USAGE}");
             Ok(())
@@ -68,9 +70,13 @@ fn diff_args(args: &[&str]) -> ExitCode {
     let parsed: Result<(), String> = (|| {
         while let Some(arg) = args.next() {
             match *arg {
-                "--format" => format = diff::Format::parse(args.next().ok_or("--format needs a value")?)?,
+                "--format" => {
+                    format = diff::Format::parse(args.next().ok_or("--format needs a value")?)?
+                }
                 "--dirs" => dirs = true,
-                flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
+                flag if flag.starts_with('-') => {
+                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
+                }
                 other => positional.push(other),
             }
         }
@@ -99,8 +105,12 @@ fn verify_args(args: &[&str]) -> Result<(), String> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match *arg {
-            "--format" => format = verify::Format::parse(args.next().ok_or("--format needs a value")?)?,
-            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n\n{USAGE}")),
+            "--format" => {
+                format = verify::Format::parse(args.next().ok_or("--format needs a value")?)?
+            }
+            flag if flag.starts_with('-') => {
+                return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
+            }
             path if dir.is_none() => dir = Some(path),
             extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
         }
