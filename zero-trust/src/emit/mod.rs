@@ -53,15 +53,38 @@ pub fn is_generated(text: &str) -> bool {
 
 pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     let lowered = lower_to_network_policies(cluster);
-    let mut files = BTreeMap::new();
-    let mut plan = ApplyPlan {
-        allow_files: Vec::new(),
-        deny_files: Vec::new(),
-        policies: Vec::new(),
+    // The YAML and the probe plan of verify.sh are the two largest pieces and independent:
+    // render them side by side.
+    let (manifests, verify_script) = std::thread::scope(|scope| {
+        let verify_script =
+            scope.spawn(|| verify_script::render_verify_script_lowered(cluster, &lowered));
+        let manifests = render_manifests(&lowered);
+        let verify_script = verify_script
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (manifests, verify_script)
+    });
+    let (mut files, plan) = manifests?;
+    files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
+    files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
+    files.insert(VERIFY_SCRIPT.to_owned(), verify_script);
+    let summary = Summary {
+        managed_namespaces: lowered.len(),
+        policies: plan.policies.len(),
+        flows: cluster.flows.len(),
     };
+    Ok(Emitted { files, summary })
+}
+
+/// The manifests, by file name, and what `apply.sh` needs to know of them.
+fn render_manifests(
+    lowered: &[NamespacePolicies],
+) -> Result<(BTreeMap<String, String>, ApplyPlan), YamlError> {
+    let mut files = BTreeMap::new();
+    let mut plan = ApplyPlan::default();
     for NamespacePolicies {
         namespace, allow, ..
-    } in &lowered
+    } in lowered
     {
         if allow.is_empty() {
             continue;
@@ -75,25 +98,14 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
         files.insert(DEFAULT_DENY_FILE.to_owned(), manifest(&deny)?);
         plan.deny_files.push(DEFAULT_DENY_FILE.to_owned());
     }
-    for namespace in &lowered {
+    for namespace in lowered {
         for policy in namespace.allow.iter().chain([&namespace.default_deny]) {
             let name = policy.metadata.name.clone().unwrap_or_default();
             plan.policies.push((namespace.namespace.to_owned(), name));
         }
     }
     plan.policies.sort();
-    files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
-    files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
-    files.insert(
-        VERIFY_SCRIPT.to_owned(),
-        verify_script::render_verify_script(cluster),
-    );
-    let summary = Summary {
-        managed_namespaces: lowered.len(),
-        policies: plan.policies.len(),
-        flows: cluster.flows.len(),
-    };
-    Ok(Emitted { files, summary })
+    Ok((files, plan))
 }
 
 /// The allow-policies of a namespace; the `10-` prefix sorts them before the deny file,

@@ -11,6 +11,7 @@ mod plan;
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
+use crate::lower::NamespacePolicies;
 
 use super::apply_script::{GENERATED_HEADER, shell_word};
 
@@ -19,6 +20,11 @@ pub use plan::{CLOSED_PER_SOURCE, Expect, Method, OUTSIDE, Probe, VerifyPlan, pl
 /// The text of `k8s/verify.sh` for `cluster`; the emitter writes it with mode 0755.
 pub fn render_verify_script(cluster: &Cluster) -> String {
     render_plan(&plan_probes(cluster))
+}
+
+/// [`render_verify_script`] for policies already lowered from `cluster`.
+pub fn render_verify_script_lowered(cluster: &Cluster, lowered: &[NamespacePolicies]) -> String {
+    render_plan(&plan::plan_probes_lowered(cluster, lowered))
 }
 
 pub fn render_plan(plan: &VerifyPlan) -> String {

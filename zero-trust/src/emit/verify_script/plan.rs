@@ -11,7 +11,7 @@ use zero_trust_rules::{PortRange, Protocol};
 
 use crate::cluster::Cluster;
 use crate::eval::{Analysis, ClassId, EndpointClass, LoadedPolicy, PortSet, Provenance};
-use crate::lower::lower_to_network_policies;
+use crate::lower::{NamespacePolicies, lower_to_network_policies};
 use crate::model::{Endpoint, Flow, Namespace, Workload};
 use crate::verify::model_topology;
 
@@ -89,7 +89,12 @@ struct Target {
 /// The probes for `cluster`, in a deterministic order: declared flows, reversed flows,
 /// managed workloads to each other, the unlabelled pod to each, then the private address.
 pub fn plan_probes(cluster: &Cluster) -> VerifyPlan {
-    let mut planner = Planner::new(cluster);
+    plan_probes_lowered(cluster, &lower_to_network_policies(cluster))
+}
+
+/// [`plan_probes`] for policies already lowered from `cluster`.
+pub fn plan_probes_lowered(cluster: &Cluster, lowered: &[NamespacePolicies]) -> VerifyPlan {
+    let mut planner = Planner::new(cluster, lowered);
     let mut declared = Vec::new();
     for flow in &cluster.flows {
         planner.add_flow(flow, &mut declared);
@@ -133,8 +138,9 @@ pub fn plan_probes(cluster: &Cluster) -> VerifyPlan {
         planner.add_closed(&outside, destination, why);
     }
     let (address, why) = private_address(cluster);
+    let cidr_ports = CidrPorts::new(cluster);
     for source in &managed {
-        let port = cidr_port(cluster, source);
+        let port = cidr_ports.of(source);
         let destination = Target {
             id: format!("@{address}"),
             selector: String::new(),
@@ -169,12 +175,12 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(cluster: &'a Cluster) -> Planner<'a> {
-        let policies: Vec<LoadedPolicy> = lower_to_network_policies(cluster)
-            .into_iter()
-            .flat_map(|n| n.allow.into_iter().chain([n.default_deny]))
+    fn new(cluster: &'a Cluster, lowered: &[NamespacePolicies]) -> Planner<'a> {
+        let policies: Vec<LoadedPolicy> = lowered
+            .iter()
+            .flat_map(|n| n.allow.iter().chain([&n.default_deny]))
             .map(|policy| LoadedPolicy {
-                policy,
+                policy: policy.clone(),
                 source: Provenance::default(),
             })
             .collect();
@@ -420,20 +426,62 @@ fn private_address(cluster: &Cluster) -> (IpAddr, String) {
     )
 }
 
-/// The first TCP port a workload's declared flows open to some CIDR, else 443.
-fn cidr_port(cluster: &Cluster, source: &Target) -> u16 {
-    let (namespace, _) = source.id.split_once('/').unwrap_or_default();
-    let covers = |end: &Endpoint| match end {
-        Endpoint::Workload(w) => source.id == format!("{}/{}", w.namespace.name, w.name),
-        Endpoint::Namespace(n) => n.name == namespace,
-        Endpoint::AllManaged => source.managed,
-        Endpoint::Cidr(_) => false,
-    };
-    cluster
-        .flows
-        .iter()
-        .filter(|f| matches!(f.to, Endpoint::Cidr(_)) && covers(&f.from))
-        .flat_map(|f| f.ports)
-        .find(|p| p.protocol == Protocol::Tcp)
-        .map_or(PRIVATE_ADDRESS_PORT, |p| p.first)
+/// The first TCP port (in flow order) that each source's declared flows open to some
+/// CIDR, else 443; indexed once, so the lookup per workload does not scan every flow.
+struct CidrPorts {
+    /// Per kind of source: the index of the first such flow, and its port.
+    by_workload: HashMap<String, (usize, u16)>,
+    by_namespace: HashMap<&'static str, (usize, u16)>,
+    all_managed: Option<(usize, u16)>,
+}
+
+impl CidrPorts {
+    fn new(cluster: &Cluster) -> CidrPorts {
+        let mut ports = CidrPorts {
+            by_workload: HashMap::new(),
+            by_namespace: HashMap::new(),
+            all_managed: None,
+        };
+        let to_cidr = cluster
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.to, Endpoint::Cidr(_)));
+        for (index, flow) in to_cidr {
+            let Some(port) = flow.ports.iter().find(|p| p.protocol == Protocol::Tcp) else {
+                continue;
+            };
+            let first = (index, port.first);
+            match &flow.from {
+                Endpoint::Workload(w) => {
+                    ports
+                        .by_workload
+                        .entry(format!("{}/{}", w.namespace.name, w.name))
+                        .or_insert(first);
+                }
+                Endpoint::Namespace(n) => {
+                    ports.by_namespace.entry(n.name).or_insert(first);
+                }
+                Endpoint::AllManaged => {
+                    ports.all_managed.get_or_insert(first);
+                }
+                Endpoint::Cidr(_) => {}
+            }
+        }
+        ports
+    }
+
+    fn of(&self, source: &Target) -> u16 {
+        let (namespace, _) = source.id.split_once('/').unwrap_or_default();
+        let candidates = [
+            self.by_workload.get(&source.id).copied(),
+            self.by_namespace.get(namespace).copied(),
+            self.all_managed.filter(|_| source.managed),
+        ];
+        candidates
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(PRIVATE_ADDRESS_PORT, |(_, port)| port)
+    }
 }
