@@ -22,6 +22,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             Ok(())
         }
         ["build", manifest, target_dir, package] => measure_build(manifest, target_dir, package),
+        ["write-k8s", dir, params @ ..] => write_k8s(Path::new(dir), &parse_params(params)?),
+        ["verify", dir, params @ ..] => measure_verify(Path::new(dir), &parse_params(params)?),
         _ => Err(format!("unknown bench child `{}`", args.join(" "))),
     }
 }
@@ -83,6 +85,42 @@ fn measure_emit(params: &Params) -> Result<(), String> {
         "model_ms={model_ms:.1} render_ms={render_ms:.1} emit_ms={emit_ms:.1} write_once_ms={write_once_ms:.1} files={} bytes={} vmhwm_kib={}",
         emitted.files.len(),
         all.len(),
+        peak_memory_kib()?
+    );
+    Ok(())
+}
+
+/// Writes what `cargo xtask emit` would write for the synthetic cluster into `dir`: the
+/// input of [`measure_verify`], written once and not timed.
+fn write_k8s(dir: &Path, params: &Params) -> Result<(), String> {
+    let emitted =
+        emit(&synthetic_cluster(params)).map_err(|e| format!("could not render YAML: {e}"))?;
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    for (name, text) in &emitted.files {
+        let path = dir.join(name);
+        fs::write(&path, text).map_err(|e| io_error(&path, e))?;
+    }
+    Ok(())
+}
+
+/// What `cargo xtask verify` does for k8s/: read every YAML file back, validate each
+/// policy, evaluate them over the model's topology and prove they allow exactly the
+/// declared flows. The model itself is built first and not timed.
+fn measure_verify(dir: &Path, params: &Params) -> Result<(), String> {
+    let cluster = synthetic_cluster(params);
+    let start = Instant::now();
+    let proof = zero_trust::verify::prove_emitted(&cluster, dir).map_err(|problems| {
+        format!(
+            "the synthetic cluster does not prove: {}",
+            problems.join("\n")
+        )
+    })?;
+    let verify_ms = ms_since(start);
+    println!(
+        "verify_ms={verify_ms:.1} policies={} classes={} vmhwm_kib={}",
+        proof.policies,
+        proof.classes,
         peak_memory_kib()?
     );
     Ok(())
