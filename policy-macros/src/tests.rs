@@ -329,12 +329,17 @@ fn cidrs_and_flows_are_expanded() {
         output.contains("cidr:\"0.0.0.0/0\",except:&[\"10.0.0.0/8\"]"),
         "{output}"
     );
+    // Each flow is a row (source, destination, port list, text) into the block's tables.
     assert!(
-        output.contains("text:\"main_api->public_internet:443,80\""),
+        output.contains("(0u32,1u32,0u32,\"main_api->public_internet:443,80\")"),
         "{output}"
     );
     assert!(
-        output.contains("from:::zero_trust::__private::Endpoint::AllManaged"),
+        output.contains("(2u32,0u32,1u32,\"*->main_api:3000\")"),
+        "{output}"
+    );
+    assert!(
+        output.contains("__ZERO_TRUST_ENDS:&[::zero_trust::__private::Endpoint]=&[::zero_trust::__private::Endpoint::Workload(&main_api),::zero_trust::__private::Endpoint::Cidr(&public_internet),::zero_trust::__private::Endpoint::AllManaged,]"),
         "{output}"
     );
 }
@@ -348,8 +353,14 @@ fn a_foreign_target_gets_a_const_port_check() {
         output.contains("(&other::auth_service).endpoint()"),
         "{output}"
     );
-    assert!(output.contains("accepts_port"), "{output}");
-    assert!(output.contains("is_managed"), "{output}");
+    // The port, checked by rustc against the target's declaration in the other module.
+    assert!(
+        output.contains("::zero_trust::__private::expect_port(__ZERO_TRUST_ENDS[1u32asusize],__ZERO_TRUST_PORTS[0u32asusize][0usize],)"),
+        "{output}"
+    );
+    // The source is a managed workload of this block, so the flow writes a policy whatever
+    // the target is: no check for it.
+    assert!(!output.contains("expect_managed_end"), "{output}");
 }
 
 #[test]

@@ -20,7 +20,10 @@ pub use zero_trust_rules::{PortRange, Protocol};
 /// What the macro's expansion names; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
+    pub use crate::model::{
+        CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload, expect_managed_end,
+        expect_port,
+    };
     pub use zero_trust_rules::{PortRange, Protocol};
 
     /// What a block declares after a compile error, so that names used elsewhere still

@@ -178,3 +178,27 @@ impl std::fmt::Display for EndpointKey {
         }
     }
 }
+
+/// The cross-file check of a flow's port, which the macro expands to for a target named by
+/// path: rustc evaluates it in a `const` and reports a failure at the flow's port token
+/// (`#[track_caller]`), so the message need not repeat the target or the port.
+#[doc(hidden)]
+#[track_caller]
+pub const fn expect_port(to: Endpoint, port: PortRange) {
+    if !to.accepts_port(&port) {
+        panic!(
+            "the flow's target does not listen on this port; declare the port where the target is declared, or fix the flow"
+        );
+    }
+}
+
+/// The cross-file check that a flow has a managed end, reported at its `->`.
+#[doc(hidden)]
+#[track_caller]
+pub const fn expect_managed_end(from: Endpoint, to: Endpoint) {
+    if !from.is_managed() && !to.is_managed() {
+        panic!(
+            "neither end of this flow is in a managed namespace, so it would write no policy; zero-trust writes policies only into managed namespaces"
+        );
+    }
+}
