@@ -104,3 +104,16 @@ fn the_guides_cluster_against_itself_changes_nothing() {
     let diff = diff_manifests(&files, &files, model_topology(&cluster)).expect("diffs");
     assert!(diff.is_empty(), "{diff}");
 }
+
+#[test]
+fn flows_md_shows_the_opened_flow_too() {
+    let (before, _) = files(&[&before::POLICY]);
+    let (after, _) = files(&[&one_more_flow::POLICY]);
+    let row = "| `shop/web` | `shop/cache` | 6379 | TCP |";
+    assert!(!before["FLOWS.md"].contains(row), "{}", before["FLOWS.md"]);
+    assert!(after["FLOWS.md"].contains(row), "{}", after["FLOWS.md"]);
+    assert!(after["FLOWS.md"].contains("  w_shop_web -->|\"TCP/6379\"| w_shop_cache\n"));
+    // The reordered block changes nothing in FLOWS.md either.
+    let (reordered, _) = files(&[&reordered::POLICY]);
+    assert_eq!(before["FLOWS.md"], reordered["FLOWS.md"]);
+}
