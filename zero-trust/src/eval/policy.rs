@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::Protocol;
 
@@ -189,9 +191,9 @@ impl CompiledPolicy {
 }
 
 /// A rule as written: its peers (`from` or `to`) and its ports.
-type RawRule = (
-    Option<Vec<NetworkPolicyPeer>>,
-    Option<Vec<NetworkPolicyPort>>,
+type RawRule<'p> = (
+    Option<&'p [NetworkPolicyPeer]>,
+    Option<&'p [NetworkPolicyPort]>,
 );
 
 pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError>> {
@@ -205,7 +207,8 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
             message,
         });
     };
-    let spec = policy.spec.clone().unwrap_or_default();
+    let no_spec = NetworkPolicySpec::default();
+    let spec = policy.spec.as_ref().unwrap_or(&no_spec);
     let pod_selector = match spec
         .pod_selector
         .as_ref()
@@ -223,8 +226,8 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
     // policies that contain an egress section are assumed to affect egress, and all
     // policies (whether or not they contain an ingress section) are assumed to affect
     // ingress." An empty list is "not specified" after the API's defaulting.
-    let egress_rules = spec.egress.clone().unwrap_or_default();
-    let ingress_rules = spec.ingress.clone().unwrap_or_default();
+    let egress_rules = spec.egress.as_deref().unwrap_or_default();
+    let ingress_rules = spec.ingress.as_deref().unwrap_or_default();
     let (mut affects_ingress, mut affects_egress) = (false, false);
     match spec.policy_types.as_deref() {
         None | Some([]) => {
@@ -286,13 +289,16 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
     let ingress = compile_rules(
         "ingress",
         ingress_rules
-            .into_iter()
-            .map(|r| (r.from, r.ports))
+            .iter()
+            .map(|r| (r.from.as_deref(), r.ports.as_deref()))
             .collect(),
     );
     let egress = compile_rules(
         "egress",
-        egress_rules.into_iter().map(|r| (r.to, r.ports)).collect(),
+        egress_rules
+            .iter()
+            .map(|r| (r.to.as_deref(), r.ports.as_deref()))
+            .collect(),
     );
     if !errors.is_empty() {
         return Err(errors);
