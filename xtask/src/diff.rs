@@ -5,14 +5,51 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use zero_trust::diff::{FlowDiff, diff_manifests};
 use zero_trust::emit::emit;
 use zero_trust::eval::{Topology, load_dir};
 use zero_trust::verify::model_topology;
 
-use crate::project_root;
+use crate::{USAGE, project_root, relative_to_root};
+
+/// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
+/// --exit-code`.
+pub fn run(args: &[&str]) -> ExitCode {
+    let mut format = Format::default_for_stdout();
+    let mut positional = Vec::new();
+    let mut dirs = false;
+    let mut args = args.iter();
+    let parsed: Result<(), String> = (|| {
+        while let Some(arg) = args.next() {
+            match *arg {
+                "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
+                "--dirs" => dirs = true,
+                flag if flag.starts_with('-') => {
+                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
+                }
+                other => positional.push(other),
+            }
+        }
+        Ok(())
+    })();
+    let result = parsed.and_then(|()| match (dirs, positional.as_slice()) {
+        (true, [old, new]) => run_dirs(old, new, format),
+        (true, _) => Err(format!("--dirs takes two folders\n\n{USAGE}")),
+        (false, []) => run_against_ref(None, format),
+        (false, [git_ref]) => run_against_ref(Some(git_ref), format),
+        (false, _) => Err(format!("diff takes at most one git ref\n\n{USAGE}")),
+    });
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("error: {}", relative_to_root(&message));
+            ExitCode::from(2)
+        }
+    }
+}
 
 pub enum Format {
     Markdown,

@@ -10,7 +10,7 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
+pub const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
@@ -39,8 +39,8 @@ fn main() -> ExitCode {
         ["synth", rest @ ..] => synth::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         [bench::CHILD, rest @ ..] => bench::child(rest),
-        ["diff", rest @ ..] => return diff_args(rest),
-        ["verify", rest @ ..] => verify_args(rest),
+        ["diff", rest @ ..] => return diff::run(rest),
+        ["verify", rest @ ..] => verify::run(rest),
         ["explain", source, destination] => verify::run_explain(source, destination, None),
         ["explain", source, destination, "--dir", dir] => {
             verify::run_explain(source, destination, Some(dir))
@@ -58,64 +58,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
-/// --exit-code`.
-fn diff_args(args: &[&str]) -> ExitCode {
-    let mut format = diff::Format::default_for_stdout();
-    let mut positional = Vec::new();
-    let mut dirs = false;
-    let mut args = args.iter();
-    let parsed: Result<(), String> = (|| {
-        while let Some(arg) = args.next() {
-            match *arg {
-                "--format" => {
-                    format = diff::Format::parse(args.next().ok_or("--format needs a value")?)?
-                }
-                "--dirs" => dirs = true,
-                flag if flag.starts_with('-') => {
-                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-                }
-                other => positional.push(other),
-            }
-        }
-        Ok(())
-    })();
-    let result = parsed.and_then(|()| match (dirs, positional.as_slice()) {
-        (true, [old, new]) => diff::run_dirs(old, new, format),
-        (true, _) => Err(format!("--dirs takes two folders\n\n{USAGE}")),
-        (false, []) => diff::run_against_ref(None, format),
-        (false, [git_ref]) => diff::run_against_ref(Some(git_ref), format),
-        (false, _) => Err(format!("diff takes at most one git ref\n\n{USAGE}")),
-    });
-    match result {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("error: {}", relative_to_root(&message));
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn verify_args(args: &[&str]) -> Result<(), String> {
-    let mut dir = None;
-    let mut format = verify::Format::Text;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match *arg {
-            "--format" => {
-                format = verify::Format::parse(args.next().ok_or("--format needs a value")?)?
-            }
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-            }
-            path if dir.is_none() => dir = Some(path),
-            extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
-        }
-    }
-    verify::run_verify(dir, format)
 }
 
 /// `text` with the workspace root taken off its paths, so messages name `k8s/...`.

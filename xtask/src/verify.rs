@@ -10,7 +10,24 @@ use zero_trust::Protocol;
 use zero_trust::eval::{Analysis, ClassId, Inputs, PairVerdict, load_dir};
 use zero_trust::verify::{check_intent, model_topology};
 
-use crate::{project_root, relative_to_root};
+use crate::{USAGE, project_root, relative_to_root};
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    let mut dir = None;
+    let mut format = Format::Text;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
+            flag if flag.starts_with('-') => {
+                return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
+            }
+            path if dir.is_none() => dir = Some(path),
+            extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
+        }
+    }
+    run_verify(dir, format)
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Format {
