@@ -252,8 +252,10 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
         let mut out = Vec::new();
         for (r, (peers, ports)) in rules.into_iter().enumerate() {
             let at = format!("spec.{direction}[{r}]");
+            // Absent or empty `from`/`to` both mean every peer (types.go: "If this field is
+            // empty or missing, this rule matches all sources/destinations").
             let peers = match peers.unwrap_or_default() {
-                list if list.is_empty() => Peers::All,
+                [] => Peers::All,
                 list => Peers::Listed(
                     list.iter()
                         .enumerate()
@@ -268,7 +270,7 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
                 ),
             };
             let ports = match ports.unwrap_or_default() {
-                list if list.is_empty() => Ports::All,
+                [] => Ports::All,
                 list => Ports::Listed(
                     list.iter()
                         .enumerate()
