@@ -60,7 +60,7 @@ pub fn render_apply_script(plan: &ApplyPlan) -> String {
     script.push_str("# Run by `--verify` after each context is applied.\n");
     writeln!(script, "verify_script={}", shell_word(super::VERIFY_SCRIPT)).unwrap();
     script.push('\n');
-    script.push_str(SCRIPT_LOGIC);
+    script.push_str(&SCRIPT_LOGIC.replacen("{SHELL_HELPERS}\n", SHELL_HELPERS, 1));
     script
 }
 
@@ -92,6 +92,24 @@ pub(crate) fn shell_word(value: &str) -> String {
 }
 
 /// Comment and shell options between the header and the data section.
+/// What both generated scripts need first: error messages and the bash version check.
+pub(crate) const SHELL_HELPERS: &str = r##"error() {
+  printf '%s: %s\n' "$me" "$1" >&2
+}
+
+usage_error() {
+  error "$1"
+  printf '\n' >&2
+  usage >&2
+  exit 2
+}
+
+if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
+  error "needs bash 4.4 or later, not $BASH_VERSION; run it with a newer bash"
+  exit 1
+fi
+"##;
+
 const SCRIPT_INTRO: &str = r##"#
 # Applies the NetworkPolicies in this directory to each kubectl context named with
 # `--context`, in order, stopping at the first failure. Run `apply.sh --help` for details.
@@ -123,21 +141,7 @@ Options:
 EOF
 }
 
-error() {
-  printf '%s: %s\n' "$me" "$1" >&2
-}
-
-usage_error() {
-  error "$1"
-  printf '\n' >&2
-  usage >&2
-  exit 2
-}
-
-if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
-  error "needs bash 4.4 or later, not $BASH_VERSION; run it with a newer bash"
-  exit 1
-fi
+{SHELL_HELPERS}
 
 contexts=()
 dry_run=0

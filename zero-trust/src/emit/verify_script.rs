@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use crate::cluster::Cluster;
 use crate::lower::NamespacePolicies;
 
-use super::apply_script::{GENERATED_HEADER, shell_word};
+use super::apply_script::{GENERATED_HEADER, SHELL_HELPERS, shell_word};
 
 pub use plan::{CLOSED_PER_SOURCE, Expect, Method, OUTSIDE, Probe, VerifyPlan, plan_probes};
 
@@ -87,7 +87,7 @@ pub fn render_plan(plan: &VerifyPlan) -> String {
         "\n)\n"
     });
     script.push('\n');
-    script.push_str(SCRIPT_LOGIC);
+    script.push_str(&SCRIPT_LOGIC.replacen("{SHELL_HELPERS}\n", SHELL_HELPERS, 1));
     script
 }
 
@@ -151,21 +151,7 @@ Exit status: 0 if every probe passed, 1 if one failed, 2 on a usage error.
 EOF
 }
 
-error() {
-  printf '%s: %s\n' "$me" "$1" >&2
-}
-
-usage_error() {
-  error "$1"
-  printf '\n' >&2
-  usage >&2
-  exit 2
-}
-
-if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
-  error "needs bash 4.4 or later, not $BASH_VERSION; run it with a newer bash"
-  exit 1
-fi
+{SHELL_HELPERS}
 
 context=""
 timeout=3
