@@ -169,12 +169,7 @@ fn build(spec: &Spec) -> Cluster {
             continue;
         }
         let ports = leak_slice(ports.iter().map(|&p| PORTS[p]).collect());
-        flows.push(Flow {
-            from,
-            to,
-            ports,
-            text: "generated",
-        });
+        flows.push(Flow { from, to, ports });
     }
     let policy = leak(Policy {
         file: "generated.rs",

@@ -49,8 +49,6 @@ pub struct CheckedFlow<'a> {
     pub from: CheckedEnd<'a>,
     pub to: CheckedEnd<'a>,
     pub ports: Vec<(PortRange, Span)>,
-    /// The line as written, for messages at emit time.
-    pub text: String,
 }
 
 pub enum CheckedEnd<'a> {
@@ -123,7 +121,6 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
                 from,
                 to,
                 ports,
-                text: flow_text(decl),
             });
         }
     }
@@ -571,27 +568,6 @@ pub fn end_text(end: &EndpointRef) -> String {
             format!("{prefix}{}", segments.join("::"))
         }
     }
-}
-
-fn flow_text(decl: &FlowDecl) -> String {
-    let ports: Vec<String> = decl.ports.iter().map(port_decl_text).collect();
-    format!(
-        "{} -> {}:{}",
-        end_text(&decl.from),
-        end_text(&decl.to),
-        ports.join(", ")
-    )
-}
-
-fn port_decl_text(decl: &PortDecl) -> String {
-    let mut text = decl.first.to_string();
-    if let Some(last) = &decl.last {
-        text = format!("{text}..={last}");
-    }
-    if let Some(protocol) = &decl.protocol {
-        text = format!("{text}/{protocol}");
-    }
-    text
 }
 
 fn list(ports: &[PortRange]) -> String {

@@ -79,7 +79,7 @@ pub fn expand(checked: &Checked) -> TokenStream {
 }
 
 /// A block's flows as data: every distinct end and port list written once (as the hidden
-/// `__ZERO_TRUST_ENDS` and `__ZERO_TRUST_PORTS`), and each flow a row of four literals
+/// `__ZERO_TRUST_ENDS` and `__ZERO_TRUST_PORTS`), and each flow a row of three literals
 /// turned into a `Flow` by one loop that rustc evaluates at compile time. For 50,000 flows
 /// that is a quarter of what rustc would spend on as many struct literals.
 struct FlowTable<'a> {
@@ -129,17 +129,13 @@ impl<'a> FlowTable<'a> {
     /// `POLICY.flows`, built from the tables.
     fn flows(&self) -> TokenStream {
         let rows = bracketed(
-            self.flows
+            self.rows
                 .iter()
-                .zip(&self.rows)
-                .map(|(flow, (from, to, ports))| {
-                    let text = &flow.text;
-                    quote!((#from, #to, #ports, #text))
-                }),
+                .map(|(from, to, ports)| quote!((#from, #to, #ports))),
         );
         let count = self.flows.len();
         quote!({
-            const ROWS: [(u32, u32, u32, &str); #count] = #rows;
+            const ROWS: [(u32, u32, u32); #count] = #rows;
             const FLOWS: [::zero_trust::__private::Flow; #count] = {
                 // Through a reference: indexing the const itself would copy it each time.
                 let rows = &ROWS;
@@ -147,16 +143,14 @@ impl<'a> FlowTable<'a> {
                     from: ::zero_trust::__private::Endpoint::AllManaged,
                     to: ::zero_trust::__private::Endpoint::AllManaged,
                     ports: &[],
-                    text: "",
                 }; #count];
                 let mut i = 0;
                 while i < rows.len() {
-                    let (from, to, ports, text) = rows[i];
+                    let (from, to, ports) = rows[i];
                     flows[i] = ::zero_trust::__private::Flow {
                         from: __ZERO_TRUST_ENDS[from as usize],
                         to: __ZERO_TRUST_ENDS[to as usize],
                         ports: __ZERO_TRUST_PORTS[ports as usize],
-                        text,
                     };
                     i += 1;
                 }

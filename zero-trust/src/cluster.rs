@@ -29,11 +29,11 @@ pub enum ClusterError {
     },
     NotInCluster {
         end: String,
-        flow: &'static str,
+        flow: String,
         file: &'static str,
     },
     FlowTwice {
-        flow: &'static str,
+        flow: String,
         first: &'static str,
         second: &'static str,
     },
@@ -131,14 +131,14 @@ impl Cluster {
                         complete = false;
                         errors.push(ClusterError::NotInCluster {
                             end: describe(end),
-                            flow: flow.text,
+                            flow: flow.to_string(),
                             file: part.file,
                         });
                     }
                 }
                 match flow_files.insert((flow.from.key(), flow.to.key()), part.file) {
                     Some(first) => errors.push(ClusterError::FlowTwice {
-                        flow: flow.text,
+                        flow: flow.to_string(),
                         first,
                         second: part.file,
                     }),

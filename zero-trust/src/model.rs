@@ -63,8 +63,35 @@ pub struct Flow {
     pub from: Endpoint,
     pub to: Endpoint,
     pub ports: &'static [PortRange],
-    /// The line as written, for messages: `main_api -> auth_service:8080`.
-    pub text: &'static str,
+}
+
+/// The flow as a line of the DSL, for messages: `main_api -> auth_service:8080, 53/udp`.
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = |end: &Endpoint| match end {
+            Endpoint::Workload(w) => w.ident,
+            Endpoint::Namespace(n) => n.ident,
+            Endpoint::Cidr(c) => c.ident,
+            Endpoint::AllManaged => "*",
+        };
+        write!(f, "{} -> {}:", end(&self.from), end(&self.to))?;
+        // TCP is the DSL's default and goes unwritten, unless other protocols are beside it.
+        let only_tcp = self
+            .ports
+            .iter()
+            .all(|p| p.protocol == zero_trust_rules::Protocol::Tcp);
+        for (i, port) in self.ports.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            let text = port.to_string();
+            let text = if only_tcp {
+                text.strip_suffix("/tcp").unwrap_or(&text)
+            } else {
+                &text
+            };
+            write!(f, "{separator}{text}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What one `zero_trust!` block declares; a cluster is assembled from several.

@@ -85,7 +85,6 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                     from: endpoint(flow.from),
                     to: endpoint(flow.to),
                     ports: leak_slice(flow.ports.clone()),
-                    text: leak_str(&flow.text()),
                 })
                 .collect();
             let declared = part.namespaces.iter().map(|&n| namespaces[n]).collect();

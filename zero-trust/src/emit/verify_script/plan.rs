@@ -288,9 +288,9 @@ impl<'a> Planner<'a> {
         };
         for range in flow.ports {
             let flow_why = if range.is_single() {
-                format!("declared: {}", flow.text)
+                format!("declared: {flow}")
             } else {
-                format!("declared: {}, first port of {range}", flow.text)
+                format!("declared: {flow}, first port of {range}")
             };
             for source in self.targets_of(&flow.from, None) {
                 for destination in self.targets_of(&flow.to, Some(range)) {
@@ -303,7 +303,7 @@ impl<'a> Planner<'a> {
                     };
                     self.add_open(&source, &destination, range, method, &flow_why);
                     if outside_reason.is_none() && source.id != destination.id {
-                        declared.push((source.clone(), destination, flow.text.to_owned()));
+                        declared.push((source.clone(), destination, flow.to_string()));
                     }
                 }
             }
