@@ -8,10 +8,10 @@ mod flows_md;
 pub mod verify_script;
 
 use std::collections::BTreeMap;
-
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use std::ops::Range;
 
 use crate::cluster::Cluster;
+use crate::eval::{LoadedPolicy, Provenance};
 use crate::lower::{NamespacePolicies, lower_to_network_policies};
 use crate::yaml::{YamlError, to_yaml};
 use apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
@@ -53,12 +53,37 @@ pub fn is_generated(text: &str) -> bool {
 
 pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     let lowered = lower_to_network_policies(cluster);
-    // The YAML and the probe plan of verify.sh are the two largest pieces and independent:
-    // render them side by side.
+    let managed_namespaces = lowered.len();
+    // Each policy once, wrapped as the evaluator reads it, so that the YAML and the probe
+    // plan of verify.sh (the two largest pieces) can share it while they run side by side.
+    let mut policies: Vec<LoadedPolicy> = Vec::new();
+    let mut namespaces = Vec::new();
+    for NamespacePolicies {
+        namespace,
+        allow,
+        default_deny,
+    } in lowered
+    {
+        let first = policies.len();
+        policies.extend(allow.into_iter().map(|policy| LoadedPolicy {
+            policy,
+            source: Provenance::default(),
+        }));
+        let allow = first..policies.len();
+        policies.push(LoadedPolicy {
+            policy: default_deny,
+            source: Provenance::default(),
+        });
+        namespaces.push(EmittedNamespace {
+            namespace,
+            allow,
+            default_deny: policies.len() - 1,
+        });
+    }
     let (manifests, verify_script) = std::thread::scope(|scope| {
         let verify_script =
-            scope.spawn(|| verify_script::render_verify_script_lowered(cluster, &lowered));
-        let manifests = render_manifests(&lowered);
+            scope.spawn(|| verify_script::render_verify_script_for(cluster, &policies));
+        let manifests = render_manifests(&namespaces, &policies);
         let verify_script = verify_script
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -69,38 +94,46 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);
     let summary = Summary {
-        managed_namespaces: lowered.len(),
+        managed_namespaces,
         policies: plan.policies.len(),
         flows: cluster.flows.len(),
     };
     Ok(Emitted { files, summary })
 }
 
+/// Where a managed namespace's policies are in the emitted list.
+struct EmittedNamespace {
+    namespace: &'static str,
+    allow: Range<usize>,
+    default_deny: usize,
+}
+
 /// The manifests, by file name, and what `apply.sh` needs to know of them.
 fn render_manifests(
-    lowered: &[NamespacePolicies],
+    namespaces: &[EmittedNamespace],
+    policies: &[LoadedPolicy],
 ) -> Result<(BTreeMap<String, String>, ApplyPlan), YamlError> {
     let mut files = BTreeMap::new();
     let mut plan = ApplyPlan::default();
-    for NamespacePolicies {
-        namespace, allow, ..
-    } in lowered
-    {
-        if allow.is_empty() {
+    for namespace in namespaces {
+        if namespace.allow.is_empty() {
             continue;
         }
-        let file = allow_file(namespace);
-        files.insert(file.clone(), manifest(allow)?);
+        let file = allow_file(namespace.namespace);
+        files.insert(file.clone(), manifest(&policies[namespace.allow.clone()])?);
         plan.allow_files.push(file);
     }
-    let deny: Vec<NetworkPolicy> = lowered.iter().map(|n| n.default_deny.clone()).collect();
+    let deny: Vec<&LoadedPolicy> = namespaces
+        .iter()
+        .map(|n| &policies[n.default_deny])
+        .collect();
     if !deny.is_empty() {
-        files.insert(DEFAULT_DENY_FILE.to_owned(), manifest(&deny)?);
+        files.insert(DEFAULT_DENY_FILE.to_owned(), manifest(deny)?);
         plan.deny_files.push(DEFAULT_DENY_FILE.to_owned());
     }
-    for namespace in lowered {
-        for policy in namespace.allow.iter().chain([&namespace.default_deny]) {
-            let name = policy.metadata.name.clone().unwrap_or_default();
+    for namespace in namespaces {
+        for loaded in &policies[namespace.allow.start..=namespace.default_deny] {
+            let name = loaded.policy.metadata.name.clone().unwrap_or_default();
             plan.policies.push((namespace.namespace.to_owned(), name));
         }
     }
@@ -115,12 +148,12 @@ fn allow_file(namespace: &str) -> String {
 }
 
 /// A multi-document YAML file holding only Kubernetes objects, behind the header comment.
-fn manifest(policies: &[NetworkPolicy]) -> Result<String, YamlError> {
+fn manifest<'p>(policies: impl IntoIterator<Item = &'p LoadedPolicy>) -> Result<String, YamlError> {
     let mut text = header_line();
     text.push('\n');
-    for policy in policies {
+    for loaded in policies {
         text.push_str("---\n");
-        text.push_str(&to_yaml(policy)?);
+        text.push_str(&to_yaml(&loaded.policy)?);
     }
     Ok(text)
 }

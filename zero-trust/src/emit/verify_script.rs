@@ -11,7 +11,7 @@ mod plan;
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
-use crate::lower::NamespacePolicies;
+use crate::eval::LoadedPolicy;
 
 use super::apply_script::{GENERATED_HEADER, SHELL_HELPERS, shell_word};
 
@@ -22,9 +22,10 @@ pub fn render_verify_script(cluster: &Cluster) -> String {
     render_plan(&plan_probes(cluster))
 }
 
-/// [`render_verify_script`] for policies already lowered from `cluster`.
-pub fn render_verify_script_lowered(cluster: &Cluster, lowered: &[NamespacePolicies]) -> String {
-    render_plan(&plan::plan_probes_lowered(cluster, lowered))
+/// [`render_verify_script`] for the policies lowered from `cluster`, already read as the
+/// evaluator reads them.
+pub fn render_verify_script_for(cluster: &Cluster, policies: &[LoadedPolicy]) -> String {
+    render_plan(&plan::plan_probes_for(cluster, policies))
 }
 
 pub fn render_plan(plan: &VerifyPlan) -> String {

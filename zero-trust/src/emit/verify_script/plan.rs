@@ -11,7 +11,7 @@ use zero_trust_rules::{PortRange, Protocol};
 
 use crate::cluster::Cluster;
 use crate::eval::{Analysis, ClassId, EndpointClass, LoadedPolicy, PortSet, Provenance};
-use crate::lower::{NamespacePolicies, lower_to_network_policies};
+use crate::lower::lower_to_network_policies;
 use crate::model::{Endpoint, Flow, Namespace, Workload};
 use crate::verify::model_topology;
 
@@ -89,12 +89,21 @@ struct Target {
 /// The probes for `cluster`, in a deterministic order: declared flows, reversed flows,
 /// managed workloads to each other, the unlabelled pod to each, then the private address.
 pub fn plan_probes(cluster: &Cluster) -> VerifyPlan {
-    plan_probes_lowered(cluster, &lower_to_network_policies(cluster))
+    let policies: Vec<LoadedPolicy> = lower_to_network_policies(cluster)
+        .into_iter()
+        .flat_map(|n| n.allow.into_iter().chain([n.default_deny]))
+        .map(|policy| LoadedPolicy {
+            policy,
+            source: Provenance::default(),
+        })
+        .collect();
+    plan_probes_for(cluster, &policies)
 }
 
-/// [`plan_probes`] for policies already lowered from `cluster`.
-pub fn plan_probes_lowered(cluster: &Cluster, lowered: &[NamespacePolicies]) -> VerifyPlan {
-    let mut planner = Planner::new(cluster, lowered);
+/// [`plan_probes`] for the policies lowered from `cluster`, already read as the evaluator
+/// reads them.
+pub fn plan_probes_for(cluster: &Cluster, policies: &[LoadedPolicy]) -> VerifyPlan {
+    let mut planner = Planner::new(cluster, policies);
     let mut declared = Vec::new();
     for flow in &cluster.flows {
         planner.add_flow(flow, &mut declared);
@@ -175,16 +184,8 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(cluster: &'a Cluster, lowered: &[NamespacePolicies]) -> Planner<'a> {
-        let policies: Vec<LoadedPolicy> = lowered
-            .iter()
-            .flat_map(|n| n.allow.iter().chain([&n.default_deny]))
-            .map(|policy| LoadedPolicy {
-                policy: policy.clone(),
-                source: Provenance::default(),
-            })
-            .collect();
-        let analysis = Analysis::from_parts(&policies, &model_topology(cluster))
+    fn new(cluster: &'a Cluster, policies: &[LoadedPolicy]) -> Planner<'a> {
+        let analysis = Analysis::from_parts(policies, &model_topology(cluster))
             .expect("lowered policies always compile");
         let mut pod_classes = HashMap::new();
         for (id, class) in analysis.classes().iter().enumerate() {
