@@ -4,10 +4,13 @@
 //! stand-in `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/scripts.rs"]
+mod scripts;
+
+use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::emit::apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
@@ -39,16 +42,6 @@ fn plan() -> ApplyPlan {
 /// A temp dir holding `k8s/` (the rendered script and its manifests) and `bin/kubectl`.
 struct Sandbox {
     dir: tempfile::TempDir,
-}
-
-/// The outcome of one run of apply.sh.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    /// Each kubectl call's arguments, with the k8s/ path written as `$K8S`.
-    calls: Vec<String>,
 }
 
 impl Sandbox {
@@ -129,11 +122,6 @@ impl Sandbox {
     }
 }
 
-fn write_executable(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 fn dry_run_call(context: &str) -> String {
     format!(
         "--context {context} apply --dry-run=server \
@@ -161,11 +149,6 @@ fn full_run_calls(context: &str) -> Vec<String> {
         deny_call(context),
         get_call(context),
     ]
-}
-
-#[track_caller]
-fn assert_exit(run: &Run, code: i32) {
-    assert_eq!(run.code, Some(code), "unexpected exit status; {run:#?}");
 }
 
 #[test]
@@ -532,25 +515,10 @@ fn verify_cannot_go_with_dry_run_and_needs_verify_sh() {
 /// CI installs shellcheck (Debian package `shellcheck`); elsewhere a missing one is a note.
 #[test]
 fn rendered_script_and_stand_in_pass_shellcheck() {
-    if let Err(error) = Command::new("shellcheck").arg("--version").output() {
-        if std::env::var_os("CI").is_some() {
-            panic!("shellcheck is needed in CI but could not be run: {error}");
-        }
-        eprintln!("note: skipping the shellcheck test, shellcheck could not be run: {error}");
-        return;
-    }
     let sandbox = Sandbox::new();
-    let output = Command::new("shellcheck")
-        .args(["--shell=bash", "--severity=style"])
-        .arg(sandbox.k8s().join("apply.sh"))
-        .arg(sandbox.bin().join("kubectl"))
-        .arg(sandbox.k8s().join("verify.sh"))
-        .output()
-        .expect("run shellcheck");
-    assert!(
-        output.status.success(),
-        "shellcheck found problems:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
+    assert_shellcheck_passes(&[
+        sandbox.k8s().join("apply.sh"),
+        sandbox.bin().join("kubectl"),
+        sandbox.k8s().join("verify.sh"),
+    ]);
 }

@@ -8,10 +8,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::IpAddr;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/scripts.rs"]
+mod scripts;
+
+use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::Cluster;
 use zero_trust::emit::apply_script::GENERATED_HEADER;
 use zero_trust::emit::emit;
@@ -50,14 +53,6 @@ struct Sandbox {
     dir: tempfile::TempDir,
     pods: Vec<FakePod>,
     verdicts: BTreeMap<(String, String, String), String>,
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    calls: Vec<String>,
 }
 
 impl Run {
@@ -238,18 +233,8 @@ impl Sandbox {
     }
 }
 
-fn write_executable(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 fn guide() -> Cluster {
     policies::cluster().expect("the guide's cluster assembles")
-}
-
-#[track_caller]
-fn assert_exit(run: &Run, code: i32) {
-    assert_eq!(run.code, Some(code), "unexpected exit status; {run:#?}");
 }
 
 #[test]
@@ -572,24 +557,9 @@ fn closed_probes_between_workloads_are_capped_per_source_and_spread() {
 /// CI installs shellcheck (Debian package `shellcheck`); elsewhere a missing one is a note.
 #[test]
 fn rendered_script_and_stand_in_pass_shellcheck() {
-    if let Err(error) = Command::new("shellcheck").arg("--version").output() {
-        if std::env::var_os("CI").is_some() {
-            panic!("shellcheck is needed in CI but could not be run: {error}");
-        }
-        eprintln!("note: skipping the shellcheck test, shellcheck could not be run: {error}");
-        return;
-    }
     let sandbox = Sandbox::new(&guide());
-    let output = Command::new("shellcheck")
-        .args(["--shell=bash", "--severity=style"])
-        .arg(sandbox.dir.path().join("k8s/verify.sh"))
-        .arg(sandbox.dir.path().join("bin/kubectl"))
-        .output()
-        .expect("run shellcheck");
-    assert!(
-        output.status.success(),
-        "shellcheck found problems:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
+    assert_shellcheck_passes(&[
+        sandbox.dir.path().join("k8s/verify.sh"),
+        sandbox.dir.path().join("bin/kubectl"),
+    ]);
 }
