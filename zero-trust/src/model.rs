@@ -195,17 +195,6 @@ pub enum EndpointKey {
     },
 }
 
-impl std::fmt::Display for EndpointKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EndpointKey::AllManaged => f.write_str("*"),
-            EndpointKey::Namespace { name } => write!(f, "namespace {name}"),
-            EndpointKey::Workload { namespace, name } => write!(f, "{namespace}/{name}"),
-            EndpointKey::Cidr { cidr, .. } => write!(f, "{cidr}"),
-        }
-    }
-}
-
 /// The cross-file check of a flow's port, which the macro expands to for a target named by
 /// path: rustc evaluates it in a `const` and reports a failure at the flow's port token
 /// (`#[track_caller]`), so the message need not repeat the target or the port.

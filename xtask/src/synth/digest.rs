@@ -5,7 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// `flows=.. files=.. bytes=.. model=<hash> emitted=<hash>`: the hash of the cluster's
-/// `Debug` form (every name, selector, port and flow text) and of the emitted files.
+/// `Debug` form (every name, selector, port and flow) and of the emitted files.
 pub fn cluster_digest(cluster: &zero_trust::Cluster) -> String {
     let mut model = DefaultHasher::new();
     format!("{cluster:?}").hash(&mut model);
