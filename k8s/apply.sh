@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
 # Written by `cargo xtask emit` from policies/; do not edit by hand.
 #
-# Applies the NetworkPolicies in this directory to each kubectl context named with
+# Rolls the NetworkPolicies in this directory out to each kubectl context named with
 # `--context`, in order, stopping at the first failure. Run `apply.sh --help` for details.
 # Needs bash 4.4 or later and kubectl on PATH.
 set -euo pipefail
+shopt -s inherit_errexit
 
-# Allow-policies: applied first, so no moment has a deny without its allows.
-allow_files=(
-  10-allow-prod-api.yaml
-  10-allow-prod-auth.yaml
-  10-allow-prod-image.yaml
-  10-allow-prod-storage.yaml
+# The proven rollout order: manifest, document number, namespace/name.
+steps=(
+  '10-allow-prod-api.yaml 1 prod-api/main-api.egress'
+  '10-allow-prod-api.yaml 2 prod-api/main-api.ingress'
+  '10-allow-prod-api.yaml 3 prod-api/all-pods.egress'
+  '10-allow-prod-auth.yaml 1 prod-auth/auth-service.ingress'
+  '10-allow-prod-auth.yaml 2 prod-auth/all-pods.egress'
+  '10-allow-prod-image.yaml 1 prod-image/image-service.egress'
+  '10-allow-prod-image.yaml 2 prod-image/image-service.ingress'
+  '10-allow-prod-image.yaml 3 prod-image/all-pods.egress'
+  '10-allow-prod-storage.yaml 1 prod-storage/all-pods.egress'
+  '10-allow-prod-storage.yaml 2 prod-storage/all-pods.ingress'
+  '20-default-deny.yaml 1 prod-api/default-deny-all'
+  '20-default-deny.yaml 2 prod-auth/default-deny-all'
+  '20-default-deny.yaml 3 prod-image/default-deny-all'
+  '20-default-deny.yaml 4 prod-storage/default-deny-all'
 )
-# Default-deny policies: applied once every allow file is in place.
-deny_files=(
-  20-default-deny.yaml
+# Preflight checks these; prune lists policies in these only.
+managed_namespaces=(
+  prod-api
+  prod-auth
+  prod-image
+  prod-storage
 )
-# Every NetworkPolicy emitted, as namespace/name: prune deletes only managed
-# policies that are not listed here.
-emitted_policies=(
-  prod-api/all-pods.egress
-  prod-api/default-deny-all
-  prod-api/main-api.egress
-  prod-api/main-api.ingress
-  prod-auth/all-pods.egress
-  prod-auth/auth-service.ingress
-  prod-auth/default-deny-all
-  prod-image/all-pods.egress
-  prod-image/default-deny-all
-  prod-image/image-service.egress
-  prod-image/image-service.ingress
-  prod-storage/all-pods.egress
-  prod-storage/all-pods.ingress
-  prod-storage/default-deny-all
-)
-managed_selector=app.kubernetes.io/managed-by=zero-trust
+# Prune deletes only objects carrying both labels.
+source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=network-policy-guide'
 # Run by `--verify` after each context is applied.
 verify_script=verify.sh
 
@@ -45,18 +42,26 @@ usage() {
   cat <<EOF
 Usage: $0 --context CONTEXT [--context CONTEXT ...] [--dry-run | --verify]
 
-Applies the zero-trust NetworkPolicies next to this script to each kubectl context, in
-the order given, and stops at the first failure. For each context:
-  1. a server-side dry run of every manifest;
-  2. apply the allow policies, then the default-deny policies;
-  3. prune: delete the NetworkPolicies labelled $managed_selector
+Rolls out the zero-trust NetworkPolicies next to this script to each kubectl context.
+Nothing is written anywhere until every context has passed steps 1 and 2:
+  1. preflight: the cluster answers, and every managed namespace exists and carries
+     the kubernetes.io/metadata.name label the policies select namespaces by;
+  2. a server-side dry run of every policy, comparing it with the live one;
+then, for each context in the order given, stopping at the first failure:
+  3. write the policies in the proven rollout order (cargo xtask emit proves that no
+     moment of it interrupts a connection that both the old and new policies allow):
+     create the missing ones, replace every one whose live labels or spec differ
+     from this directory (a hand edit is repaired), leave the rest untouched;
+  4. prune: in the managed namespaces only, delete the NetworkPolicies labelled
+     $source_selector
      that are no longer emitted. Nothing else is ever deleted;
-  4. with --verify: probe the cluster with $verify_script --context CONTEXT, and stop
+  5. with --verify: probe the cluster with $verify_script --context CONTEXT, and stop
      the rollout if a probe fails.
 
 Options:
   --context CONTEXT  a kubectl context to apply to; repeat it for several clusters
-  --dry-run          only the server-side dry run, and show what prune would delete
+  --dry-run          steps 1 and 2 only: report what would be created, repaired and
+                     pruned, and change nothing
   --verify           after applying to each context, run $verify_script on it
   -h, --help         print this help
 EOF
@@ -127,11 +132,14 @@ fi
 # Manifests are found next to this script, whatever the working directory (and CDPATH).
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" >/dev/null && pwd)
 
-for file in "${allow_files[@]}" "${deny_files[@]}"; do
+declare -A emitted=()
+for entry in "${steps[@]}"; do
+  read -r file _ policy <<<"$entry"
   if [[ ! -f $here/$file ]]; then
     error "manifest \`$here/$file\` is missing; run \`cargo xtask emit\` to write k8s/ again"
     exit 1
   fi
+  emitted[$policy]=1
 done
 if ((verify)) && [[ ! -x $here/$verify_script ]]; then
   error "\`$here/$verify_script\` is missing or not executable; run \`cargo xtask emit\` to write k8s/ again"
@@ -142,84 +150,150 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 1
 fi
 
-allow_args=()
-for file in "${allow_files[@]}"; do
-  allow_args+=(-f "$here/$file")
-done
-deny_args=()
-for file in "${deny_files[@]}"; do
-  deny_args+=(-f "$here/$file")
-done
-all_args=("${allow_args[@]}" "${deny_args[@]}")
-
-declare -A emitted=()
-for policy in "${emitted_policies[@]}"; do
-  emitted[$policy]=1
-done
-
 step() {
   printf '==> %s: %s\n' "$1" "$2"
 }
 
-# Deletes (or, with --dry-run, dry-run deletes) each NetworkPolicy that carries the
-# managed-by label but is not emitted any more. Policies without the label are never listed.
-prune() {
-  local context=$1
-  local listed entry
-  listed=$(kubectl --context "$context" get networkpolicies --all-namespaces -l "$managed_selector" \
-    -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"\n"}{end}')
-  local -a stale=()
-  while IFS= read -r entry; do
-    [[ -n $entry ]] || continue
-    if [[ $entry != ?*/?* || $entry == */*/* ]]; then
-      error "\`kubectl get\` printed \`$entry\` where namespace/name was expected; nothing was pruned"
+# The Nth document (1-based) of a multi-document YAML file that emit wrote: documents
+# start at a line `---`, and the header comment comes before the first.
+document() {
+  awk -v n="$2" '/^---$/ { i++; next } i == n' "$here/$1"
+}
+
+# What is compared between k8s/ and the live object: its labels and its spec, each as the
+# API server prints them (defaults filled in), one per line.
+readonly compared='{.metadata.labels}{"\n"}{.spec}{"\n"}'
+
+# Says on one line why a context cannot be rolled out to, or nothing.
+preflight() {
+  local context=$1 output ns line name label
+  if ! output=$(kubectl --context "$context" --request-timeout=15s get --raw /version 2>&1); then
+    error "cannot reach the cluster of context \`$context\`: ${output%%$'\n'*}"
+    return 1
+  fi
+  local -a missing=() unlabelled=()
+  for ns in "${managed_namespaces[@]}"; do
+    if ! line=$(kubectl --context "$context" get namespace "$ns" --ignore-not-found \
+      -o jsonpath='{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}' 2>&1); then
+      error "cannot read namespace \`$ns\` on context \`$context\`: ${line%%$'\n'*}"
       return 1
     fi
-    if [[ -z ${emitted[$entry]+kept} ]]; then
-      stale+=("$entry")
+    read -r name label <<<"$line"
+    if [[ -z $name ]]; then
+      missing+=("$ns")
+    elif [[ $label != "$ns" ]]; then
+      unlabelled+=("$ns")
     fi
-  done <<<"$listed"
+  done
+  if ((${#missing[@]} > 0)); then
+    error "context \`$context\` lacks the managed namespaces: ${missing[*]}; create them (kubectl create namespace NAME) and run again"
+  fi
+  if ((${#unlabelled[@]} > 0)); then
+    error "on context \`$context\`, these namespaces lack the label kubernetes.io/metadata.name=<their name> that the policies select namespaces by (Kubernetes sets it from 1.21 on): ${unlabelled[*]}; label each, e.g. kubectl --context $context label namespace ${unlabelled[0]} kubernetes.io/metadata.name=${unlabelled[0]}"
+  fi
+  ((${#missing[@]} == 0 && ${#unlabelled[@]} == 0))
+}
 
-  if ((${#stale[@]} == 0)); then
-    echo "    no stale policies"
+# Decides, with a server-side dry run that validates the object, what step N needs on a
+# context: `create`, `replace` (the live labels or spec differ) or `keep`.
+declare -A actions=()
+plan_step() {
+  local context=$1 n=$2 file index policy doc live want
+  read -r file index policy <<<"${steps[n]}"
+  doc=$(document "$file" "$index")
+  live=$(kubectl --context "$context" get networkpolicy -n "${policy%%/*}" "${policy#*/}" \
+    --ignore-not-found -o jsonpath="$compared")
+  if [[ -z $live ]]; then
+    kubectl --context "$context" create --dry-run=server -f - -o name <<<"$doc" >/dev/null
+    actions[$context/$n]=create
     return
   fi
-  local -a delete_flags=()
-  local verb="deleting"
-  if ((dry_run)); then
-    delete_flags=(--dry-run=server)
-    verb="would delete"
+  want=$(kubectl --context "$context" replace --dry-run=server -f - -o jsonpath="$compared" <<<"$doc")
+  if [[ $want == "$live" ]]; then
+    actions[$context/$n]=keep
+  else
+    actions[$context/$n]=replace
   fi
-  for entry in "${stale[@]}"; do
-    echo "    $verb networkpolicy ${entry} (managed by zero-trust, no longer emitted)"
-    kubectl --context "$context" delete "${delete_flags[@]}" networkpolicy -n "${entry%%/*}" "${entry#*/}"
+}
+
+# The managed policies of this source that are no longer emitted, as namespace/name,
+# listed namespace by namespace (a deployer needs no cluster-wide rights).
+stale_policies() {
+  local context=$1 ns listed name
+  for ns in "${managed_namespaces[@]}"; do
+    listed=$(kubectl --context "$context" get networkpolicies -n "$ns" -l "$source_selector" \
+      -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
+    while IFS= read -r name; do
+      if [[ -n $name && -z ${emitted[$ns/$name]+kept} ]]; then
+        printf '%s/%s\n' "$ns" "$name"
+      fi
+    done <<<"$listed"
   done
 }
 
-apply_to_context() {
-  local context=$1
-  step "$context" "server-side dry run"
-  if ((${#all_args[@]} > 0)); then
-    kubectl --context "$context" apply --dry-run=server "${all_args[@]}"
-  fi
+check_context() {
+  local context=$1 n created=0 replaced=0 kept=0 policy stale
+  step "$context" "preflight"
+  preflight "$context"
+  step "$context" "server-side dry run of ${#steps[@]} policies"
+  for n in "${!steps[@]}"; do
+    plan_step "$context" "$n"
+    policy=${steps[n]##* }
+    case ${actions[$context/$n]} in
+      create)
+        created=$((created + 1))
+        if ((dry_run)); then echo "    would create $policy"; fi
+        ;;
+      replace)
+        replaced=$((replaced + 1))
+        if ((dry_run)); then echo "    would repair $policy (its live labels or spec differ from k8s/)"; fi
+        ;;
+      *) kept=$((kept + 1)) ;;
+    esac
+  done
+  echo "    $created to create, $replaced to repair, $kept up to date"
   if ((dry_run)); then
-    step "$context" "what prune would delete (server-side dry run)"
-    prune "$context"
-    return
+    stale=$(stale_policies "$context")
+    if [[ -z $stale ]]; then
+      echo "    nothing to prune"
+    else
+      while IFS= read -r policy; do
+        echo "    would delete $policy (managed by this source, no longer emitted)"
+      done <<<"$stale"
+    fi
   fi
+}
 
+apply_to_context() {
+  local context=$1 n file index policy doc stale
   stage=apply
-  step "$context" "applying allow policies"
-  if ((${#allow_args[@]} > 0)); then
-    kubectl --context "$context" apply "${allow_args[@]}"
-  fi
-  step "$context" "applying default-deny policies"
-  if ((${#deny_args[@]} > 0)); then
-    kubectl --context "$context" apply "${deny_args[@]}"
-  fi
+  step "$context" "writing policies in the proven order"
+  for n in "${!steps[@]}"; do
+    read -r file index policy <<<"${steps[n]}"
+    case ${actions[$context/$n]} in
+      create)
+        doc=$(document "$file" "$index")
+        kubectl --context "$context" create --save-config -f - -o name <<<"$doc" >/dev/null
+        echo "    created $policy"
+        ;;
+      replace)
+        doc=$(document "$file" "$index")
+        kubectl --context "$context" replace --save-config -f - -o name <<<"$doc" >/dev/null
+        echo "    repaired $policy (its live labels or spec differed from k8s/)"
+        ;;
+    esac
+  done
   stage=prune
-  step "$context" "pruning managed policies that are no longer emitted"
-  prune "$context"
+  step "$context" "pruning this source's policies that are no longer emitted"
+  stale=$(stale_policies "$context")
+  if [[ -z $stale ]]; then
+    echo "    nothing to prune"
+  else
+    while IFS= read -r policy; do
+      kubectl --context "$context" delete networkpolicy -n "${policy%%/*}" "${policy#*/}" >/dev/null
+      echo "    deleted $policy (managed by this source, no longer emitted)"
+    done <<<"$stale"
+  fi
   if ((verify)); then
     stage=verify
     step "$context" "verifying with $verify_script"
@@ -229,7 +303,7 @@ apply_to_context() {
 
 # On a failure (set -e), say which context it hit and which were left alone.
 current_context=""
-stage=dry-run # how far the current context got: dry-run, apply, prune or verify
+stage=check # how far the current context got: check, apply, prune or verify
 later_contexts=()
 report_failure() {
   local status=$?
@@ -238,8 +312,8 @@ report_failure() {
   fi
   error "failed on context \`$current_context\` (exit status $status); see the output above"
   case $stage in
-    dry-run) error "nothing was changed on \`$current_context\`" ;;
-    apply) error "\`$current_context\` may be partly updated; fix the cause and run again (applying twice is safe)" ;;
+    check) error "nothing was changed on any context" ;;
+    apply) error "\`$current_context\` may be partly updated (every prefix of the order is safe); fix the cause and run again" ;;
     prune) error "\`$current_context\` has every emitted policy, but prune did not finish; fix the cause and run again" ;;
     verify) error "\`$current_context\` has every emitted policy, but $verify_script failed on it (see its FAIL lines above); fix the cause and run again" ;;
   esac
@@ -249,17 +323,21 @@ report_failure() {
 }
 trap report_failure EXIT
 
+for context in "${contexts[@]}"; do
+  current_context=$context
+  check_context "$context"
+done
+current_context=""
+if ((dry_run)); then
+  echo "==> dry run passed for: ${contexts[*]}; nothing was changed"
+  exit 0
+fi
+
 for i in "${!contexts[@]}"; do
   current_context=${contexts[i]}
   later_contexts=("${contexts[@]:i+1}")
-  stage=dry-run
   apply_to_context "$current_context"
   step "$current_context" "done"
 done
 current_context=""
-
-if ((dry_run)); then
-  echo "==> dry run passed for: ${contexts[*]}; nothing was changed"
-else
-  echo "==> applied to: ${contexts[*]}"
-fi
+echo "==> applied to: ${contexts[*]}"

@@ -59,6 +59,7 @@ kind: NetworkPolicy
 metadata:
   labels:
     app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
   name: db.ingress
   namespace: shop
 spec:
@@ -85,6 +86,7 @@ kind: NetworkPolicy
 metadata:
   labels:
     app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
   name: web.egress
   namespace: shop
 spec:
@@ -116,6 +118,7 @@ kind: NetworkPolicy
 metadata:
   labels:
     app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
   name: default-deny-all
   namespace: shop
 spec:

@@ -21,6 +21,10 @@ pub const PARTS: &[&Policy] = &[
     &storage::POLICY,
 ];
 
+/// The value of `zero-trust.dev/policy-source` on every object this repository writes:
+/// `apply.sh` prunes only objects carrying it, so another repository's policies are safe.
+pub const SOURCE: &str = "network-policy-guide";
+
 pub fn cluster() -> Result<Cluster, Vec<ClusterError>> {
-    Cluster::assemble(PARTS)
+    Cluster::assemble(PARTS)?.with_source(SOURCE)
 }

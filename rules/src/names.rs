@@ -15,6 +15,11 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "zero-trust";
 
+/// Names the policy source (this repository, or one of its clusters) that wrote an object,
+/// so `apply.sh` prunes only its own objects where several repositories use zero-trust on
+/// one cluster. Its value is the cluster's `source` name.
+pub const POLICY_SOURCE_LABEL: &str = "zero-trust.dev/policy-source";
+
 /// The policy of each managed namespace that isolates every pod in both directions.
 pub const DEFAULT_DENY_ALL: &str = "default-deny-all";
 

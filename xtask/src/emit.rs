@@ -1,7 +1,10 @@
 //! `cargo xtask emit [--check]`: assemble the cluster of `policies/`, render `k8s/`, and
 //! replace the folder's generated files in one step (or, with `--check`, compare).
 
-use zero_trust::emit::emit;
+use std::collections::BTreeMap;
+
+use zero_trust::emit::{Emitted, emit};
+use zero_trust::rollout::prove_emitted_rollout;
 use zero_trust::verify::prove_emitted;
 
 use crate::k8s_dir::{Changes, GeneratedDir};
@@ -24,6 +27,13 @@ pub fn run(mode: Mode) -> Result<(), String> {
         emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
     let dir = GeneratedDir::new(project_root().join("k8s"));
     let changes = dir.changes(&emitted.files)?;
+    // A first rollout (to a cluster without these policies) must be as safe as an update.
+    prove_rollout(
+        &cluster,
+        &emitted,
+        &BTreeMap::new(),
+        "a cluster without them",
+    )?;
     let summary = emitted.summary;
     match mode {
         Mode::Check if changes.is_empty() => {
@@ -43,6 +53,8 @@ pub fn run(mode: Mode) -> Result<(), String> {
         }
         Mode::Write => {
             if !changes.is_empty() {
+                let before = dir.generated_files()?;
+                prove_rollout(&cluster, &emitted, &before, "the policies in k8s/ now")?;
                 dir.replace(&emitted.files, |staged| prove(&cluster, staged))?;
             }
             println!(
@@ -55,6 +67,23 @@ pub fn run(mode: Mode) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Proves that `apply.sh` rolls the emitted policies out over `before` (the manifests a
+/// cluster holds now) without interrupting a connection both sets allow.
+fn prove_rollout(
+    cluster: &zero_trust::Cluster,
+    emitted: &Emitted,
+    before: &BTreeMap<String, String>,
+    from: &str,
+) -> Result<(), String> {
+    prove_emitted_rollout(cluster, &emitted.plan, before, &emitted.files)
+        .map(drop)
+        .map_err(|problem| {
+            format!(
+                "no safe rollout from {from} to the new policies: {problem}; nothing was written"
+            )
+        })
 }
 
 /// Reads the files back from `dir` and proves they allow exactly the declared flows.

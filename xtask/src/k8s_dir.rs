@@ -52,7 +52,7 @@ impl GeneratedDir {
     }
 
     /// The files zero-trust wrote there before, by name.
-    fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
+    pub fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
         let mut files = BTreeMap::new();
         for (name, path) in self.entries()? {
             if !path.is_file() {

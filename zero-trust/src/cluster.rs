@@ -17,7 +17,13 @@ pub struct Cluster {
     pub cidrs: Vec<&'static CidrBlock>,
     /// In the order of the parts and of their lines.
     pub flows: Vec<Flow>,
+    /// Who wrote the objects: the value of `zero-trust.dev/policy-source` on each of them,
+    /// which `apply.sh` prunes by. [`DEFAULT_SOURCE`] unless [`Cluster::with_source`] says.
+    pub source: &'static str,
 }
+
+/// The policy source of a cluster that names none.
+pub const DEFAULT_SOURCE: &str = "default";
 
 /// What makes a set of parts no cluster; each says what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +42,10 @@ pub enum ClusterError {
         flow: String,
         first: &'static str,
         second: &'static str,
+    },
+    InvalidSource {
+        source: &'static str,
+        reason: String,
     },
 }
 
@@ -61,6 +71,10 @@ impl fmt::Display for ClusterError {
             } => write!(
                 f,
                 "flow `{flow}` is written in both {first} and {second}; keep one"
+            ),
+            ClusterError::InvalidSource { source, reason } => write!(
+                f,
+                "policy source `{source}` is not a valid label value ({reason}); name the source with letters, digits, `-`, `_` and `.`"
             ),
         }
     }
@@ -154,9 +168,23 @@ impl Cluster {
                 workloads,
                 cidrs,
                 flows,
+                source: DEFAULT_SOURCE,
             })
         } else {
             Err(errors)
+        }
+    }
+
+    /// Names the policy source, so that its objects can be told from those of another
+    /// repository using zero-trust on the same cluster.
+    pub fn with_source(self, source: &'static str) -> Result<Cluster, Vec<ClusterError>> {
+        match zero_trust_rules::check_label_value(source) {
+            Ok(()) if !source.is_empty() => Ok(Cluster { source, ..self }),
+            Ok(()) => Err(vec![ClusterError::InvalidSource {
+                source,
+                reason: "it is empty".to_owned(),
+            }]),
+            Err(reason) => Err(vec![ClusterError::InvalidSource { source, reason }]),
         }
     }
 

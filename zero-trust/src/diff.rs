@@ -381,7 +381,8 @@ pub fn diff_manifests(
     Ok(diff(&analyse(&old)?, &analyse(&new)?))
 }
 
-fn load_manifests(
+/// The NetworkPolicies of a set of manifests given as file name → text, labelled `side`.
+pub(crate) fn load_manifests(
     side: &str,
     files: &BTreeMap<String, String>,
 ) -> Result<Vec<LoadedPolicy>, Vec<String>> {

@@ -9,6 +9,7 @@ pub mod emit;
 pub mod eval;
 pub mod lower;
 pub mod model;
+pub mod rollout;
 pub mod validate;
 pub mod yaml;
 

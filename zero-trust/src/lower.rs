@@ -6,6 +6,12 @@
 //! - `<workload>.ingress` / `<workload>.egress`: the workload's peers, one rule per flow;
 //! - `all-pods.ingress` / `all-pods.egress`: flows to or from the whole namespace or `*`.
 //!
+//! A workload's own policy also carries the namespace-wide and `*` flows that reach its
+//! pods, so it alone allows everything its pods may do in that direction. That is what
+//! makes a gap-free rollout possible: any policy isolates the pods it selects, so the first
+//! one a rollout applies to a pod must already allow all of the pod's flows
+//! (see [`crate::rollout`]).
+//!
 //! Names are stable (a flow changes the rules of one policy at each end) and say what they
 //! hold, so `kubectl describe networkpolicy main-api.egress` answers "whom may it call?".
 
@@ -20,7 +26,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
-    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL, PortRange,
+    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
+    POLICY_SOURCE_LABEL, PortRange,
 };
 
 use crate::cluster::Cluster;
@@ -68,6 +75,7 @@ enum Target {
 }
 
 /// A rule before lowering: the flow's other end and its ports.
+#[derive(Clone, Copy)]
 struct PendingRule {
     peer: Endpoint,
     ports: &'static [PortRange],
@@ -102,24 +110,54 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         }
     }
 
+    let namespace_wide: BTreeMap<(&'static str, Direction), Vec<PendingRule>> = pending
+        .iter()
+        .filter(|((_, target, _), _)| *target == Target::AllPods)
+        .map(|((namespace, _, direction), rules)| ((*namespace, *direction), rules.clone()))
+        .collect();
     let mut by_namespace: BTreeMap<&'static str, Vec<NetworkPolicy>> =
         managed.iter().map(|name| (*name, Vec::new())).collect();
     for ((namespace, target, direction), mut rules) in pending {
-        rules.sort_by_key(|rule| rule.peer.key());
-        let policy = allow_policy(namespace, target, direction, &rules, &managed);
+        if target != Target::AllPods
+            && let Some(wide) = namespace_wide.get(&(namespace, direction))
+        {
+            rules.extend_from_slice(wide);
+        }
+        rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
+        rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
+        let policy = allow_policy(
+            namespace,
+            target,
+            direction,
+            &rules,
+            &managed,
+            cluster.source,
+        );
         by_namespace.entry(namespace).or_default().push(policy);
     }
     by_namespace
         .into_iter()
         .map(|(namespace, mut allow)| {
-            allow.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            allow.sort_by_key(rollout_rank);
             NamespacePolicies {
                 namespace,
                 allow,
-                default_deny: default_deny_all(namespace),
+                default_deny: default_deny_all(namespace, cluster.source),
             }
         })
         .collect()
+}
+
+/// The order a namespace's allow-policies are written and applied in: each workload's own
+/// policies (complete for its pods) before `all-pods.*` (complete for the other pods), by
+/// name within each group. `default-deny-all` comes after both, in its own file.
+fn rollout_rank(policy: &NetworkPolicy) -> (bool, Option<String>) {
+    let name = policy.metadata.name.clone();
+    let namespace_wide = name
+        .as_deref()
+        .and_then(|n| n.split_once('.'))
+        .is_some_and(|(target, _)| target == ALL_PODS);
+    (namespace_wide, name)
 }
 
 /// The managed pods an end stands for, as (namespace, target) pairs.
@@ -149,6 +187,7 @@ fn allow_policy(
     direction: Direction,
     rules: &[PendingRule],
     managed: &[&'static str],
+    source: &str,
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
@@ -188,7 +227,7 @@ fn allow_policy(
         }
     }
     NetworkPolicy {
-        metadata: metadata(namespace, format!("{name}.{}", direction.suffix())),
+        metadata: metadata(namespace, format!("{name}.{}", direction.suffix()), source),
         spec: Some(spec),
     }
 }
@@ -196,9 +235,9 @@ fn allow_policy(
 /// `default-deny-all`: the empty pod selector selects every pod of the namespace, and
 /// naming both policy types with no rules isolates them in both directions.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-ingress-and-all-egress-traffic>
-fn default_deny_all(namespace: &'static str) -> NetworkPolicy {
+fn default_deny_all(namespace: &'static str, source: &str) -> NetworkPolicy {
     NetworkPolicy {
-        metadata: metadata(namespace, DEFAULT_DENY_ALL.to_owned()),
+        metadata: metadata(namespace, DEFAULT_DENY_ALL.to_owned(), source),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
@@ -207,11 +246,17 @@ fn default_deny_all(namespace: &'static str) -> NetworkPolicy {
     }
 }
 
-fn metadata(namespace: &str, name: String) -> ObjectMeta {
+fn metadata(namespace: &str, name: String, source: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
         namespace: Some(namespace.to_owned()),
-        labels: Some([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned())].into()),
+        labels: Some(
+            [
+                (MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned()),
+                (POLICY_SOURCE_LABEL.to_owned(), source.to_owned()),
+            ]
+            .into(),
+        ),
         ..ObjectMeta::default()
     }
 }

@@ -14,7 +14,7 @@ use crate::cluster::Cluster;
 use crate::eval::{LoadedPolicy, Provenance};
 use crate::lower::{NamespacePolicies, lower_to_network_policies};
 use crate::yaml::{YamlError, to_yaml};
-use apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
+use apply_script::{ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script};
 
 pub const APPLY_SCRIPT: &str = "apply.sh";
 /// Probes a live cluster against the declared flows; `apply.sh --verify` runs it.
@@ -28,6 +28,8 @@ pub const DEFAULT_DENY_FILE: &str = "20-default-deny.yaml";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Emitted {
     pub files: BTreeMap<String, String>,
+    /// The rollout `apply.sh` performs: every policy, in the order it writes them.
+    pub plan: ApplyPlan,
     pub summary: Summary,
 }
 
@@ -89,16 +91,21 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (manifests, verify_script)
     });
-    let (mut files, plan) = manifests?;
+    let (mut files, mut plan) = manifests?;
+    plan.source = cluster.source.to_owned();
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
     files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);
     let summary = Summary {
         managed_namespaces,
-        policies: plan.policies.len(),
+        policies: plan.steps.len(),
         flows: cluster.flows.len(),
     };
-    Ok(Emitted { files, summary })
+    Ok(Emitted {
+        files,
+        plan,
+        summary,
+    })
 }
 
 /// Where a managed namespace's policies are in the emitted list.
@@ -108,36 +115,49 @@ struct EmittedNamespace {
     default_deny: usize,
 }
 
-/// The manifests, by file name, and what `apply.sh` needs to know of them.
+/// The manifests, by file name, and the rollout of them: each namespace's allow-policies
+/// in the order the lowering gives (workloads, then `all-pods.*`), then every
+/// `default-deny-all`. Documents are written in that order, so the plan's document numbers
+/// are positions in the files.
 fn render_manifests(
     namespaces: &[EmittedNamespace],
     policies: &[LoadedPolicy],
 ) -> Result<(BTreeMap<String, String>, ApplyPlan), YamlError> {
     let mut files = BTreeMap::new();
     let mut plan = ApplyPlan::default();
+    let mut add_step = |file: &str, index: usize, loaded: &LoadedPolicy| {
+        plan.steps.push(ApplyStep {
+            file: file.to_owned(),
+            index,
+            namespace: loaded.policy.metadata.namespace.clone().unwrap_or_default(),
+            name: loaded.policy.metadata.name.clone().unwrap_or_default(),
+        });
+    };
     for namespace in namespaces {
         if namespace.allow.is_empty() {
             continue;
         }
         let file = allow_file(namespace.namespace);
-        files.insert(file.clone(), manifest(&policies[namespace.allow.clone()])?);
-        plan.allow_files.push(file);
+        let allow = &policies[namespace.allow.clone()];
+        files.insert(file.clone(), manifest(allow)?);
+        for (i, loaded) in allow.iter().enumerate() {
+            add_step(&file, i + 1, loaded);
+        }
     }
     let deny: Vec<&LoadedPolicy> = namespaces
         .iter()
         .map(|n| &policies[n.default_deny])
         .collect();
     if !deny.is_empty() {
-        files.insert(DEFAULT_DENY_FILE.to_owned(), manifest(deny)?);
-        plan.deny_files.push(DEFAULT_DENY_FILE.to_owned());
-    }
-    for namespace in namespaces {
-        for loaded in &policies[namespace.allow.start..=namespace.default_deny] {
-            let name = loaded.policy.metadata.name.clone().unwrap_or_default();
-            plan.policies.push((namespace.namespace.to_owned(), name));
+        files.insert(
+            DEFAULT_DENY_FILE.to_owned(),
+            manifest(deny.iter().copied())?,
+        );
+        for (i, loaded) in deny.iter().enumerate() {
+            add_step(DEFAULT_DENY_FILE, i + 1, loaded);
         }
     }
-    plan.policies.sort();
+    plan.managed_namespaces = namespaces.iter().map(|n| n.namespace.to_owned()).collect();
     Ok((files, plan))
 }
 

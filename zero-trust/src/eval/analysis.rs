@@ -422,6 +422,53 @@ impl Analysis {
         Side::Isolated(allowed)
     }
 
+    /// What `pod`'s side in `direction` allows of `other` if only the policies for which
+    /// `present` holds existed (by index into [`Analysis::policies`]): the same rules as
+    /// [`Analysis::egress_side`] and [`Analysis::ingress_side`], over a subset, so that the
+    /// intermediate states of a rollout can be decided from one analysis of every version.
+    pub fn side_among(
+        &self,
+        direction: Direction,
+        pod: ClassId,
+        other: ClassId,
+        present: &dyn Fn(usize) -> bool,
+    ) -> Side {
+        let d = slot(direction);
+        let Some(selecting) = self.selecting.get(pod as usize) else {
+            return Side::External;
+        };
+        let destination = match direction {
+            Direction::Ingress => pod,
+            Direction::Egress => other,
+        };
+        let mut isolated = false;
+        let mut allowed = PortSet::empty();
+        for &p in selecting {
+            let compiled = &self.policies[p as usize].compiled;
+            if !present(p as usize) || !compiled.affects(direction) {
+                continue;
+            }
+            isolated = true;
+            for (r, rule) in compiled.rules(direction).iter().enumerate() {
+                if self.peers_contain(self.rule_peers[p as usize][d][r], other) {
+                    allowed.union_with(&rule.ports.resolve(self.named_ports_of(destination)));
+                }
+            }
+        }
+        if isolated {
+            Side::Isolated(allowed)
+        } else {
+            Side::NotIsolated
+        }
+    }
+
+    /// The indices of the policies whose `podSelector` selects a pod class.
+    pub fn selecting_indices(&self, class: ClassId) -> &[u32] {
+        self.selecting
+            .get(class as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The three answers for one pair of classes.
     pub fn verdict(&self, source: ClassId, destination: ClassId) -> Verdict {
         let egress = self.egress_side(source, destination);

@@ -163,6 +163,45 @@ impl PortSet {
         PortSet { ranges: out }
     }
 
+    /// The ports of `self` that `other` does not have.
+    pub fn difference(&self, other: &PortSet) -> PortSet {
+        self.intersection(&other.complement())
+    }
+
+    /// Every port of every protocol that `self` does not have.
+    pub fn complement(&self) -> PortSet {
+        let mut gaps = Vec::new();
+        for protocol in Protocol::ALL {
+            let mut next = FIRST_PORT;
+            for (first, last) in self.of_protocol(protocol) {
+                if first > next {
+                    gaps.push(PortRange {
+                        protocol,
+                        first: next,
+                        last: first - 1,
+                    });
+                }
+                if last == LAST_PORT {
+                    next = LAST_PORT;
+                    break;
+                }
+                next = last + 1;
+            }
+            let covered_to_end = self
+                .of_protocol(protocol)
+                .last()
+                .is_some_and(|(_, last)| last == LAST_PORT);
+            if !covered_to_end {
+                gaps.push(PortRange {
+                    protocol,
+                    first: next,
+                    last: LAST_PORT,
+                });
+            }
+        }
+        PortSet::from_ranges(gaps)
+    }
+
     /// The ranges of one protocol, as `(first, last)`.
     pub fn of_protocol(&self, protocol: Protocol) -> impl Iterator<Item = (u16, u16)> + '_ {
         self.ranges
@@ -241,6 +280,21 @@ mod tests {
 
     const TCP: Protocol = Protocol::Tcp;
     const UDP: Protocol = Protocol::Udp;
+
+    #[test]
+    fn difference_keeps_what_the_other_lacks_at_both_ends_of_the_range() {
+        let all = PortSet::all();
+        assert_eq!(all.difference(&all), PortSet::empty());
+        assert_eq!(PortSet::empty().complement(), all);
+        let web = PortSet::range(TCP, 80, 90).union(&PortSet::single(UDP, 53));
+        let rest = all.difference(&web);
+        assert!(!rest.contains(TCP, 80) && !rest.contains(TCP, 90) && !rest.contains(UDP, 53));
+        assert!(rest.contains(TCP, 79) && rest.contains(TCP, 91) && rest.contains(TCP, 1));
+        assert!(rest.contains(TCP, u16::MAX) && rest.contains(UDP, 54));
+        assert_eq!(rest.union(&web), all);
+        assert!(!PortSet::all_of(TCP).complement().contains(TCP, u16::MAX));
+        assert!(!web.difference(&PortSet::single(TCP, 85)).contains(TCP, 85));
+    }
 
     #[test]
     fn union_merges_overlapping_and_adjacent_ranges() {

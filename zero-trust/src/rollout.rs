@@ -1,0 +1,469 @@
+//! The order a rollout writes policies in, and its proof: at every moment of the rollout,
+//! every connection that both the old and the new policies allow stays allowed.
+//!
+//! "Allow before deny" is not enough for that: any policy isolates the pods it selects
+//! ("a pod is isolated for egress if there is any NetworkPolicy that both selects the pod
+//! and has Egress in its policyTypes", docs, "The two sorts of pod isolation"), so the
+//! first policy a rollout writes for a pod must already allow everything the pod will be
+//! allowed. The emitter makes that possible (each workload's own policy is complete for its
+//! pods, see [`crate::lower`]) and writes the policies in the order proven here: each
+//! workload's policies, then `all-pods.*`, then `default-deny-all`; deletions last.
+//!
+//! The proof is the evaluator's, over one analysis that holds every version of every
+//! policy: each step changes only the pods its old and new versions select, so each step
+//! decides those pods' sides (per direction, per other class, per port) in the state after
+//! it, against what both the old and the new policy sets allow there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::cluster::Cluster;
+use crate::emit::apply_script::ApplyPlan;
+use crate::eval::{Analysis, ClassId, Direction, LoadedPolicy, PortSet, Side, Topology};
+
+/// Proves the rollout that `plan` performs (what `apply.sh` writes, in its order, then
+/// prune) from a cluster holding the policies of `old_files` (the manifests emitted
+/// before; none for a first rollout) to those of `new_files`, over the model's workloads.
+pub fn prove_emitted_rollout(
+    cluster: &Cluster,
+    plan: &ApplyPlan,
+    old_files: &BTreeMap<String, String>,
+    new_files: &BTreeMap<String, String>,
+) -> Result<RolloutProof, String> {
+    let old = crate::diff::load_manifests("k8s (before)", old_files).map_err(|errors| {
+        format!(
+            "cannot read the policies emitted before: {}",
+            errors.join("; ")
+        )
+    })?;
+    let mut new: BTreeMap<(String, String), LoadedPolicy> =
+        crate::diff::load_manifests("k8s", new_files)
+            .map_err(|errors| format!("cannot read the emitted policies: {}", errors.join("; ")))?
+            .into_iter()
+            .map(|policy| (key(&policy), policy))
+            .collect();
+    let mut ordered = Vec::with_capacity(plan.steps.len());
+    for step in &plan.steps {
+        let policy = new
+            .remove(&(step.namespace.clone(), step.name.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "the rollout writes {}/{} but no emitted manifest holds it",
+                    step.namespace, step.name
+                )
+            })?;
+        ordered.push(policy);
+    }
+    if let Some((namespace, name)) = new.keys().next() {
+        return Err(format!(
+            "{namespace}/{name} is emitted but the rollout never writes it"
+        ));
+    }
+    prove_rollout(&old, &ordered, crate::verify::model_topology(cluster))
+        .map_err(|error| error.to_string())
+}
+
+/// One write of a rollout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Create the policy, or replace the live one.
+    Apply { namespace: String, name: String },
+    /// Delete a policy that the new set no longer has (prune).
+    Delete { namespace: String, name: String },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Apply { namespace, name } => write!(f, "applying {namespace}/{name}"),
+            Step::Delete { namespace, name } => write!(f, "deleting {namespace}/{name}"),
+        }
+    }
+}
+
+/// A connection that one step of the rollout would cut, though the old and the new
+/// policies both allow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interruption {
+    pub step: Step,
+    /// 1-based, of `steps`.
+    pub index: usize,
+    pub steps: usize,
+    pub source: String,
+    pub destination: String,
+    /// The side that cuts it: the source's egress or the destination's ingress.
+    pub direction: Direction,
+    pub ports: PortSet,
+}
+
+impl fmt::Display for Interruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = match self.direction {
+            Direction::Egress => format!("the egress of {}", self.source),
+            Direction::Ingress => format!("the ingress of {}", self.destination),
+        };
+        write!(
+            f,
+            "{} (step {} of {}) would interrupt {} -> {} on {}, which the old and the new policies both allow ({side} would not allow it until a later step); stage the change: first emit and roll out the new flows beside the old ones, then remove the old ones in a second rollout",
+            self.step, self.index, self.steps, self.source, self.destination, self.ports
+        )
+    }
+}
+
+/// What [`prove_rollout`] checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolloutProof {
+    pub steps: Vec<Step>,
+    /// (pod class, direction, step) triples decided.
+    pub sides_checked: usize,
+}
+
+/// Why a rollout could not be proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RolloutError {
+    Interrupted(Box<Interruption>),
+    /// A policy the evaluator cannot read (an invalid object).
+    Unreadable(Vec<String>),
+}
+
+impl fmt::Display for RolloutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RolloutError::Interrupted(interruption) => interruption.fmt(f),
+            RolloutError::Unreadable(errors) => {
+                write!(f, "the rollout cannot be evaluated: {}", errors.join("; "))
+            }
+        }
+    }
+}
+
+fn key(policy: &LoadedPolicy) -> (String, String) {
+    (
+        policy.policy.metadata.namespace.clone().unwrap_or_default(),
+        policy.policy.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Proves that writing `new` in its order over a cluster holding `old` (each policy of
+/// `new` created or replacing the old one of its name), then deleting the old policies
+/// `new` no longer has, never interrupts a connection both sets allow, on `topology` plus
+/// a pod for every selector either set uses.
+pub fn prove_rollout(
+    old: &[LoadedPolicy],
+    new: &[LoadedPolicy],
+    topology: Topology,
+) -> Result<RolloutProof, RolloutError> {
+    let topology = crate::diff::topology_for(topology, &[old, new]);
+    let mut versions: Vec<LoadedPolicy> = old.to_vec();
+    versions.extend_from_slice(new);
+    let analysis = Analysis::from_parts(&versions, &topology).map_err(|errors| {
+        RolloutError::Unreadable(errors.iter().map(ToString::to_string).collect())
+    })?;
+    let first_new = old.len();
+
+    // When each version leaves or enters the cluster, in steps; a version is present in the
+    // state after `k` steps when it entered before `k` and leaves at `k` or later.
+    let new_step: HashMap<(String, String), usize> =
+        new.iter().enumerate().map(|(i, p)| (key(p), i)).collect();
+    let mut steps: Vec<Step> = new
+        .iter()
+        .map(|p| {
+            let (namespace, name) = key(p);
+            Step::Apply { namespace, name }
+        })
+        .collect();
+    let mut leaves: Vec<usize> = Vec::with_capacity(old.len());
+    let mut touched: Vec<Vec<usize>> = (0..new.len()).map(|i| vec![first_new + i]).collect();
+    for (i, policy) in old.iter().enumerate() {
+        let step = match new_step.get(&key(policy)) {
+            Some(&step) => step,
+            None => {
+                let (namespace, name) = key(policy);
+                steps.push(Step::Delete { namespace, name });
+                touched.push(Vec::new());
+                steps.len() - 1
+            }
+        };
+        touched[step].push(i);
+        leaves.push(step);
+    }
+    let present_after = |k: usize| {
+        let leaves = &leaves;
+        move |p: usize| {
+            if p < first_new {
+                leaves[p] >= k
+            } else {
+                p - first_new < k
+            }
+        }
+    };
+    let is_old = |p: usize| p < first_new;
+    let is_new = |p: usize| p >= first_new;
+
+    let mut selected_by: Vec<Vec<ClassId>> = vec![Vec::new(); versions.len()];
+    let pod_classes =
+        (0..analysis.classes().len() as ClassId).take_while(|&c| !analysis.class(c).is_address());
+    for class in pod_classes {
+        for &p in analysis.selecting_indices(class) {
+            selected_by[p as usize].push(class);
+        }
+    }
+
+    let mut sides_checked = 0;
+    for (s, changed) in touched.iter().enumerate() {
+        let present = present_after(s + 1);
+        let mut pods: Vec<ClassId> = changed
+            .iter()
+            .flat_map(|&p| selected_by[p].iter().copied())
+            .collect();
+        pods.sort_unstable();
+        pods.dedup();
+        for pod in pods {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                if !changed
+                    .iter()
+                    .any(|&p| analysis.policies()[p].compiled.affects(direction))
+                {
+                    continue;
+                }
+                sides_checked += 1;
+                let check = SideCheck {
+                    analysis: &analysis,
+                    direction,
+                    pod,
+                };
+                if let Some((other, ports)) = check.first_cut(&present, &is_old, &is_new) {
+                    let (source, destination) = match direction {
+                        Direction::Egress => (pod, other),
+                        Direction::Ingress => (other, pod),
+                    };
+                    return Err(RolloutError::Interrupted(Box::new(Interruption {
+                        step: steps[s].clone(),
+                        index: s + 1,
+                        steps: steps.len(),
+                        source: analysis.class(source).to_string(),
+                        destination: analysis.class(destination).to_string(),
+                        direction,
+                        ports,
+                    })));
+                }
+            }
+        }
+    }
+    Ok(RolloutProof {
+        steps,
+        sides_checked,
+    })
+}
+
+/// One pod's side in one direction, in one intermediate state.
+struct SideCheck<'a> {
+    analysis: &'a Analysis,
+    direction: Direction,
+    pod: ClassId,
+}
+
+impl SideCheck<'_> {
+    /// The first class (and ports) that both `old` and `new` allow on this side and the
+    /// state `present` does not.
+    fn first_cut(
+        &self,
+        present: &dyn Fn(usize) -> bool,
+        old: &dyn Fn(usize) -> bool,
+        new: &dyn Fn(usize) -> bool,
+    ) -> Option<(ClassId, PortSet)> {
+        // Fast and exact: a state that holds every policy of one side's set that selects
+        // this pod allows at least what that set allows (policies are additive), as long
+        // as that set isolates the pod at all.
+        if self.holds_all_of(present, new) || self.holds_all_of(present, old) {
+            return None;
+        }
+        let analysis = self.analysis;
+        for other in 0..analysis.classes().len() as ClassId {
+            // A pod talking to itself is outside the model (see `crate::eval`).
+            if other == self.pod {
+                continue;
+            }
+            let side = |among: &dyn Fn(usize) -> bool| {
+                analysis.side_among(self.direction, self.pod, other, among)
+            };
+            let now = side(present);
+            if now == Side::NotIsolated {
+                return None;
+            }
+            let kept = side(old).allowed().intersection(&side(new).allowed());
+            let cut = kept.difference(&now.allowed());
+            if !cut.is_empty() {
+                return Some((other, cut));
+            }
+        }
+        None
+    }
+
+    fn holds_all_of(&self, present: &dyn Fn(usize) -> bool, set: &dyn Fn(usize) -> bool) -> bool {
+        let mut isolates = false;
+        for &p in self.analysis.selecting_indices(self.pod) {
+            let p = p as usize;
+            if !set(p) || !self.analysis.policies()[p].compiled.affects(self.direction) {
+                continue;
+            }
+            isolates = true;
+            if !present(p) {
+                return false;
+            }
+        }
+        isolates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{Inputs, PodInfo};
+
+    fn policies(yaml: &str) -> Vec<LoadedPolicy> {
+        Inputs::from_yaml("test.yaml", yaml)
+            .expect("test YAML loads")
+            .policies
+    }
+
+    fn shop() -> Topology {
+        Topology {
+            namespaces: ["shop", "db"]
+                .iter()
+                .map(|n| crate::eval::NamespaceInfo::named(n))
+                .collect(),
+            pods: vec![
+                PodInfo::new("shop", "web", &[("app", "web")]),
+                PodInfo::new("db", "postgres", &[("app", "postgres")]),
+            ],
+        }
+    }
+
+    const DNS_FOR_ALL: &str = "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: all-pods.egress, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{port: 53, protocol: UDP}]
+";
+
+    /// web's own egress: the database, and (when `complete`) DNS as well.
+    fn web_egress(port: u16, complete: bool) -> String {
+        let dns = if complete {
+            "  - ports: [{port: 53, protocol: UDP}]\n"
+        } else {
+            ""
+        };
+        format!(
+            "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: web.egress, namespace: shop}}
+spec:
+  podSelector: {{matchLabels: {{app: web}}}}
+  policyTypes: [Egress]
+  egress:
+{dns}  - to:
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: db}}}}
+      podSelector: {{matchLabels: {{app: postgres}}}}
+    ports: [{{port: {port}, protocol: TCP}}]
+"
+        )
+    }
+
+    #[test]
+    fn a_first_rollout_that_isolates_a_pod_with_an_incomplete_policy_is_refused() {
+        // all-pods.egress first: for that moment web may only resolve names.
+        let new = policies(&format!("{DNS_FOR_ALL}---{}", web_egress(5432, false)));
+        let error = prove_rollout(&[], &new, shop()).unwrap_err();
+        let RolloutError::Interrupted(cut) = error else {
+            panic!("expected an interruption, got {error:?}");
+        };
+        assert_eq!(cut.step.to_string(), "applying shop/all-pods.egress");
+        assert_eq!((cut.index, cut.steps), (1, 2));
+        assert_eq!(
+            (cut.source.as_str(), cut.destination.as_str()),
+            ("shop/web", "db/postgres")
+        );
+        assert_eq!(cut.direction, Direction::Egress);
+        assert_eq!(cut.ports.to_string(), "5432/tcp");
+        assert!(
+            RolloutError::Interrupted(cut.clone())
+                .to_string()
+                .starts_with("applying shop/all-pods.egress (step 1 of 2) would interrupt shop/web -> db/postgres on 5432/tcp"),
+            "{}",
+            RolloutError::Interrupted(cut)
+        );
+    }
+
+    #[test]
+    fn complete_workload_policies_first_make_the_first_rollout_safe() {
+        let new = policies(&format!("{}---{DNS_FOR_ALL}", web_egress(5432, true)));
+        let proof = prove_rollout(&[], &new, shop()).expect("safe");
+        assert_eq!(proof.steps.len(), 2);
+        assert!(proof.sides_checked >= 2, "{proof:?}");
+    }
+
+    #[test]
+    fn the_same_order_is_refused_when_the_workload_policy_lacks_the_namespace_wide_flow() {
+        // web.egress first isolates web without DNS, which both the old (nothing: all
+        // allowed) and the new policies allow.
+        let new = policies(&format!("{}---{DNS_FOR_ALL}", web_egress(5432, false)));
+        let error = prove_rollout(&[], &new, shop()).unwrap_err().to_string();
+        assert!(
+            error
+                .starts_with("applying shop/web.egress (step 1 of 2) would interrupt shop/web -> "),
+            "{error}"
+        );
+        assert!(error.contains("53/udp"), "{error}");
+    }
+
+    #[test]
+    fn a_changed_port_interrupts_nothing_both_sets_allow() {
+        let old = policies(&format!("{}---{DNS_FOR_ALL}", web_egress(5432, true)));
+        let new = policies(&format!("{}---{DNS_FOR_ALL}", web_egress(6432, true)));
+        prove_rollout(&old, &new, shop()).expect("5432 is not in the new set, 6432 not in the old");
+    }
+
+    #[test]
+    fn deleting_a_policy_that_the_new_set_replaces_by_another_name_is_last_and_safe() {
+        let renamed = web_egress(5432, true).replace("name: web.egress", "name: web.calls");
+        let old = policies(&format!("{}---{DNS_FOR_ALL}", web_egress(5432, true)));
+        let new = policies(&format!("{renamed}---{DNS_FOR_ALL}"));
+        let proof = prove_rollout(&old, &new, shop()).expect("safe");
+        assert_eq!(
+            proof.steps.last().map(ToString::to_string).as_deref(),
+            Some("deleting shop/web.egress")
+        );
+    }
+
+    #[test]
+    fn replacing_the_only_policy_of_a_pod_by_a_narrower_one_before_its_successor_is_refused() {
+        // Old: web.egress allows DNS and the database. New: the database flow moves to a
+        // policy applied after web.egress is narrowed to DNS.
+        let narrowed =
+            policies(&web_egress(5432, false).replace("name: web.egress", "name: web.calls"));
+        let dns_only = "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web.egress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{port: 53, protocol: UDP}]
+";
+        let old = policies(&web_egress(5432, true));
+        let mut new = policies(dns_only);
+        new.extend(narrowed);
+        let error = prove_rollout(&old, &new, shop()).unwrap_err().to_string();
+        assert!(
+            error.starts_with("applying shop/web.egress (step 1 of 2) would interrupt shop/web -> db/postgres on 5432/tcp"),
+            "{error}"
+        );
+    }
+}
