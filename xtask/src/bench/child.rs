@@ -24,6 +24,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["build", manifest, target_dir, package] => measure_build(manifest, target_dir, package),
         ["write-k8s", dir, params @ ..] => write_k8s(Path::new(dir), &parse_params(params)?),
         ["verify", dir, params @ ..] => measure_verify(Path::new(dir), &parse_params(params)?),
+        ["rollout", params @ ..] => measure_rollout(&parse_params(params)?),
         _ => Err(format!("unknown bench child `{}`", args.join(" "))),
     }
 }
@@ -121,6 +122,28 @@ fn measure_verify(dir: &Path, params: &Params) -> Result<(), String> {
         "verify_ms={verify_ms:.1} policies={} classes={} vmhwm_kib={}",
         proof.policies,
         proof.classes,
+        peak_memory_kib()?
+    );
+    Ok(())
+}
+
+/// The rollout proof `cargo xtask emit` runs: the first rollout of the synthetic cluster
+/// (from a cluster without its policies), every step and every pod side it changes.
+fn measure_rollout(params: &Params) -> Result<(), String> {
+    let cluster = synthetic_cluster(params);
+    let emitted = emit(&cluster).map_err(|e| format!("could not render YAML: {e}"))?;
+    let start = Instant::now();
+    let proof = zero_trust::rollout::prove_emitted_rollout(
+        &cluster,
+        &emitted.plan,
+        &Default::default(),
+        &emitted.files,
+    )?;
+    let rollout_ms = ms_since(start);
+    println!(
+        "rollout_ms={rollout_ms:.1} steps={} sides={} vmhwm_kib={}",
+        proof.steps.len(),
+        proof.sides_checked,
         peak_memory_kib()?
     );
     Ok(())

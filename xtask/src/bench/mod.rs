@@ -285,6 +285,18 @@ fn verification(
         peak,
         2.0,
     );
+    let mut args: Vec<OsString> = vec!["rollout".into()];
+    args.extend(child::params_args(params).into_iter().map(OsString::from));
+    let runs = measure(settings.runs.min(3), || measure_child(exe, &args))?;
+    table.seconds(
+        &format!(
+            "(e) rollout proof of a first rollout, {:.0} steps, {size}",
+            runs[0]["steps"]
+        ),
+        median(&runs, "rollout_ms"),
+        None,
+        runs.len(),
+    );
     Ok(())
 }
 
