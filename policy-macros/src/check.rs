@@ -14,6 +14,7 @@ use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
 use crate::ctxt::Errors;
+use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 
 pub struct Checked<'a> {
     pub namespaces: Vec<CheckedNamespace<'a>>,
@@ -315,42 +316,6 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
     ports
 }
 
-/// Rule: a port is a plain decimal number from 1 to 65535.
-fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
-    let text = literal.to_string();
-    if !literal.suffix().is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        errors.push(
-            literal.span(),
-            format!("port `{text}` must be a plain decimal number, like `8080`"),
-        );
-        return None;
-    }
-    let number = literal.base10_parse::<u64>().unwrap_or(u64::MAX);
-    if let Err(why) = check_port_range(number, None) {
-        errors.push(literal.span(), why);
-        return None;
-    }
-    Some(number)
-}
-
-/// Rule: a port is listed once per workload or flow, and ranges do not overlap.
-fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
-    for (i, (port, span)) in ports.iter().enumerate() {
-        if let Some((earlier, _)) = ports[..i].iter().find(|(other, _)| overlap(other, port)) {
-            let message = if earlier == port {
-                format!("port {port} is listed twice; remove one")
-            } else {
-                format!("port {port} overlaps {earlier}, listed before it; list each port once")
-            };
-            errors.push(*span, message);
-        }
-    }
-}
-
-fn overlap(a: &PortRange, b: &PortRange) -> bool {
-    a.protocol == b.protocol && a.first <= b.last && b.first <= a.last
-}
-
 /// Rule: namespace, workload and cidr identifiers of a block are distinct, since each
 /// becomes an item of the module.
 fn names_are_declared_once(
@@ -482,7 +447,7 @@ fn flow_ports_are_listened_on(
     let CheckedEnd::Local(ident, _) = to else {
         return;
     };
-    let (subject, listening) = match declared[&ident_text(ident)] {
+    let (subject, listed) = match declared[&ident_text(ident)] {
         Declared::Workload(_, workload) => (
             format!("workload `{ident}` does not listen"),
             &workload.ports,
@@ -493,12 +458,14 @@ fn flow_ports_are_listened_on(
         ),
         Declared::Cidr => return,
     };
+    let listening = Listening::new(listed, ports.len());
+    let mut fix = None;
     for (port, span) in ports {
-        if !listening.iter().any(|listened| listened.covers(port)) {
-            let fix = match listening.as_slice() {
+        if !listening.covers(port) {
+            let fix = fix.get_or_insert_with(|| match listed.as_slice() {
                 [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
                 ports => format!("declared: {}", list(ports)),
-            };
+            });
             errors.push(*span, format!("{subject} on {port}; {fix}"));
         }
     }
@@ -568,12 +535,4 @@ pub fn end_text(end: &EndpointRef) -> String {
             format!("{prefix}{}", segments.join("::"))
         }
     }
-}
-
-fn list(ports: &[PortRange]) -> String {
-    ports
-        .iter()
-        .map(|p| format!("{p}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

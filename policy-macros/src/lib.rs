@@ -8,6 +8,8 @@ mod check;
 mod ctxt;
 mod expand;
 mod parse;
+mod ports;
+mod work;
 
 use proc_macro2::TokenStream;
 

@@ -443,3 +443,20 @@ fn an_error_at_the_end_of_input_points_at_the_last_token() {
         );
     }
 }
+
+#[test]
+fn a_huge_port_is_reported_as_written() {
+    for (port, written) in [
+        ("99999999999999999999999", "99999999999999999999999"),
+        ("18446744073709551616", "18446744073709551616"),
+        ("99_999_999_999_999_999_999", "99999999999999999999"),
+        ("1..=340282366920938463463374607431768211456", "340282366920938463463374607431768211456"),
+    ] {
+        let messages = errors(&expand(&format!("namespace prod_api {{ main_api: {port} }}")));
+        assert_eq!(
+            messages,
+            [format!("port {written} is out of range; ports are 1 to 65535")],
+            "{port}"
+        );
+    }
+}
