@@ -14,6 +14,7 @@ use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
 use crate::ctxt::Errors;
+use crate::suggest::Suggester;
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 
 pub struct Checked<'a> {
@@ -107,11 +108,12 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         declared.insert(ident_text(cidr.ident), Declared::Cidr);
     }
     let imports = Imports::of(&uses);
+    let mut suggester = Suggester::new(declared.keys().chain(imports.names.iter()));
 
     let mut flows = Vec::new();
     for decl in flow_decls {
-        let from = resolve_end(&decl.from, &declared, &imports, &mut errors);
-        let to = resolve_end(&decl.to, &declared, &imports, &mut errors);
+        let from = resolve_end(&decl.from, &declared, &imports, &mut suggester, &mut errors);
+        let to = resolve_end(&decl.to, &declared, &imports, &mut suggester, &mut errors);
         let ports = check_ports(&decl.ports, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
@@ -391,10 +393,11 @@ impl Imports {
 
 /// Rule: each end of a flow names something declared in the block or brought in by
 /// `use`, or is a path that rustc resolves; otherwise the edge dangles.
-fn resolve_end<'a>(
+fn resolve_end<'a, 'n>(
     end: &'a EndpointRef,
     declared: &BTreeMap<String, Declared>,
     imports: &Imports,
+    suggester: &mut Suggester<'n, impl Iterator<Item = &'n String>>,
     errors: &mut Errors,
 ) -> Option<CheckedEnd<'a>> {
     let path = match end {
@@ -416,8 +419,7 @@ fn resolve_end<'a>(
     if imports.names.contains(&text) || imports.glob {
         return Some(CheckedEnd::Foreign(path));
     }
-    let candidates = declared.keys().chain(imports.names.iter());
-    let message = match closest(&text, candidates) {
+    let message = match suggester.closest(&text) {
         Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
         None => format!(
             "`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"
@@ -425,15 +427,6 @@ fn resolve_end<'a>(
     };
     errors.push(ident.span(), message);
     None
-}
-
-fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s String>) -> Option<&'s String> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min()
-        .map(|(_, candidate)| candidate)
 }
 
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any

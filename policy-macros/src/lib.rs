@@ -9,6 +9,7 @@ mod ctxt;
 mod expand;
 mod parse;
 mod ports;
+mod suggest;
 mod work;
 
 use proc_macro2::TokenStream;
