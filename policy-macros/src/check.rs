@@ -14,6 +14,7 @@ use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
 use crate::ctxt::Errors;
+use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::suggest::Suggester;
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 
@@ -87,7 +88,10 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         match item {
             Item::Namespace(decl) => namespaces.push(check_namespace(decl, &mut errors)),
             Item::Cidr(decl) => cidrs.push(check_cidr(decl, &mut errors)),
-            Item::Use(decl) => uses.push(decl),
+            Item::Use(decl) => {
+                imports_are_not_reserved(&decl.tree, &mut errors);
+                uses.push(decl);
+            }
             Item::Flow(decl) => flow_decls.push(decl),
         }
     }
@@ -138,7 +142,11 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
 }
 
 fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedNamespace<'a> {
-    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors);
+    let name = match name_is_not_reserved(&decl.ident, "namespace", errors) {
+        true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors),
+        // One error for the name: the reserved one, not the Kubernetes one too.
+        false => kubernetes_name(&decl.ident, decl.rename.as_ref(), "", &mut Errors::default()),
+    };
     let workloads: Vec<_> = decl
         .workloads
         .iter()
@@ -160,7 +168,10 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
 }
 
 fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWorkload<'a> {
-    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors);
+    let name = match name_is_not_reserved(&decl.ident, "workload", errors) {
+        true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors),
+        false => kubernetes_name(&decl.ident, decl.rename.as_ref(), "", &mut Errors::default()),
+    };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
     let labels = match &decl.labels {
         None => vec![("app".to_owned(), name.clone())],
@@ -195,6 +206,7 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
         }
     }
     except_is_listed_once(decl, errors);
+    name_is_not_reserved(&decl.ident, "cidr", errors);
     CheckedCidr {
         ident: &decl.ident,
         cidr: decl.cidr.value(),

@@ -9,6 +9,7 @@ mod ctxt;
 mod expand;
 mod parse;
 mod ports;
+mod reserved;
 mod suggest;
 mod work;
 

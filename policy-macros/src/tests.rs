@@ -460,3 +460,52 @@ fn a_huge_port_is_reported_as_written() {
         );
     }
 }
+
+#[test]
+fn a_name_the_expansion_uses_is_refused_at_the_name() {
+    for (source, message) in [
+        (
+            "namespace prod_api { POLICY: 80 }",
+            "`POLICY` is the item listing what the block declares; rename the workload",
+        ),
+        (
+            "namespace POLICY {}",
+            "`POLICY` is the item listing what the block declares; rename the namespace",
+        ),
+        (
+            "cidr r#POLICY = \"10.0.0.0/8\";",
+            "`POLICY` is the item listing what the block declares; rename the cidr",
+        ),
+        (
+            "namespace prod_api { __ZERO_TRUST_ENDS: 80 }",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the workload",
+        ),
+        (
+            "namespace __zero_trust_i {}",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the namespace",
+        ),
+        (
+            "use other::{a, POLICY};",
+            "`POLICY` is the item listing what the block declares; bring it in under another name with `as`",
+        ),
+        (
+            "use other::a as __ZERO_TRUST_PORTS;",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; bring it in under another name with `as`",
+        ),
+    ] {
+        let output = expand(source);
+        assert_eq!(errors(&output), [message], "{source}");
+        // The fallback declares the generated `POLICY` only, so rustc adds no error.
+        let compact = compact(&output);
+        assert_eq!(compact.matches("pubconstPOLICY").count(), 1, "{compact}");
+        assert!(!compact.contains("pubconst__"), "{compact}");
+        assert!(!compact.contains("useother"), "{compact}");
+    }
+    // Only the exact name and the prefix are taken.
+    assert_eq!(
+        errors(&expand(
+            "namespace policy { Policy as \"a\": 80; POLICY_V2 as \"b\": 81; zero_trust: 82 }"
+        )),
+        Vec::<String>::new()
+    );
+}
