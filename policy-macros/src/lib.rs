@@ -43,4 +43,6 @@ fn expand_zero_trust(input: TokenStream) -> TokenStream {
 #[cfg(test)]
 mod bench;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
