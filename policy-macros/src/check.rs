@@ -14,9 +14,9 @@ use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
 use crate::ctxt::Errors;
+use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::suggest::Suggester;
-use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 
 pub struct Checked<'a> {
     pub namespaces: Vec<CheckedNamespace<'a>>,
@@ -145,7 +145,12 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
     let name = match name_is_not_reserved(&decl.ident, "namespace", errors) {
         true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors),
         // One error for the name: the reserved one, not the Kubernetes one too.
-        false => kubernetes_name(&decl.ident, decl.rename.as_ref(), "", &mut Errors::default()),
+        false => kubernetes_name(
+            &decl.ident,
+            decl.rename.as_ref(),
+            "",
+            &mut Errors::default(),
+        ),
     };
     let workloads: Vec<_> = decl
         .workloads
@@ -170,7 +175,12 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
 fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWorkload<'a> {
     let name = match name_is_not_reserved(&decl.ident, "workload", errors) {
         true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors),
-        false => kubernetes_name(&decl.ident, decl.rename.as_ref(), "", &mut Errors::default()),
+        false => kubernetes_name(
+            &decl.ident,
+            decl.rename.as_ref(),
+            "",
+            &mut Errors::default(),
+        ),
     };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
     let labels = match &decl.labels {

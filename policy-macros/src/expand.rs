@@ -11,8 +11,8 @@ use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
 use crate::ast::{EndpointRef, Input, Item};
-use crate::reserved::{imports_reserved, reserved};
 use crate::check::{Checked, CheckedEnd, CheckedFlow, LocalKind, end_text, ident_text};
+use crate::reserved::{imports_reserved, reserved};
 
 pub fn expand(checked: &Checked) -> TokenStream {
     let mut items = TokenStream::new();

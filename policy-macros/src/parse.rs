@@ -22,7 +22,12 @@ mod kw {
 /// macro's tokens is the whole macro call; wrapped in a group spanned at the last token,
 /// the end of input is that token instead.
 pub fn parse_input(input: TokenStream) -> syn::Result<Input> {
-    let Some(last) = input.clone().into_iter().last().map(|tree| last_span(&tree)) else {
+    let Some(last) = input
+        .clone()
+        .into_iter()
+        .last()
+        .map(|tree| last_span(&tree))
+    else {
         return syn::parse2(input);
     };
     let mut group = Group::new(Delimiter::Brace, input);

@@ -283,9 +283,16 @@ mod tests {
             let n = rng.usize(0..30);
             let listened = random_ports(&mut rng, n, 50);
             let asked = random_ports(&mut rng, 30, 50);
-            let (small, big) = (Listening::new(&listened, 0), Listening::new(&listened, 1000));
+            let (small, big) = (
+                Listening::new(&listened, 0),
+                Listening::new(&listened, 1000),
+            );
             for port in &asked {
-                assert_eq!(small.covers(port), big.covers(port), "seed {seed}: {port} in {listened:?}");
+                assert_eq!(
+                    small.covers(port),
+                    big.covers(port),
+                    "seed {seed}: {port} in {listened:?}"
+                );
             }
         }
     }
@@ -323,6 +330,9 @@ mod tests {
         // would be n² / 2 = 200,000,000 for each list.
         let budget = 3 * 8 * n * u64::from(n.ilog2() + 1);
         println!("{steps} steps (budget {budget}) in {elapsed:?}");
-        assert!(steps <= budget, "{steps} steps for {n} ports; budget {budget}");
+        assert!(
+            steps <= budget,
+            "{steps} steps for {n} ports; budget {budget}"
+        );
     }
 }

@@ -179,7 +179,9 @@ mod tests {
         let alphabet = ['a', 'b', 'c', '_', 'é', '1'];
         let word = |rng: &mut fastrand::Rng| -> String {
             let length = rng.usize(0..12);
-            (0..length).map(|_| alphabet[rng.usize(..alphabet.len())]).collect()
+            (0..length)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect()
         };
         for _ in 0..300 {
             let count = rng.usize(0..40);

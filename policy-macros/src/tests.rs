@@ -23,7 +23,10 @@ pub(crate) fn expand(source: &str) -> TokenStream {
 
 /// The messages of the `compile_error!`s of an expansion, in order.
 pub(crate) fn errors(output: &TokenStream) -> Vec<String> {
-    error_spans(output).into_iter().map(|(message, _)| message).collect()
+    error_spans(output)
+        .into_iter()
+        .map(|(message, _)| message)
+        .collect()
 }
 
 /// The messages of the `compile_error!`s of an expansion and where they point.
@@ -435,7 +438,12 @@ fn an_error_at_the_end_of_input_points_at_the_last_token() {
         let spans = error_spans(&output);
         assert_eq!(spans.len(), 1, "{source:?}: {spans:?}");
         let (message, span) = &spans[0];
-        let last = tokens(source).into_iter().last().unwrap().span().byte_range();
+        let last = tokens(source)
+            .into_iter()
+            .last()
+            .unwrap()
+            .span()
+            .byte_range();
         let at = span.byte_range();
         assert!(
             !is_call_site(*span) && last.start <= at.start && at.end <= last.end,
@@ -450,12 +458,19 @@ fn a_huge_port_is_reported_as_written() {
         ("99999999999999999999999", "99999999999999999999999"),
         ("18446744073709551616", "18446744073709551616"),
         ("99_999_999_999_999_999_999", "99999999999999999999"),
-        ("1..=340282366920938463463374607431768211456", "340282366920938463463374607431768211456"),
+        (
+            "1..=340282366920938463463374607431768211456",
+            "340282366920938463463374607431768211456",
+        ),
     ] {
-        let messages = errors(&expand(&format!("namespace prod_api {{ main_api: {port} }}")));
+        let messages = errors(&expand(&format!(
+            "namespace prod_api {{ main_api: {port} }}"
+        )));
         assert_eq!(
             messages,
-            [format!("port {written} is out of range; ports are 1 to 65535")],
+            [format!(
+                "port {written} is out of range; ports are 1 to 65535"
+            )],
             "{port}"
         );
     }
