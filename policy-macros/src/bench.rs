@@ -60,7 +60,7 @@ fn bench_expansion() {
 }
 
 /// The bodies of the `zero_trust! { ... }` invocations among `tokens`.
-fn macro_bodies(tokens: TokenStream) -> Vec<TokenStream> {
+pub(crate) fn macro_bodies(tokens: TokenStream) -> Vec<TokenStream> {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens
         .windows(3)

@@ -14,6 +14,9 @@ use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
 use crate::ctxt::Errors;
+use crate::ports::{Listening, list, port_number, ports_are_listed_once};
+use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
+use crate::suggest::Suggester;
 
 pub struct Checked<'a> {
     pub namespaces: Vec<CheckedNamespace<'a>>,
@@ -85,7 +88,10 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         match item {
             Item::Namespace(decl) => namespaces.push(check_namespace(decl, &mut errors)),
             Item::Cidr(decl) => cidrs.push(check_cidr(decl, &mut errors)),
-            Item::Use(decl) => uses.push(decl),
+            Item::Use(decl) => {
+                imports_are_not_reserved(&decl.tree, &mut errors);
+                uses.push(decl);
+            }
             Item::Flow(decl) => flow_decls.push(decl),
         }
     }
@@ -106,11 +112,12 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         declared.insert(ident_text(cidr.ident), Declared::Cidr);
     }
     let imports = Imports::of(&uses);
+    let mut suggester = Suggester::new(declared.keys().chain(imports.names.iter()));
 
     let mut flows = Vec::new();
     for decl in flow_decls {
-        let from = resolve_end(&decl.from, &declared, &imports, &mut errors);
-        let to = resolve_end(&decl.to, &declared, &imports, &mut errors);
+        let from = resolve_end(&decl.from, &declared, &imports, &mut suggester, &mut errors);
+        let to = resolve_end(&decl.to, &declared, &imports, &mut suggester, &mut errors);
         let ports = check_ports(&decl.ports, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
@@ -135,7 +142,16 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
 }
 
 fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedNamespace<'a> {
-    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors);
+    let name = match name_is_not_reserved(&decl.ident, "namespace", errors) {
+        true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "namespace", errors),
+        // One error for the name: the reserved one, not the Kubernetes one too.
+        false => kubernetes_name(
+            &decl.ident,
+            decl.rename.as_ref(),
+            "",
+            &mut Errors::default(),
+        ),
+    };
     let workloads: Vec<_> = decl
         .workloads
         .iter()
@@ -157,7 +173,15 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
 }
 
 fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWorkload<'a> {
-    let name = kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors);
+    let name = match name_is_not_reserved(&decl.ident, "workload", errors) {
+        true => kubernetes_name(&decl.ident, decl.rename.as_ref(), "workload", errors),
+        false => kubernetes_name(
+            &decl.ident,
+            decl.rename.as_ref(),
+            "",
+            &mut Errors::default(),
+        ),
+    };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
     let labels = match &decl.labels {
         None => vec![("app".to_owned(), name.clone())],
@@ -192,6 +216,7 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
         }
     }
     except_is_listed_once(decl, errors);
+    name_is_not_reserved(&decl.ident, "cidr", errors);
     CheckedCidr {
         ident: &decl.ident,
         cidr: decl.cidr.value(),
@@ -315,42 +340,6 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)
     ports
 }
 
-/// Rule: a port is a plain decimal number from 1 to 65535.
-fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
-    let text = literal.to_string();
-    if !literal.suffix().is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        errors.push(
-            literal.span(),
-            format!("port `{text}` must be a plain decimal number, like `8080`"),
-        );
-        return None;
-    }
-    let number = literal.base10_parse::<u64>().unwrap_or(u64::MAX);
-    if let Err(why) = check_port_range(number, None) {
-        errors.push(literal.span(), why);
-        return None;
-    }
-    Some(number)
-}
-
-/// Rule: a port is listed once per workload or flow, and ranges do not overlap.
-fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
-    for (i, (port, span)) in ports.iter().enumerate() {
-        if let Some((earlier, _)) = ports[..i].iter().find(|(other, _)| overlap(other, port)) {
-            let message = if earlier == port {
-                format!("port {port} is listed twice; remove one")
-            } else {
-                format!("port {port} overlaps {earlier}, listed before it; list each port once")
-            };
-            errors.push(*span, message);
-        }
-    }
-}
-
-fn overlap(a: &PortRange, b: &PortRange) -> bool {
-    a.protocol == b.protocol && a.first <= b.last && b.first <= a.last
-}
-
 /// Rule: namespace, workload and cidr identifiers of a block are distinct, since each
 /// becomes an item of the module.
 fn names_are_declared_once(
@@ -426,10 +415,11 @@ impl Imports {
 
 /// Rule: each end of a flow names something declared in the block or brought in by
 /// `use`, or is a path that rustc resolves; otherwise the edge dangles.
-fn resolve_end<'a>(
+fn resolve_end<'a, 'n>(
     end: &'a EndpointRef,
     declared: &BTreeMap<String, Declared>,
     imports: &Imports,
+    suggester: &mut Suggester<'n, impl Iterator<Item = &'n String>>,
     errors: &mut Errors,
 ) -> Option<CheckedEnd<'a>> {
     let path = match end {
@@ -451,8 +441,7 @@ fn resolve_end<'a>(
     if imports.names.contains(&text) || imports.glob {
         return Some(CheckedEnd::Foreign(path));
     }
-    let candidates = declared.keys().chain(imports.names.iter());
-    let message = match closest(&text, candidates) {
+    let message = match suggester.closest(&text) {
         Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
         None => format!(
             "`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"
@@ -460,15 +449,6 @@ fn resolve_end<'a>(
     };
     errors.push(ident.span(), message);
     None
-}
-
-fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s String>) -> Option<&'s String> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min()
-        .map(|(_, candidate)| candidate)
 }
 
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any
@@ -482,7 +462,7 @@ fn flow_ports_are_listened_on(
     let CheckedEnd::Local(ident, _) = to else {
         return;
     };
-    let (subject, listening) = match declared[&ident_text(ident)] {
+    let (subject, listed) = match declared[&ident_text(ident)] {
         Declared::Workload(_, workload) => (
             format!("workload `{ident}` does not listen"),
             &workload.ports,
@@ -493,12 +473,14 @@ fn flow_ports_are_listened_on(
         ),
         Declared::Cidr => return,
     };
+    let listening = Listening::new(listed, ports.len());
+    let mut fix = None;
     for (port, span) in ports {
-        if !listening.iter().any(|listened| listened.covers(port)) {
-            let fix = match listening.as_slice() {
+        if !listening.covers(port) {
+            let fix = fix.get_or_insert_with(|| match listed.as_slice() {
                 [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
                 ports => format!("declared: {}", list(ports)),
-            };
+            });
             errors.push(*span, format!("{subject} on {port}; {fix}"));
         }
     }
@@ -568,12 +550,4 @@ pub fn end_text(end: &EndpointRef) -> String {
             format!("{prefix}{}", segments.join("::"))
         }
     }
-}
-
-fn list(ports: &[PortRange]) -> String {
-    ports
-        .iter()
-        .map(|p| format!("{p}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -12,6 +12,7 @@ use zero_trust_rules::{PortRange, Protocol};
 
 use crate::ast::{EndpointRef, Input, Item};
 use crate::check::{Checked, CheckedEnd, CheckedFlow, LocalKind, end_text, ident_text};
+use crate::reserved::{imports_reserved, reserved};
 
 pub fn expand(checked: &Checked) -> TokenStream {
     let mut items = TokenStream::new();
@@ -138,23 +139,26 @@ impl<'a> FlowTable<'a> {
             const ROWS: [(u32, u32, u32); #count] = #rows;
             const FLOWS: [::zero_trust::__private::Flow; #count] = {
                 // Through a reference: indexing the const itself would copy it each time.
-                let rows = &ROWS;
-                let mut flows = [::zero_trust::__private::Flow {
+                // The bindings are prefixed: a `let` cannot shadow a const, and the block's
+                // names are consts of the module.
+                let __zero_trust_rows = &ROWS;
+                let mut __zero_trust_flows = [::zero_trust::__private::Flow {
                     from: ::zero_trust::__private::Endpoint::AllManaged,
                     to: ::zero_trust::__private::Endpoint::AllManaged,
                     ports: &[],
                 }; #count];
-                let mut i = 0;
-                while i < rows.len() {
-                    let (from, to, ports) = rows[i];
-                    flows[i] = ::zero_trust::__private::Flow {
-                        from: __ZERO_TRUST_ENDS[from as usize],
-                        to: __ZERO_TRUST_ENDS[to as usize],
-                        ports: __ZERO_TRUST_PORTS[ports as usize],
+                let mut __zero_trust_i = 0;
+                while __zero_trust_i < __zero_trust_rows.len() {
+                    let (__zero_trust_from, __zero_trust_to, __zero_trust_ports) =
+                        __zero_trust_rows[__zero_trust_i];
+                    __zero_trust_flows[__zero_trust_i] = ::zero_trust::__private::Flow {
+                        from: __ZERO_TRUST_ENDS[__zero_trust_from as usize],
+                        to: __ZERO_TRUST_ENDS[__zero_trust_to as usize],
+                        ports: __ZERO_TRUST_PORTS[__zero_trust_ports as usize],
                     };
-                    i += 1;
+                    __zero_trust_i += 1;
                 }
-                flows
+                __zero_trust_flows
             };
             &FLOWS
         })
@@ -275,7 +279,10 @@ pub fn fallback(input: &Input) -> TokenStream {
     let mut seen = BTreeSet::new();
     let mut items = TokenStream::new();
     let mut declare = |ident: &Ident, value: TokenStream| {
-        if seen.insert(ident_text(ident)) {
+        // A reserved name is an error already; declaring it would add rustc's about the
+        // clash with the generated item.
+        let name = ident_text(ident);
+        if reserved(&name).is_none() && seen.insert(name) {
             items.extend(quote! {
                 #[allow(non_upper_case_globals, dead_code)]
                 pub const #ident: #value;
@@ -307,6 +314,8 @@ pub fn fallback(input: &Input) -> TokenStream {
                 &cidr.ident,
                 quote!(::zero_trust::__private::CidrBlock = ::zero_trust::__private::ERRORED_CIDR),
             ),
+            // One bringing in a reserved name would clash with the generated one.
+            Item::Use(item) if imports_reserved(&item.tree) => {}
             Item::Use(item) => uses.extend(quote!(#item)),
             Item::Flow(_) => {}
         }

@@ -8,6 +8,10 @@ mod check;
 mod ctxt;
 mod expand;
 mod parse;
+mod ports;
+mod reserved;
+mod suggest;
+mod work;
 
 use proc_macro2::TokenStream;
 
@@ -22,7 +26,7 @@ pub fn zero_trust(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 /// `compile_error!`s at the offending tokens, next to a fallback expansion that keeps the
 /// names declared so one mistake gives one error.
 fn expand_zero_trust(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<ast::Input>(input) {
+    let input = match parse::parse_input(input) {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),
     };
@@ -38,5 +42,7 @@ fn expand_zero_trust(input: TokenStream) -> TokenStream {
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! Parsing a `zero_trust!` block. Syntax errors stop at the first, at its token, saying
 //! what was expected there.
 
-use syn::parse::{Parse, ParseStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
@@ -15,6 +16,37 @@ mod kw {
     syn::custom_keyword!(external);
     syn::custom_keyword!(cidr);
     syn::custom_keyword!(except);
+}
+
+/// Parses a whole block. syn reports a premature end of input at its scope, which for the
+/// macro's tokens is the whole macro call; wrapped in a group spanned at the last token,
+/// the end of input is that token instead.
+pub fn parse_input(input: TokenStream) -> syn::Result<Input> {
+    let Some(last) = input
+        .clone()
+        .into_iter()
+        .last()
+        .map(|tree| last_span(&tree))
+    else {
+        return syn::parse2(input);
+    };
+    let mut group = Group::new(Delimiter::Brace, input);
+    group.set_span(last);
+    let parse = |outer: ParseStream| {
+        let content;
+        braced!(content in outer);
+        content.parse::<Input>()
+    };
+    parse.parse2(TokenTree::Group(group).into())
+}
+
+/// The span of a token's end: a group's closing delimiter, so that an error after a
+/// `{ ... }` points at `}` rather than the whole block.
+fn last_span(tree: &TokenTree) -> Span {
+    match tree {
+        TokenTree::Group(group) => group.span_close(),
+        other => other.span(),
+    }
 }
 
 impl Parse for Input {

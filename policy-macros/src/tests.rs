@@ -2,18 +2,18 @@
 //! panics, reports mistakes as `compile_error!`s in the house style, and expands valid
 //! blocks to the expected data. Compile errors as users see them are in `tests/ui/`.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 
 use crate::expand_zero_trust;
 
-fn tokens(source: &str) -> TokenStream {
+pub(crate) fn tokens(source: &str) -> TokenStream {
     source
         .parse()
         .unwrap_or_else(|error| panic!("test input does not lex: {source:?}: {error}"))
 }
 
 /// Runs the macro on `source`, failing the test (with the input) if it panics.
-fn expand(source: &str) -> TokenStream {
+pub(crate) fn expand(source: &str) -> TokenStream {
     let input = tokens(source);
     match std::panic::catch_unwind(|| expand_zero_trust(input)) {
         Ok(output) => output,
@@ -22,7 +22,15 @@ fn expand(source: &str) -> TokenStream {
 }
 
 /// The messages of the `compile_error!`s of an expansion, in order.
-fn errors(output: &TokenStream) -> Vec<String> {
+pub(crate) fn errors(output: &TokenStream) -> Vec<String> {
+    error_spans(output)
+        .into_iter()
+        .map(|(message, _)| message)
+        .collect()
+}
+
+/// The messages of the `compile_error!`s of an expansion and where they point.
+pub(crate) fn error_spans(output: &TokenStream) -> Vec<(String, Span)> {
     let trees: Vec<TokenTree> = output.clone().into_iter().collect();
     let mut messages = Vec::new();
     for (i, tree) in trees.iter().enumerate() {
@@ -31,10 +39,10 @@ fn errors(output: &TokenStream) -> Vec<String> {
                 if let Some(TokenTree::Group(group)) = trees.get(i + 2) {
                     let message: syn::LitStr =
                         syn::parse2(group.stream()).expect("compile_error! holds a string");
-                    messages.push(message.value());
+                    messages.push((message.value(), ident.span()));
                 }
             }
-            TokenTree::Group(group) => messages.extend(errors(&group.stream())),
+            TokenTree::Group(group) => messages.extend(error_spans(&group.stream())),
             _ => {}
         }
     }
@@ -48,7 +56,7 @@ fn compact(output: &TokenStream) -> String {
 }
 
 /// Messages are lowercase, have no final period, and never show a syn node's `Debug` form.
-fn assert_house_style(source: &str, message: &str) {
+pub(crate) fn assert_house_style(source: &str, message: &str) {
     let first = message
         .chars()
         .next()
@@ -69,10 +77,10 @@ fn assert_house_style(source: &str, message: &str) {
     }
 }
 
-const BLOCK: &str = "namespace prod_api { main_api: 3000; auth_service: 8080 }";
+pub(crate) const BLOCK: &str = "namespace prod_api { main_api: 3000; auth_service: 8080 }";
 
 /// Odd or wrong inputs: each must give at least one `compile_error!`, never a panic.
-const INVALID: &[&str] = &[
+pub(crate) const INVALID: &[&str] = &[
     // Stray punctuation and keywords.
     ";",
     ",",
@@ -216,7 +224,7 @@ const INVALID: &[&str] = &[
 ];
 
 /// Blocks that must expand without error.
-const VALID: &[&str] = &[
+pub(crate) const VALID: &[&str] = &[
     "",
     BLOCK,
     "namespace prod_api {}",
@@ -405,4 +413,114 @@ fn a_raw_identifier_can_be_a_flow_end() {
 #[test]
 fn a_port_with_a_type_suffix_is_rejected() {
     assert!(!errors(&expand("namespace prod_api { main_api: 3000u8 }")).is_empty());
+}
+
+/// Whether a span is the call site's: the whole macro call in rustc, bytes 0..0 here.
+pub(crate) fn is_call_site(span: Span) -> bool {
+    span.byte_range() == (0..0)
+}
+
+#[test]
+fn an_error_at_the_end_of_input_points_at_the_last_token() {
+    for source in [
+        "namespace",
+        "external",
+        "cidr office =",
+        "main_api",
+        "main_api ->",
+        "main_api -> auth_service",
+        "main_api -> auth_service:",
+        "main_api -> auth_service:8080..=",
+        "namespace prod_api",
+        "namespace prod_api as \"prod-api\"",
+    ] {
+        let output = expand(source);
+        let spans = error_spans(&output);
+        assert_eq!(spans.len(), 1, "{source:?}: {spans:?}");
+        let (message, span) = &spans[0];
+        let last = tokens(source)
+            .into_iter()
+            .last()
+            .unwrap()
+            .span()
+            .byte_range();
+        let at = span.byte_range();
+        assert!(
+            !is_call_site(*span) && last.start <= at.start && at.end <= last.end,
+            "{source:?}: `{message}` points at {at:?}, not at the last token {last:?}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_port_is_reported_as_written() {
+    for (port, written) in [
+        ("99999999999999999999999", "99999999999999999999999"),
+        ("18446744073709551616", "18446744073709551616"),
+        ("99_999_999_999_999_999_999", "99999999999999999999"),
+        (
+            "1..=340282366920938463463374607431768211456",
+            "340282366920938463463374607431768211456",
+        ),
+    ] {
+        let messages = errors(&expand(&format!(
+            "namespace prod_api {{ main_api: {port} }}"
+        )));
+        assert_eq!(
+            messages,
+            [format!(
+                "port {written} is out of range; ports are 1 to 65535"
+            )],
+            "{port}"
+        );
+    }
+}
+
+#[test]
+fn a_name_the_expansion_uses_is_refused_at_the_name() {
+    for (source, message) in [
+        (
+            "namespace prod_api { POLICY: 80 }",
+            "`POLICY` is the item listing what the block declares; rename the workload",
+        ),
+        (
+            "namespace POLICY {}",
+            "`POLICY` is the item listing what the block declares; rename the namespace",
+        ),
+        (
+            "cidr r#POLICY = \"10.0.0.0/8\";",
+            "`POLICY` is the item listing what the block declares; rename the cidr",
+        ),
+        (
+            "namespace prod_api { __ZERO_TRUST_ENDS: 80 }",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the workload",
+        ),
+        (
+            "namespace __zero_trust_i {}",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the namespace",
+        ),
+        (
+            "use other::{a, POLICY};",
+            "`POLICY` is the item listing what the block declares; bring it in under another name with `as`",
+        ),
+        (
+            "use other::a as __ZERO_TRUST_PORTS;",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; bring it in under another name with `as`",
+        ),
+    ] {
+        let output = expand(source);
+        assert_eq!(errors(&output), [message], "{source}");
+        // The fallback declares the generated `POLICY` only, so rustc adds no error.
+        let compact = compact(&output);
+        assert_eq!(compact.matches("pubconstPOLICY").count(), 1, "{compact}");
+        assert!(!compact.contains("pubconst__"), "{compact}");
+        assert!(!compact.contains("useother"), "{compact}");
+    }
+    // Only the exact name and the prefix are taken.
+    assert_eq!(
+        errors(&expand(
+            "namespace policy { Policy as \"a\": 80; POLICY_V2 as \"b\": 81; zero_trust: 82 }"
+        )),
+        Vec::<String>::new()
+    );
 }
