@@ -411,17 +411,23 @@ subjects:
     /// response is sent, so a kubectl that just returned may not be in the log yet.
     pub fn audit_events(&self) -> Vec<AuditEvent> {
         let mark = self.audit_marks.fetch_add(1, Ordering::Relaxed);
-        let mark_uri = format!("/version?zt-audit-mark={mark}");
-        self.kubectl_ok(&["get", "--raw", &mark_uri]);
+        let mark_param = format!("zt-audit-mark={mark}");
+        self.kubectl_ok(&["get", "--raw", &format!("/version?{mark_param}")]);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let events = self.read_audit_log();
-            if events.iter().any(|e| e.request_uri == mark_uri) {
+            // kubectl adds its own parameters (`timeout=20s`) to the query.
+            if events
+                .iter()
+                .any(|e| query_params(&e.request_uri).any(|p| p == mark_param))
+            {
                 return events;
             }
             if Instant::now() > deadline {
+                let log = fs::read_to_string(self.path("audit.log")).unwrap_or_default();
+                let last: Vec<&str> = log.lines().rev().take(3).collect();
                 panic!(
-                    "the audit log never showed the request {mark_uri}\n{}",
+                    "the audit log never showed the request /version?{mark_param}; its last lines, newest first: {last:#?}\n{}",
                     self.log_tail()
                 );
             }
@@ -482,13 +488,13 @@ fn parse_event(event: &serde_json::Value) -> AuditEvent {
             .to_owned()
     };
     let request_uri = text("/requestURI");
-    let query = request_uri.split_once('?').map_or("", |(_, query)| query);
+    let dry_run = query_params(&request_uri).any(|param| param == "dryRun=All");
     AuditEvent {
         verb: text("/verb"),
         resource: text("/objectRef/resource"),
         namespace: text("/objectRef/namespace"),
         name: text("/objectRef/name"),
-        dry_run: query.split('&').any(|param| param == "dryRun=All"),
+        dry_run,
         user: text("/user/username"),
         code: event
             .pointer("/responseStatus/code")
@@ -496,6 +502,12 @@ fn parse_event(event: &serde_json::Value) -> AuditEvent {
             .unwrap_or(0) as u16,
         request_uri,
     }
+}
+
+/// The `name=value` parameters of a request URI's query, as sent (not decoded).
+fn query_params(request_uri: &str) -> impl Iterator<Item = &str> {
+    let query = request_uri.split_once('?').map_or("", |(_, query)| query);
+    query.split('&').filter(|param| !param.is_empty())
 }
 
 #[derive(Clone, Copy)]
