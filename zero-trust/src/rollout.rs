@@ -19,6 +19,7 @@ use std::fmt;
 
 use crate::cluster::Cluster;
 use crate::emit::apply_script::ApplyPlan;
+use crate::eval::analysis::PeerRef;
 use crate::eval::{Analysis, ClassId, Direction, LoadedPolicy, PortSet, Side, Topology};
 
 /// Proves the rollout that `plan` performs (what `apply.sh` writes, in its order, then
@@ -275,7 +276,11 @@ impl SideCheck<'_> {
         // Fast and exact: a state that holds every policy of one side's set that selects
         // this pod allows at least what that set allows (policies are additive), as long
         // as that set isolates the pod at all.
-        if self.holds_all_of(present, new) || self.holds_all_of(present, old) {
+        if self.holds_all_of(present, new)
+            || self.holds_all_of(present, old)
+            || self.covers_rules_of(present, new)
+            || self.covers_rules_of(present, old)
+        {
             return None;
         }
         let analysis = self.analysis;
@@ -298,6 +303,48 @@ impl SideCheck<'_> {
             }
         }
         None
+    }
+
+    /// Fast and exact too: every rule of `set` for this pod has its peers, with at least
+    /// its ports, among the rules of the state (the same resolved peers, as the evaluator
+    /// interns them), so the state allows at least what `set` allows.
+    fn covers_rules_of(&self, present: &dyn Fn(usize) -> bool, set: &dyn Fn(usize) -> bool) -> bool {
+        let analysis = self.analysis;
+        let affecting = |among: &dyn Fn(usize) -> bool| {
+            analysis
+                .selecting_indices(self.pod)
+                .iter()
+                .map(|&p| p as usize)
+                .filter(|&p| among(p) && analysis.policies()[p].compiled.affects(self.direction))
+                .collect::<Vec<usize>>()
+        };
+        let wanted = affecting(set);
+        let held = affecting(present);
+        if wanted.is_empty() || held.is_empty() {
+            return false;
+        }
+        let mut have: HashMap<PeerRef, PortSet> = HashMap::new();
+        for &p in &held {
+            for (peers, ports) in analysis.rules_at(p, self.direction, self.pod) {
+                if let Some(ports) = ports {
+                    have.entry(peers).or_default().union_with(&ports);
+                }
+            }
+        }
+        wanted.iter().all(|&p| {
+            analysis
+                .rules_at(p, self.direction, self.pod)
+                .all(|(peers, ports)| match ports {
+                    Some(ports) => {
+                        let everything = have.get(&PeerRef::All);
+                        let same = have.get(&peers);
+                        let covered = same.map_or(ports.clone(), |have| ports.difference(have));
+                        covered.is_empty()
+                            || everything.is_some_and(|all| covered.difference(all).is_empty())
+                    }
+                    None => false,
+                })
+        })
     }
 
     fn holds_all_of(&self, present: &dyn Fn(usize) -> bool, set: &dyn Fn(usize) -> bool) -> bool {

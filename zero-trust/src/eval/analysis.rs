@@ -462,6 +462,30 @@ impl Analysis {
         }
     }
 
+    /// The rules of policy `p` in `direction`, as applied to `pod`: their resolved peers
+    /// and ports; `None` for ports that depend on the destination (named egress ports).
+    pub(crate) fn rules_at(
+        &self,
+        p: usize,
+        direction: Direction,
+        pod: ClassId,
+    ) -> impl Iterator<Item = (PeerRef, Option<PortSet>)> + '_ {
+        let d = slot(direction);
+        let compiled = &self.policies[p].compiled;
+        compiled
+            .rules(direction)
+            .iter()
+            .enumerate()
+            .map(move |(r, rule)| {
+                let ports = match direction {
+                    Direction::Ingress => Some(rule.ports.resolve(self.named_ports_of(pod))),
+                    Direction::Egress if rule.ports.uses_names() => None,
+                    Direction::Egress => Some(rule.ports.resolve(None)),
+                };
+                (self.rule_peers[p][d][r], ports)
+            })
+    }
+
     /// The indices of the policies whose `podSelector` selects a pod class.
     pub fn selecting_indices(&self, class: ClassId) -> &[u32] {
         self.selecting
