@@ -1,5 +1,5 @@
 //! `cargo xtask emit [--check]`: assemble the cluster of `policies/`, render `k8s/`, and
-//! replace the folder's generated files in one step (or, with `--check`, compare).
+//! replace the folder's generated files as one transaction (or, with `--check`, compare).
 
 use zero_trust::emit::emit;
 use zero_trust::verify::prove_emitted;
@@ -23,14 +23,14 @@ pub fn run(mode: Mode) -> Result<(), String> {
     let emitted =
         emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
     let dir = GeneratedDir::new(project_root().join("k8s"));
-    let changes = dir.changes(&emitted.files)?;
     let summary = emitted.summary;
     match mode {
-        Mode::Check if changes.is_empty() => {
-            println!("k8s/ is up to date ({} files)", emitted.files.len());
-            Ok(())
-        }
         Mode::Check => {
+            let changes = dir.changes(&emitted.files)?;
+            if changes.is_empty() {
+                println!("k8s/ is up to date ({} files)", emitted.files.len());
+                return Ok(());
+            }
             // Say what the stale files allow that the policies don't, or the reverse.
             let semantics = match prove(&cluster, dir.path()) {
                 Ok(()) => String::new(),
@@ -42,9 +42,8 @@ pub fn run(mode: Mode) -> Result<(), String> {
             ))
         }
         Mode::Write => {
-            if !changes.is_empty() {
-                dir.replace(&emitted.files, |staged| prove(&cluster, staged))?;
-            }
+            // The changes are taken under the emit lock, so they are what this run did.
+            let changes = dir.replace(&emitted.files, |staged| prove(&cluster, staged))?;
             println!(
                 "k8s/: {} managed namespaces, {} policies, {} flows; {}",
                 summary.managed_namespaces,

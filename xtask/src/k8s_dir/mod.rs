@@ -1,20 +1,59 @@
-//! The generated folder `k8s/`: what would change, and replacing its generated files in
-//! one step. Files zero-trust did not write (no generated header) are kept as they are.
+//! The generated folder `k8s/`: what would change, and replacing its generated files as one
+//! transaction. Files zero-trust did not write (no generated header) are kept as they are.
 //!
-//! The new contents are built in a staging folder next to `k8s/` and swapped in with two
-//! renames, so a failure while writing leaves the old `k8s/` untouched.
+//! `replace` takes `.k8s.lock` (one emit at a time), recovers what an interrupted emit left
+//! (`swap::recover`), builds and proves the new folder in `.k8s.staging` next to `k8s/`
+//! (`stage`), and swaps it in with the old folder in one step (`swap`).
 
-use std::collections::BTreeMap;
+mod lock;
+mod stage;
+mod swap;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use zero_trust::emit::is_generated;
 
+/// How long an emit waits for another one to finish with the same `k8s/`: longer than an
+/// emit of a large cluster takes, short enough to notice a stuck one.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+
 pub struct GeneratedDir {
     path: PathBuf,
+    lock_wait: Duration,
 }
 
-#[derive(Default)]
+/// The files next to `k8s/` that emit uses, all named after it (`.k8s.staging`, ...).
+pub struct Names {
+    /// The new folder, built and proven before it replaces `k8s/`.
+    staging: PathBuf,
+    /// The old folder once swapped out, until removed.
+    previous: PathBuf,
+    /// The journal of a swap under way (see `swap`).
+    journal: PathBuf,
+    lock: PathBuf,
+}
+
+impl Names {
+    fn of(k8s: &Path) -> Result<Names, String> {
+        let (Some(parent), Some(name)) = (k8s.parent(), k8s.file_name()) else {
+            return Err(format!("{} has no parent folder", k8s.display()));
+        };
+        let sibling = |suffix: &str| parent.join(format!(".{}.{suffix}", name.to_string_lossy()));
+        Ok(Names {
+            staging: sibling("staging"),
+            previous: sibling("previous"),
+            journal: sibling("swap"),
+            lock: sibling("lock"),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct Changes {
     pub added: Vec<String>,
     pub updated: Vec<String>,
@@ -44,7 +83,10 @@ impl Changes {
 
 impl GeneratedDir {
     pub fn new(path: PathBuf) -> GeneratedDir {
-        GeneratedDir { path }
+        GeneratedDir {
+            path,
+            lock_wait: LOCK_WAIT,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -55,7 +97,8 @@ impl GeneratedDir {
     fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
         let mut files = BTreeMap::new();
         for (name, path) in self.entries()? {
-            if !path.is_file() {
+            // Only a regular file can be ours: a symlink is the user's, wherever it points.
+            if !fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
                 continue;
             }
             // A file that isn't UTF-8 was not written by zero-trust.
@@ -91,7 +134,7 @@ impl GeneratedDir {
         let mut changes = Changes::default();
         for (name, text) in wanted {
             match existing.get(name) {
-                None if self.path.join(name).exists() => {
+                None if fs::symlink_metadata(self.path.join(name)).is_ok() => {
                     return Err(format!(
                         "k8s/{name} exists but was not written by zero-trust; move it away so `cargo xtask emit` can write it"
                     ));
@@ -110,167 +153,91 @@ impl GeneratedDir {
     }
 
     /// Makes the generated files of the folder exactly `wanted`, keeping other files, once
-    /// `check` accepts the staged folder; otherwise `k8s/` is left as it was.
+    /// `check` accepts the staged folder, and returns what changed. On error the message says
+    /// what state `k8s/` is in: unchanged, unless it says otherwise.
     pub fn replace(
         &self,
         wanted: &BTreeMap<String, String>,
         check: impl FnOnce(&Path) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let parent = self.path.parent().ok_or("k8s/ has no parent folder")?;
-        let staging = parent.join(".k8s.staging");
-        let previous = parent.join(".k8s.previous");
-        for leftover in [&staging, &previous] {
-            remove_dir_if_present(leftover)?;
+    ) -> Result<Changes, String> {
+        let names = Names::of(&self.path)?;
+        let _lock = lock::Lock::acquire(&names.lock, self.lock_wait)?;
+        for note in swap::recover(&self.path, &names)? {
+            eprintln!("note: {note}");
         }
-        let io = |what: &str, path: &Path, e: std::io::Error| {
-            format!("cannot {what} {}: {e}; k8s/ is unchanged", path.display())
-        };
-        fs::create_dir(&staging).map_err(|e| io("create", &staging, e))?;
-        let generated = self.generated_files()?;
-        for (name, path) in self.entries()? {
-            if !generated.contains_key(&name) {
-                copy_recursively(&path, &staging.join(&name)).map_err(|e| io("copy", &path, e))?;
+        // Under the lock, so the summary tells what this emit did.
+        let changes = self.changes(wanted)?;
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        let unchanged = |message: String| format!("{message}; k8s/ is unchanged");
+        let old = fs::symlink_metadata(&self.path).ok();
+        if let Some(meta) = &old {
+            if !meta.is_dir() {
+                return Err(unchanged(format!(
+                    "{} is not a folder (emit replaces the folder itself); move it away",
+                    self.path.display()
+                )));
             }
+            stage::check_removable(&self.path).map_err(unchanged)?;
         }
-        for (name, text) in wanted {
-            let path = staging.join(name);
-            fs::write(&path, text).map_err(|e| io("write", &path, e))?;
-            if name.ends_with(".sh") {
-                make_executable(&path).map_err(|e| io("make executable", &path, e))?;
-            }
-        }
-        if let Err(message) = check(&staging) {
-            remove_dir_if_present(&staging)?;
-            return Err(format!("{message}\nk8s/ is unchanged"));
-        }
-        if self.path.exists() {
-            fs::rename(&self.path, &previous).map_err(|e| io("move aside", &self.path, e))?;
-        }
-        fs::rename(&staging, &self.path).map_err(|e| {
-            // Put the old folder back, so the error leaves things as they were.
-            let _ = fs::rename(&previous, &self.path);
-            io("move into place", &staging, e)
+        let generated: BTreeSet<String> = self.generated_files()?.into_keys().collect();
+        let staging = Staging(&names.staging);
+        stage::build(
+            &self.path,
+            &names.staging,
+            &self.entries()?,
+            &generated,
+            wanted,
+        )
+        .map_err(|e| staging.discard(e))?;
+        crash_point("staged");
+        // The proof reads the staged folder; its findings are about the new k8s/.
+        check(&names.staging).map_err(|e| {
+            let e = e.replace(
+                &names.staging.display().to_string(),
+                &self.path.display().to_string(),
+            );
+            staging.discard(format!(
+                "{e}\nthese are the new files, which were not written"
+            ))
         })?;
-        remove_dir_if_present(&previous)
-    }
-}
-
-fn remove_dir_if_present(path: &Path) -> Result<(), String> {
-    match fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
-    }
-}
-
-fn copy_recursively(from: &Path, to: &Path) -> std::io::Result<()> {
-    if from.is_dir() {
-        fs::create_dir(to)?;
-        for entry in fs::read_dir(from)? {
-            let entry = entry?;
-            copy_recursively(&entry.path(), &to.join(entry.file_name()))?;
+        if old.is_some() {
+            stage::copy_permissions(&self.path, &names.staging).map_err(|e| staging.discard(e))?;
         }
-        Ok(())
-    } else {
-        fs::copy(from, to).map(drop)
+        std::mem::forget(staging); // From here `swap` cleans up, since staging may hold the old folder.
+        swap::swap(&self.path, &names)?;
+        Ok(changes)
     }
 }
 
-#[cfg(unix)]
-fn make_executable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
-}
+/// The staging folder until `swap` takes it over: removed on every error, and if the check
+/// panics.
+struct Staging<'a>(&'a Path);
 
-#[cfg(not(unix))]
-fn make_executable(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn generated(text: &str) -> String {
-        format!("{}\n{text}", zero_trust::emit::header_line())
-    }
-
-    fn folder_with(files: &[(&str, &str)]) -> (tempfile::TempDir, GeneratedDir) {
-        let root = tempfile::tempdir().expect("temp dir");
-        let k8s = root.path().join("k8s");
-        fs::create_dir(&k8s).expect("k8s/");
-        for (name, text) in files {
-            fs::write(k8s.join(name), text).expect("write");
+impl Staging<'_> {
+    /// Removes the folder and returns the error message, saying `k8s/` is unchanged.
+    fn discard(&self, message: String) -> String {
+        match stage::remove_tree(self.0) {
+            Ok(()) => format!("{message}; k8s/ is unchanged"),
+            Err(e) => format!(
+                "{message}; k8s/ is unchanged, but {} could not be removed ({e}): remove it",
+                self.0.display()
+            ),
         }
-        (root, GeneratedDir::new(k8s))
     }
+}
 
-    fn contents(dir: &GeneratedDir) -> BTreeMap<String, String> {
-        dir.entries()
-            .expect("entries")
-            .into_iter()
-            .map(|(name, path)| (name, fs::read_to_string(path).expect("read")))
-            .collect()
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        let _ = stage::remove_tree(self.0);
     }
+}
 
-    #[test]
-    fn replace_swaps_generated_files_keeps_others_and_removes_stale_ones() {
-        let old = generated("old");
-        let (_root, dir) = folder_with(&[
-            ("a.yaml", &old),
-            ("stale.yaml", &old),
-            ("NOTES.txt", "mine"),
-        ]);
-        let wanted: BTreeMap<String, String> = [
-            ("a.yaml".to_owned(), generated("new")),
-            ("b.yaml".to_owned(), generated("b")),
-        ]
-        .into();
-        let changes = dir.changes(&wanted).expect("changes");
-        assert_eq!(
-            (changes.added, changes.updated, changes.removed),
-            (
-                vec!["b.yaml".into()],
-                vec!["a.yaml".into()],
-                vec!["stale.yaml".into()]
-            )
-        );
-        dir.replace(&wanted, |_| Ok(())).expect("replaced");
-        let mut expected = wanted.clone();
-        expected.insert("NOTES.txt".into(), "mine".into());
-        assert_eq!(contents(&dir), expected);
-    }
-
-    #[test]
-    fn a_failed_check_leaves_the_folder_as_it_was() {
-        let old = generated("old");
-        let (_root, dir) = folder_with(&[("a.yaml", &old)]);
-        let before = contents(&dir);
-        let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
-        let error = dir
-            .replace(&wanted, |staged| {
-                Err(format!("{} allows too much", staged.display()))
-            })
-            .unwrap_err();
-        assert!(
-            error.ends_with("allows too much\nk8s/ is unchanged"),
-            "{error}"
-        );
-        assert_eq!(contents(&dir), before);
-        assert!(
-            !dir.path().with_file_name(".k8s.staging").exists(),
-            "staging is cleaned up"
-        );
-    }
-
-    #[test]
-    fn a_hand_written_file_in_the_way_is_an_error() {
-        let (_root, dir) = folder_with(&[("a.yaml", "kind: Mine")]);
-        let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
-        let error = dir.changes(&wanted).err().expect("refused");
-        assert!(
-            error.contains("k8s/a.yaml exists but was not written by zero-trust"),
-            "{error}"
-        );
-    }
+/// Where a test makes the process die to check that the next emit recovers; nothing
+/// otherwise.
+fn crash_point(step: &str) {
+    #[cfg(test)]
+    tests::crash_point(step);
+    let _ = step;
 }
