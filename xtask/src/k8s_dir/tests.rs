@@ -159,7 +159,7 @@ fn a_failed_check_leaves_the_folder_as_it_was_and_names_k8s_not_staging() {
 fn a_hand_written_file_in_the_way_is_an_error() {
     let (_root, dir) = folder_with(&[("a.yaml", "kind: Mine")]);
     let wanted: BTreeMap<String, String> = [("a.yaml".to_owned(), generated("new"))].into();
-    let error = dir.changes(&wanted).err().expect("refused");
+    let error = dir.changes(&wanted).expect_err("refused");
     assert!(
         error.contains("k8s/a.yaml exists but was not written by zero-trust"),
         "{error}"
