@@ -153,3 +153,54 @@ fn an_old_folder_with_files_k8s_lacks_is_kept_and_named() {
     dir.replace(&new_set(), |_| Ok(())).expect("replaced");
     assert_no_leftovers(&dir);
 }
+
+/// Mode 555 stops only a user who is not root, so as root the child runs as `nobody`
+/// (through `setpriv`; skipped with a note where it is missing).
+#[test]
+fn a_read_only_k8s_is_refused_before_anything_is_replaced() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let (root, dir) = folder_with(&[("a0.yaml", &generated("old")), ("NOTES.txt", "mine")]);
+    let before = snapshot(dir.path());
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let nobody = Some(65534);
+    if as_root {
+        for path in [root.path(), dir.path(), &dir.path().join("a0.yaml")] {
+            chown(path, nobody, nobody).expect("chown");
+        }
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).expect("chmod");
+    let error = if as_root {
+        let output = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "k8s_dir::tests::crash::crash_child",
+                "--nocapture",
+            ])
+            .env(CRASH_CHILD, dir.path())
+            .output();
+        let output = match output {
+            Ok(output) if !output.stderr.starts_with(b"setpriv:") => output,
+            _ => {
+                eprintln!("skipped: setpriv is not available or not allowed here");
+                return;
+            }
+        };
+        assert!(
+            !output.status.success(),
+            "the child replaced a read-only k8s/"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    } else {
+        dir.replace(&new_set(), |_| Ok(())).unwrap_err()
+    };
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let named = format!("{} is read-only (Permission denied", dir.path().display());
+    assert!(error.contains(&named), "{error}");
+    assert!(error.contains("k8s/ is unchanged"), "{error}");
+    assert_eq!(snapshot(dir.path()), before);
+    assert_no_leftovers(&dir);
+}
