@@ -171,8 +171,9 @@ pub fn copy_permissions(k8s: &Path, staging: &Path) -> Result<(), String> {
 pub fn check_removable(path: &Path) -> Result<(), String> {
     let refuse = |what: String| {
         format!(
-            "{what}, so the old k8s/ could not be removed after the swap; make it writable \
-             (`chmod u+w`, `chattr -i`) or run as its owner, then run again"
+            "{what}: emit could not remove the old k8s/ once the new one is in place, so it \
+             replaces nothing; make it writable (`chmod u+w`, `chattr -i`) or run as its \
+             owner, then run again"
         )
     };
     let meta =
