@@ -1,5 +1,5 @@
 //! `cargo xtask emit [--check]`: assemble the cluster of `policies/`, render `k8s/`, and
-//! replace the folder's generated files in one step (or, with `--check`, compare).
+//! replace the folder's generated files as one transaction (or, with `--check`, compare).
 
 use std::collections::BTreeMap;
 
@@ -26,7 +26,6 @@ pub fn run(mode: Mode) -> Result<(), String> {
     let emitted =
         emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
     let dir = GeneratedDir::new(project_root().join("k8s"));
-    let changes = dir.changes(&emitted.files)?;
     // A first rollout (to a cluster without these policies) must be as safe as an update.
     prove_rollout(
         &cluster,
@@ -36,11 +35,12 @@ pub fn run(mode: Mode) -> Result<(), String> {
     )?;
     let summary = emitted.summary;
     match mode {
-        Mode::Check if changes.is_empty() => {
-            println!("k8s/ is up to date ({} files)", emitted.files.len());
-            Ok(())
-        }
         Mode::Check => {
+            let changes = dir.changes(&emitted.files)?;
+            if changes.is_empty() {
+                println!("k8s/ is up to date ({} files)", emitted.files.len());
+                return Ok(());
+            }
             // Say what the stale files allow that the policies don't, or the reverse.
             let semantics = match prove(&cluster, dir.path()) {
                 Ok(()) => String::new(),
@@ -52,11 +52,12 @@ pub fn run(mode: Mode) -> Result<(), String> {
             ))
         }
         Mode::Write => {
-            if !changes.is_empty() {
-                let before = dir.generated_files()?;
-                prove_rollout(&cluster, &emitted, &before, "the policies in k8s/ now")?;
-                dir.replace(&emitted.files, |staged| prove(&cluster, staged))?;
-            }
+            // The changes are taken under the emit lock, so they are what this run did; so
+            // are the files the rollout starts from.
+            let changes = dir.replace(&emitted.files, |staged, before| {
+                prove(&cluster, staged)?;
+                prove_rollout(&cluster, &emitted, before, "the policies in k8s/ now")
+            })?;
             println!(
                 "k8s/: {} managed namespaces, {} policies, {} flows; {}",
                 summary.managed_namespaces,
