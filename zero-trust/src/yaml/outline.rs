@@ -7,6 +7,8 @@
 //! Block nesting needs no bound here: its parse is linear, and serde_yaml refuses more
 //! than 128 levels when it builds the value.
 
+use std::num::NonZeroUsize;
+
 use super::YamlError;
 
 /// More flow levels than any Kubernetes object in JSON or flow YAML needs (a List of
@@ -17,8 +19,8 @@ pub const MAX_FLOW_DEPTH: usize = 100;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outline {
     /// Per document of the stream, in order: the 1-based line of its first content, or
-    /// `None` for a document with none (a stray `---`).
-    pub starts: Vec<Option<usize>>,
+    /// `None` for a document with none (a stray `---`). Eight bytes a document.
+    pub starts: Vec<Option<NonZeroUsize>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,8 +41,7 @@ pub fn outline(text: &str) -> Result<Outline, YamlError> {
     // content once the first content line sets it.
     let mut block_scalar: Option<(usize, Option<usize>)> = None;
 
-    for (index, line) in text.split('\n').enumerate() {
-        let number = index + 1;
+    for (number, line) in (1..).zip(text.split('\n')) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let bytes = line.as_bytes();
         let indent = bytes.iter().take_while(|&&b| b == b' ').count();
@@ -87,7 +88,7 @@ pub fn outline(text: &str) -> Result<Outline, YamlError> {
             in_document = true;
         }
         if let Some(first @ None) = outline.starts.last_mut() {
-            *first = Some(number);
+            *first = NonZeroUsize::new(number);
         }
 
         // True where a node may begin: after indentation, an indicator (`- `, `? `, `: `),
@@ -170,7 +171,11 @@ mod tests {
     use super::*;
 
     fn starts(text: &str) -> Vec<Option<usize>> {
-        outline(text).unwrap().starts
+        let starts = outline(text).unwrap().starts;
+        starts
+            .into_iter()
+            .map(|s| s.map(NonZeroUsize::get))
+            .collect()
     }
 
     #[test]

@@ -65,20 +65,20 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
         yaml::documents(text).map_err(|e| vec![yaml_error(file, e, None)])?;
     // The first lines the pre-scan found, trusted only while its non-empty documents are
     // the parser's: the k-th document yielded must be the k-th with content in the outline.
-    let nonempty: Vec<(usize, usize)> = outline
+    let mut nonempty = outline
         .starts
         .iter()
         .enumerate()
-        .filter_map(|(document, line)| line.map(|line| (document, line)))
-        .collect();
+        .filter_map(|(document, line)| line.map(|line| (document, line.get())));
     let mut errors = Vec::new();
-    for (yielded, document) in documents.enumerate() {
+    for document in documents {
         let (document, value) = match document {
             Ok(document) => document,
             Err(e) => {
                 let line = e
                     .document
-                    .and_then(|d| outline.starts.get(d).copied().flatten());
+                    .and_then(|d| outline.starts.get(d).copied().flatten())
+                    .map(std::num::NonZeroUsize::get);
                 errors.push(yaml_error(file, e, line));
                 break;
             }
@@ -87,8 +87,8 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
             file: file.to_owned(),
             document,
             item: None,
-            line: match nonempty.get(yielded) {
-                Some(&(d, line)) if d == document => Some(line),
+            line: match nonempty.next() {
+                Some((d, line)) if d == document => Some(line),
                 _ => None,
             },
         };
