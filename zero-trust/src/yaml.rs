@@ -46,6 +46,9 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
     Ok(serde_yaml::to_string(value)?)
 }
 
+/// One document of [`documents`]: its 0-based index in the stream and its value.
+pub type ParsedDocument = Result<(usize, serde_json::Value), YamlError>;
+
 /// Every non-empty document of a multi-document YAML stream (JSON is YAML too) as a
 /// generic value with its 0-based index in the stream (empty documents, a stray `---`,
 /// count but are not yielded), one at a time: only one document's parse is held in
@@ -54,15 +57,7 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
 ///
 /// Text whose flow collections nest too deeply is refused before parsing; the
 /// [`Outline`] of that pre-scan comes with the documents.
-pub fn documents(
-    text: &str,
-) -> Result<
-    (
-        Outline,
-        impl Iterator<Item = Result<(usize, serde_json::Value), YamlError>>,
-    ),
-    YamlError,
-> {
+pub fn documents(text: &str) -> Result<(Outline, impl Iterator<Item = ParsedDocument>), YamlError> {
     let outline = outline(text)?;
     let mut stream = Some(serde_yaml::Deserializer::from_str(text).enumerate());
     let documents = std::iter::from_fn(move || {
