@@ -454,6 +454,37 @@ fn no_context_and_bad_options_are_usage_errors_before_any_kubectl_call() {
             "the policies name `kube-system`",
         ),
         (&["--context", "a", "extra"][..], "unknown option `extra`"),
+        // Pasted into the probe pod's YAML: checked before use.
+        (
+            &["--context", "a", "--probe-namespace", "Probes"][..],
+            "`--probe-namespace` needs a namespace name",
+        ),
+        (
+            &[
+                "--context",
+                "a",
+                "--probe-namespace",
+                "p\"\n  labels: {x: y}",
+            ][..],
+            "`--probe-namespace` needs a namespace name",
+        ),
+        (
+            &[
+                "--context",
+                "a",
+                "--image",
+                "busybox\"\n      command: [sh]",
+            ][..],
+            "`--image` needs an image reference",
+        ),
+        (
+            &["--context", "a", "--image=busybox:1.36 sh"][..],
+            "`--image` needs an image reference",
+        ),
+        (
+            &["--context", "a", "--image", "Busybox"][..],
+            "`--image` needs an image reference",
+        ),
     ] {
         let run = sandbox.run(args);
         assert_exit(&run, 2);
@@ -473,9 +504,23 @@ fn no_context_and_bad_options_are_usage_errors_before_any_kubectl_call() {
 #[test]
 fn the_probe_namespace_can_be_chosen() {
     let sandbox = Sandbox::new(&guide());
-    let run = sandbox.run(&["--context", "staging", "--probe-namespace", "probes"]);
+    let image = "registry.example.com:5000/tools/busy_box:1.36@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let run = sandbox.run(&[
+        "--context",
+        "staging",
+        "--probe-namespace",
+        "probes",
+        "--image",
+        image,
+    ]);
     // The verdict table knows the probe pod in `default` only.
     assert_exit(&run, 1);
+    assert!(
+        run.calls
+            .iter()
+            .any(|c| c.contains(&format!("--image={image}"))),
+        "a well-formed reference is used as given: {run:#?}"
+    );
     assert!(
         run.calls
             .iter()

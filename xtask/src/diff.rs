@@ -12,7 +12,7 @@ use zero_trust::emit::emit;
 use zero_trust::eval::{Topology, load_dir};
 use zero_trust::verify::model_topology;
 
-use crate::{USAGE, project_root, relative_to_root};
+use crate::{STDOUT_CLOSED, USAGE, out, project_root, relative_to_root};
 
 /// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
 /// --exit-code`.
@@ -44,6 +44,7 @@ pub fn run(args: &[&str]) -> ExitCode {
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
+        Err(message) if message == STDOUT_CLOSED => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {}", relative_to_root(&message));
             ExitCode::from(2)
@@ -93,7 +94,7 @@ pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, St
         .map_err(|e| format!("could not render YAML: {e}"))?
         .files;
     let diff = diff_manifests(&old, &new, model_topology(&cluster)).map_err(|e| e.join("\n"))?;
-    print(&diff, &format!("flows changed since {git_ref}"), format);
+    print(&diff, &format!("flows changed since {git_ref}"), format)?;
     Ok(!diff.is_empty())
 }
 
@@ -120,14 +121,14 @@ pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
             .collect::<Vec<_>>(),
     );
     let diff = diff_manifests(&old_files, &new_files, topology).map_err(|e| e.join("\n"))?;
-    print(&diff, &format!("flows changed from {old} to {new}"), format);
+    print(&diff, &format!("flows changed from {old} to {new}"), format)?;
     Ok(!diff.is_empty())
 }
 
-fn print(diff: &FlowDiff, title: &str, format: Format) {
+fn print(diff: &FlowDiff, title: &str, format: Format) -> Result<(), String> {
     match format {
-        Format::Markdown => print!("### {title}\n\n{}", diff.to_markdown()),
-        Format::Text => print!("{diff}"),
+        Format::Markdown => out(format_args!("### {title}\n\n{}", diff.to_markdown())),
+        Format::Text => out(diff),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use zero_trust::emit::{Emitted, emit};
 use zero_trust::rollout::prove_emitted_rollout;
-use zero_trust::verify::prove_emitted;
+use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, prove_emitted};
 
 use crate::k8s_dir::{Changes, GeneratedDir};
 use crate::project_root;
@@ -90,7 +90,10 @@ fn prove_rollout(
 /// Reads the files back from `dir` and proves they allow exactly the declared flows.
 pub fn prove(cluster: &zero_trust::Cluster, dir: &std::path::Path) -> Result<(), String> {
     prove_emitted(cluster, dir).map(drop).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        let lines: Vec<String> = bounded_problems(&problems, SHOWN_PROBLEMS)
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect();
         format!(
             "the YAML in {} does not allow exactly what policies/ declares:\n{}",
             dir.display(),

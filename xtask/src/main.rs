@@ -7,6 +7,8 @@ mod k8s_dir;
 mod synth;
 mod verify;
 
+use std::fmt::Display;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,14 +47,12 @@ fn main() -> ExitCode {
         ["explain", source, destination, "--dir", dir] => {
             verify::run_explain(source, destination, Some(dir))
         }
-        ["-h" | "--help" | "help"] => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        ["-h" | "--help" | "help"] => out(USAGE),
         _ => Err(format!("unknown arguments `{}`\n\n{USAGE}", args.join(" "))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(message) if message == STDOUT_CLOSED => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {}", relative_to_root(&message));
             ExitCode::FAILURE
@@ -72,4 +72,51 @@ pub fn project_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or(manifest_dir)
+}
+
+/// The error [`out`] returns when stdout's reader has gone (`cargo xtask verify | head`):
+/// not a failure, so `main` ends quietly with success, as `head` expects of a writer.
+pub const STDOUT_CLOSED: &str = "stdout was closed by its reader";
+
+/// Prints `text` on stdout, the one way every command prints. `print!` would panic when
+/// the reader of a pipe has gone; here a closed pipe ends the command quietly
+/// ([`STDOUT_CLOSED`]) and any other write error is an error.
+pub fn out(text: impl Display) -> Result<(), String> {
+    write_out(&mut std::io::stdout().lock(), text)
+}
+
+fn write_out(to: &mut impl Write, text: impl Display) -> Result<(), String> {
+    match write!(to, "{text}").and_then(|()| to.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(STDOUT_CLOSED.to_owned()),
+        Err(e) => Err(format!("cannot write to stdout: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe whose reader has gone.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_stdout_is_a_quiet_end_not_a_panic() {
+        assert_eq!(
+            write_out(&mut Closed, "a\nb\n"),
+            Err(STDOUT_CLOSED.to_owned())
+        );
+        let mut buffer = Vec::new();
+        assert_eq!(write_out(&mut buffer, format_args!("{}", 1)), Ok(()));
+        assert_eq!(buffer, b"1");
+    }
 }

@@ -3,14 +3,14 @@
 //! allows, proven against policies/ when the folder is the emitted `k8s/`.
 
 use std::fmt::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use zero_trust::Protocol;
 use zero_trust::eval::{Analysis, ClassId, Inputs, PairVerdict, load_dir};
-use zero_trust::verify::{check_intent, model_topology};
+use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, check_intent, model_topology};
 
-use crate::{USAGE, project_root, relative_to_root};
+use crate::{USAGE, out, project_root, relative_to_root};
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     let mut dir = None;
@@ -87,10 +87,11 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
+/// `what`, then the first [`SHOWN_PROBLEMS`] errors and a count of the rest.
 fn lines(what: &str, errors: &[impl ToString]) -> String {
-    let lines: Vec<String> = errors
+    let lines: Vec<String> = bounded_problems(errors, SHOWN_PROBLEMS)
         .iter()
-        .map(|e| format!("  - {}", e.to_string()))
+        .map(|e| format!("  - {e}"))
         .collect();
     format!("{what}:\n{}", lines.join("\n"))
 }
@@ -101,7 +102,7 @@ pub fn run_verify(dir: Option<&str>, format: Format) -> Result<(), String> {
         proven_against,
     } = load(dir)?;
     let pairs: Vec<PairVerdict> = analysis.constrained_pairs().collect();
-    print!("{}", render(&analysis, &pairs, format));
+    out(render(&analysis, &pairs, format))?;
     let Some(cluster) = proven_against else {
         eprintln!("(topology from the folder; no policies/ to prove it against)");
         return Ok(());
@@ -224,43 +225,76 @@ fn csv(field: &str) -> String {
 
 /// `cargo xtask explain SRC DST[:PORT[/PROTO]] [--dir DIR]`.
 pub fn run_explain(source: &str, destination: &str, dir: Option<&str>) -> Result<(), String> {
+    let (destination, port) = split_destination(destination)?;
+    let port = port.map(parse_port).transpose()?;
     let Loaded { analysis, .. } = load(dir)?;
-    let (destination, port) = match destination.rsplit_once(':') {
-        Some((end, port)) if !end.contains(':') || end.contains('/') => {
-            (end, Some(parse_port(port)?))
-        }
-        _ => (destination, None),
-    };
     let source = find_class(&analysis, source)?;
     let destination = find_class(&analysis, destination)?;
-    match port {
-        Some((protocol, port)) => {
-            let explanation = analysis
-                .explain(source, destination, port, protocol)
-                .to_string();
-            print!("{}", relative_to_root(&explanation));
-        }
+    let text = match port {
+        Some((protocol, port)) => analysis
+            .explain(source, destination, port, protocol)
+            .to_string(),
         None => {
             let verdict = analysis.verdict(source, destination);
-            println!(
-                "{} -> {}:",
+            let allowed = if verdict.end_to_end.is_empty() {
+                "nothing".to_owned()
+            } else {
+                verdict.end_to_end.to_string()
+            };
+            format!(
+                "{} -> {}:\n  allowed end to end: {allowed}\n  egress side: {}\n  ingress side: {}\n\
+                 name a port (DST:PORT[/PROTO]) to see the policies and rules that decide it\n",
                 analysis.class(source),
-                analysis.class(destination)
-            );
-            println!(
-                "  allowed end to end: {}",
-                if verdict.end_to_end.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    verdict.end_to_end.to_string()
-                }
-            );
-            println!("  egress side: {}", verdict.egress);
-            println!("  ingress side: {}", verdict.ingress);
-            println!("name a port (DST:PORT[/PROTO]) to see the policies and rules that decide it");
+                analysis.class(destination),
+                verdict.egress,
+                verdict.ingress
+            )
         }
+    };
+    out(relative_to_root(&text))
+}
+
+/// `DST[:PORT[/PROTO]]` into the endpoint and the port text. An IPv6 address with a port
+/// is written `[fd00::1]:443`; `fd00::1:443` is refused, since it is also an address.
+fn split_destination(text: &str) -> Result<(&str, Option<&str>), String> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let bad = || {
+            format!("`{text}` is not `[IPV6]` or `[IPV6]:PORT[/PROTO]`, e.g. `[fd00::1]:443/tcp`")
+        };
+        let (address, after) = rest.split_once(']').ok_or_else(bad)?;
+        if address.parse::<Ipv6Addr>().is_err() {
+            return Err(bad());
+        }
+        return match after {
+            "" => Ok((address, None)),
+            _ => match after.strip_prefix(':') {
+                Some(port) => Ok((address, Some(port))),
+                None => Err(bad()),
+            },
+        };
     }
-    Ok(())
+    let Some((end, port)) = text.rsplit_once(':') else {
+        return Ok((text, None));
+    };
+    let number = port.split_once('/').map_or(port, |(number, _)| number);
+    let ambiguous = !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && end.parse::<Ipv6Addr>().is_ok();
+    if ambiguous {
+        return Err(format!(
+            "`{text}` is ambiguous: write `[{end}]:{port}` for port {number} of {end}, \
+             or `[{end}:{number}]` for that address without a port"
+        ));
+    }
+    if text.parse::<Ipv6Addr>().is_ok() {
+        return Ok((text, None));
+    }
+    if end.contains(':') && !end.contains('/') {
+        return Err(format!(
+            "`{text}` is not an endpoint; write an IPv6 address with a port as `[IPV6]:PORT`"
+        ));
+    }
+    Ok((end, Some(port)))
 }
 
 fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
@@ -284,7 +318,11 @@ fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
 /// `namespace/name` of a pod or workload, `namespace/*` for any other pod of it, or an
 /// address.
 fn find_class(analysis: &Analysis, text: &str) -> Result<ClassId, String> {
-    if let Ok(address) = text.parse::<IpAddr>() {
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    if let Ok(address) = bare.parse::<IpAddr>() {
         return Ok(analysis.class_of_address(address));
     }
     let found = match text.split_once('/') {
@@ -305,4 +343,38 @@ fn find_class(analysis: &Analysis, text: &str) -> Result<ClassId, String> {
             known.join(", ")
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_with_ipv6_addresses_are_read_without_guessing() {
+        for (text, expected) in [
+            ("ns/name:443", ("ns/name", Some("443"))),
+            ("ns/*:53/udp", ("ns/*", Some("53/udp"))),
+            ("10.0.0.1:443/tcp", ("10.0.0.1", Some("443/tcp"))),
+            ("10.0.0.1", ("10.0.0.1", None)),
+            ("[fd00::1]:443", ("fd00::1", Some("443"))),
+            ("[fd00::1]:443/udp", ("fd00::1", Some("443/udp"))),
+            ("[fd00::1]", ("fd00::1", None)),
+            ("fd00::1", ("fd00::1", None)),
+            ("2001:db8::1", ("2001:db8::1", None)),
+            ("fd00::abc", ("fd00::abc", None)),
+        ] {
+            assert_eq!(split_destination(text), Ok(expected), "{text}");
+        }
+        for (text, message) in [
+            ("fd00::1:443", "write `[fd00::1]:443` for port 443"),
+            ("fd00::1:443/udp", "write `[fd00::1]:443/udp`"),
+            ("[fd00::1]443", "is not `[IPV6]`"),
+            ("[ns/a]:443", "is not `[IPV6]`"),
+            ("[fd00::1", "is not `[IPV6]`"),
+            ("fd00::zz:1", "is not an endpoint"),
+        ] {
+            let error = split_destination(text).unwrap_err();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
 }

@@ -457,3 +457,72 @@ pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, 
         Err(problems)
     }
 }
+
+/// How many problems of a failed proof are listed; the rest are counted.
+pub const SHOWN_PROBLEMS: usize = 20;
+
+/// The first `shown` of `problems`, one line each, then `… and M more`, counted by the
+/// endpoint, policy or file they are about (the text before ` -> `, ` (` or `: `), the
+/// most frequent first: one emitter bug once printed 28,032 lines, which no one reads.
+pub fn bounded_problems(problems: &[impl ToString], shown: usize) -> Vec<String> {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .take(shown)
+        .map(ToString::to_string)
+        .collect();
+    let rest = &problems[lines.len()..];
+    if rest.is_empty() {
+        return lines;
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for problem in rest {
+        let text = problem.to_string();
+        let end = [" -> ", " (", ": "]
+            .iter()
+            .filter_map(|separator| text.find(separator))
+            .min()
+            .unwrap_or(text.len());
+        *counts.entry(text[..end].to_owned()).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let named = if counts.len() <= 4 { counts.len() } else { 3 };
+    let mut about: Vec<String> = counts[..named]
+        .iter()
+        .map(|(subject, count)| format!("{count} about {subject}"))
+        .collect();
+    if named < counts.len() {
+        let others: usize = counts[named..].iter().map(|(_, count)| count).sum();
+        about.push(format!("{others} about {} others", counts.len() - named));
+    }
+    lines.push(format!(
+        "… and {} more ({}); fix the first ones and run again",
+        rest.len(),
+        about.join(", ")
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_list_of_problems_is_cut_and_the_rest_counted_by_subject() {
+        let problems: Vec<String> = (0..28_032)
+            .map(|i| format!("ns/w{} -> ns/x: the ingress of ns/x allows 1/tcp", i % 4))
+            .collect();
+        let lines = bounded_problems(&problems, SHOWN_PROBLEMS);
+        assert_eq!(lines.len(), SHOWN_PROBLEMS + 1);
+        assert_eq!(lines[0], problems[0]);
+        assert_eq!(
+            lines[SHOWN_PROBLEMS],
+            "… and 28012 more (7003 about ns/w0, 7003 about ns/w1, 7003 about ns/w2, \
+             7003 about ns/w3); fix the first ones and run again"
+        );
+        assert_eq!(
+            bounded_problems(&problems[..3], SHOWN_PROBLEMS),
+            &problems[..3]
+        );
+    }
+}

@@ -208,6 +208,18 @@ fi
 if [[ -z $probe_namespace ]]; then
   usage_error "\`--probe-namespace\` is required here: the policies name \`default\`; name a namespace they do not"
 fi
+# Both are pasted into the probe pod's YAML and into kubectl's arguments, so they are
+# checked first: a namespace is a DNS-1123 label, an image a reference
+# ([registry[:port]/]path[:tag][@digest]) and nothing else.
+if [[ ! $probe_namespace =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
+  usage_error "\`--probe-namespace\` needs a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit), not \`$probe_namespace\`"
+fi
+image_component='[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*'
+image_host='[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?/'
+image_pattern="^($image_host)?$image_component(/$image_component)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+([-+._][a-z0-9]+)*:[0-9a-fA-F]{32,})?$"
+if ((${#image} > 512)) || [[ ! $image =~ $image_pattern ]]; then
+  usage_error "\`--image\` needs an image reference such as \`busybox:1.36\` or \`registry.example.com:5000/tools/busybox@sha256:<digest>\`, not \`$image\`"
+fi
 for namespace in "${named_namespaces[@]}"; do
   if [[ $namespace == "$probe_namespace" ]]; then
     usage_error "the policies name \`$probe_namespace\`, so they may select the probe pod; give \`--probe-namespace\` a namespace they do not name"

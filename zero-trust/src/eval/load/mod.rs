@@ -19,6 +19,10 @@ use zero_trust_rules::Protocol;
 use super::topology::{Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, Provenance};
 use crate::yaml;
 
+mod files;
+
+pub use files::{load_dir, load_file};
+
 /// A file that could not be read, parsed or understood.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
@@ -50,75 +54,43 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Loads every `*.yaml`, `*.yml` and `*.json` file under `dir` (recursively, in path order).
-pub fn load_dir(dir: &Path) -> Result<Inputs, Vec<LoadError>> {
-    let mut files = Vec::new();
-    collect_files(dir, &mut files).map_err(|e| vec![io_error(dir, &e)])?;
-    files.sort();
-    let mut inputs = Inputs::default();
-    let mut errors = Vec::new();
-    for file in files {
-        if let Err(mut e) = load_file(&mut inputs, &file) {
-            errors.append(&mut e);
-        }
-    }
-    if errors.is_empty() {
-        Ok(inputs)
-    } else {
-        Err(errors)
-    }
-}
-
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_files(&path, files)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn io_error(file: &Path, error: &std::io::Error) -> LoadError {
-    LoadError {
-        file: file.to_owned(),
-        document: None,
-        item: None,
-        position: None,
-        message: format!("cannot read: {error}"),
-    }
-}
-
-/// Reads one file into `inputs`.
-pub fn load_file(inputs: &mut Inputs, file: &Path) -> Result<(), Vec<LoadError>> {
-    let text = std::fs::read_to_string(file).map_err(|e| vec![io_error(file, &e)])?;
-    load_str(inputs, file, &text)
-}
-
 /// Reads YAML or JSON text into `inputs`; `file` is only used to say where things came from.
+///
+/// One document at a time: each is parsed, converted to its typed object and dropped
+/// before the next is parsed, so memory is the text plus the objects read, plus one
+/// document's parse (a 200 MB stream of NetworkPolicies peaked at 4.7 GiB when the whole
+/// stream was first parsed into generic values).
 pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<LoadError>> {
-    let documents = yaml::parse_documents(text).map_err(|e| {
-        vec![LoadError {
-            file: file.to_owned(),
-            document: None,
-            item: None,
-            position: e.position,
-            message: e.message,
-        }]
-    })?;
-    let starts = document_start_lines(text, documents.len());
+    let (outline, documents) =
+        yaml::documents(text).map_err(|e| vec![yaml_error(file, e, None)])?;
+    // The first lines the pre-scan found, trusted only while its non-empty documents are
+    // the parser's: the k-th document yielded must be the k-th with content in the outline.
+    let mut nonempty = outline
+        .starts
+        .iter()
+        .enumerate()
+        .filter_map(|(document, line)| line.map(|line| (document, line.get())));
     let mut errors = Vec::new();
-    for (document, value) in documents.into_iter().enumerate() {
+    for document in documents {
+        let (document, value) = match document {
+            Ok(document) => document,
+            Err(e) => {
+                let line = e
+                    .document
+                    .and_then(|d| outline.starts.get(d).copied().flatten())
+                    .map(std::num::NonZeroUsize::get);
+                errors.push(yaml_error(file, e, line));
+                break;
+            }
+        };
         let source = Provenance {
             file: file.to_owned(),
             document,
             item: None,
-            line: starts.as_ref().map(|s| s[document]),
+            line: match nonempty.next() {
+                Some((d, line)) if d == document => Some(line),
+                _ => None,
+            },
         };
         match list_items(value) {
             Ok(items) => {
@@ -146,6 +118,25 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
     }
 }
 
+/// A parser error; when the parser knows no position (e.g. aliases that expand too far),
+/// the first line of its document stands in.
+fn yaml_error(file: &Path, error: yaml::YamlError, document_line: Option<usize>) -> LoadError {
+    let message = if error.message.starts_with("repetition limit exceeded") {
+        "aliases (`*name`) expand to too many nodes (repetition limit exceeded); \
+         write the values out or remove the aliases"
+            .to_owned()
+    } else {
+        error.message
+    };
+    LoadError {
+        file: file.to_owned(),
+        document: error.document,
+        item: None,
+        position: error.position.or(document_line.map(|line| (line, 1))),
+        message,
+    }
+}
+
 /// `Ok(items)` for `kind: List` or `kind: XxxList` with an `items` array, else the object.
 fn list_items(value: Value) -> Result<Vec<Value>, Value> {
     let is_list = value
@@ -163,30 +154,6 @@ fn list_items(value: Value) -> Result<Vec<Value>, Value> {
         },
         other => Err(other),
     }
-}
-
-/// The 1-based first line of each non-empty document, if a simple scan of `---` markers
-/// finds exactly `count` of them (it cannot always: a marker may sit inside a quoted
-/// string); positions are only reported when they are certain to be right.
-fn document_start_lines(text: &str, count: usize) -> Option<Vec<usize>> {
-    let mut starts = Vec::new();
-    let mut current: Option<usize> = None;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim_end();
-        if trimmed == "---" || trimmed.starts_with("--- ") || trimmed == "..." {
-            current = None;
-            continue;
-        }
-        let content = line.trim_start();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        if current.is_none() {
-            current = Some(index + 1);
-            starts.push(index + 1);
-        }
-    }
-    (starts.len() == count).then_some(starts)
 }
 
 fn load_object(inputs: &mut Inputs, value: Value, source: &Provenance) -> Result<(), LoadError> {
@@ -392,162 +359,4 @@ fn named_ports(spec: &PodSpec) -> Result<Vec<NamedPort>, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MIXED: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: prod
-  labels: {team: a}
----
-# a comment-only preamble is fine
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: prod}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers:
-      - name: c
-        ports:
-        - {name: http, containerPort: 8080}
-        - {name: dns, containerPort: 53, protocol: UDP}
-        - {containerPort: 9090}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: ignored}
----
-apiVersion: v1
-kind: List
-items:
-- apiVersion: networking.k8s.io/v1
-  kind: NetworkPolicy
-  metadata: {name: deny, namespace: other}
-  spec: {podSelector: {}}
-- apiVersion: v1
-  kind: Pod
-  metadata: {name: solo}
-  spec: {containers: [{name: c}]}
-"#;
-
-    #[test]
-    fn loads_every_supported_kind_and_lists() {
-        let inputs = Inputs::from_yaml("mixed.yaml", MIXED).unwrap();
-        let names: Vec<_> = inputs
-            .topology
-            .namespaces
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
-        assert_eq!(names, ["prod", "other", "default"]);
-        assert_eq!(inputs.topology.namespaces[0].labels["team"], "a");
-        let api = &inputs.topology.pods[0];
-        assert_eq!(api.display_name(), "prod/deployment/api");
-        assert_eq!(api.labels["app"], "api");
-        assert_eq!(
-            api.named_ports,
-            [
-                NamedPort {
-                    name: "dns".into(),
-                    protocol: Protocol::Udp,
-                    port: 53
-                },
-                NamedPort {
-                    name: "http".into(),
-                    protocol: Protocol::Tcp,
-                    port: 8080
-                },
-            ]
-        );
-        assert_eq!(inputs.topology.pods[1].display_name(), "default/solo");
-        let policy = &inputs.policies[0];
-        assert_eq!(policy.display_name(), "other/deny");
-        assert_eq!(policy.source.file, Path::new("mixed.yaml"));
-        assert_eq!((policy.source.document, policy.source.item), (3, Some(0)));
-        assert_eq!(
-            policy.source.line,
-            Some(28),
-            "the line where the List document starts"
-        );
-    }
-
-    #[test]
-    fn json_is_accepted() {
-        let text = r#"{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"p"},"spec":{"podSelector":{}}}"#;
-        let inputs = Inputs::from_yaml("p.json", text).unwrap();
-        assert_eq!(inputs.policies.len(), 1);
-    }
-
-    #[test]
-    fn bad_yaml_reports_its_position() {
-        let errors = Inputs::from_yaml("bad.yaml", "kind: Pod\nmetadata: {name: [}\n").unwrap_err();
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].file, Path::new("bad.yaml"));
-        assert_eq!(errors[0].position.map(|p| p.0), Some(2));
-    }
-
-    #[test]
-    fn undeserializable_object_names_its_document() {
-        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{ports: [{endPort: abc}]}]}\n";
-        let errors = Inputs::from_yaml("p.yaml", text).unwrap_err();
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].document, Some(1));
-        assert_eq!(errors[0].position, Some((5, 1)));
-        assert!(
-            errors[0]
-                .message
-                .contains("NetworkPolicy `p` does not deserialize"),
-            "{}",
-            errors[0]
-        );
-        assert!(
-            errors[0]
-                .to_string()
-                .starts_with("p.yaml:5:1, document 2: "),
-            "{}",
-            errors[0]
-        );
-    }
-
-    #[test]
-    fn wrong_api_version_is_an_error_not_a_silent_skip() {
-        let text = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: p}\n";
-        let errors = Inputs::from_yaml("p.yaml", text).unwrap_err();
-        assert!(errors[0].message.contains("only `networking.k8s.io/v1`"));
-    }
-
-    #[test]
-    fn a_directory_is_loaded_recursively_and_sorted() {
-        let dir = std::env::temp_dir().join(format!("zero-trust-eval-load-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(
-            dir.join("b.yaml"),
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("sub/a.yml"),
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
-        )
-        .unwrap();
-        std::fs::write(dir.join("notes.txt"), "not: [yaml").unwrap();
-        let inputs = load_dir(&dir);
-        std::fs::write(dir.join("c.json"), "{").unwrap();
-        let broken = load_dir(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
-        let names: Vec<_> = inputs
-            .unwrap()
-            .topology
-            .namespaces
-            .into_iter()
-            .map(|n| n.name)
-            .collect();
-        assert_eq!(names, ["b", "a"]);
-        assert!(broken.unwrap_err()[0].file.ends_with("c.json"));
-    }
-}
+mod tests;
