@@ -14,9 +14,7 @@ use std::process::Command;
 mod scripts;
 
 use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
-use zero_trust::emit::apply_script::{
-    ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script,
-};
+use zero_trust::emit::apply_script::{ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script};
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
 const FAKE_VERIFY: &str = include_str!("support/fake-verify.sh");
@@ -33,10 +31,16 @@ const SPEC_DENY: &str = "  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egr
 /// The manifests next to the script: each file's documents in order, as namespace/name
 /// and spec.
 const MANIFESTS: &[(&str, &[(&str, &str)])] = &[
-    ("10-allow-payments.yaml", &[("payments/api.ingress", SPEC_API)]),
+    (
+        "10-allow-payments.yaml",
+        &[("payments/api.ingress", SPEC_API)],
+    ),
     (
         "10-allow-shop.yaml",
-        &[("shop/web.ingress", SPEC_WEB), ("shop/all-pods.egress", SPEC_DNS)],
+        &[
+            ("shop/web.ingress", SPEC_WEB),
+            ("shop/all-pods.egress", SPEC_DNS),
+        ],
     ),
     (
         "20-default-deny.yaml",
@@ -146,7 +150,10 @@ impl Sandbox {
             }
             fs::write(sandbox.k8s().join(file), text).unwrap();
         }
-        write_executable(&sandbox.k8s().join("apply.sh"), &render_apply_script(&plan()));
+        write_executable(
+            &sandbox.k8s().join("apply.sh"),
+            &render_apply_script(&plan()),
+        );
         write_executable(&sandbox.k8s().join("verify.sh"), FAKE_VERIFY);
         fs::create_dir(sandbox.bin()).unwrap();
         write_executable(&sandbox.bin().join("kubectl"), FAKE_KUBECTL);
@@ -167,7 +174,13 @@ impl Sandbox {
 
     /// Runs `k8s/apply.sh ARGS` from the sandbox root (not from k8s/) against `cluster`.
     fn run(&self, args: &[&str], cluster: Cluster) -> Run {
-        self.run_from(self.dir.path(), &self.k8s().join("apply.sh"), args, cluster, &[])
+        self.run_from(
+            self.dir.path(),
+            &self.k8s().join("apply.sh"),
+            args,
+            cluster,
+            &[],
+        )
     }
 
     fn run_from(
@@ -336,7 +349,10 @@ fn one_context_on_an_empty_cluster_creates_every_policy_in_order() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--context", "staging"], EMPTY);
     assert_exit(&run, 0);
-    assert_eq!(run.calls, concat(&[check_empty("staging"), write_empty("staging")]));
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), write_empty("staging")])
+    );
     assert_eq!(
         run.stdout,
         "==> staging: preflight\n\
@@ -414,7 +430,11 @@ fn bad_arguments_are_usage_errors() {
 #[test]
 fn help_prints_usage_and_calls_nothing() {
     let sandbox = Sandbox::new();
-    for args in [&["-h"][..], &["--help"][..], &["--context", "staging", "--help"][..]] {
+    for args in [
+        &["-h"][..],
+        &["--help"][..],
+        &["--context", "staging", "--help"][..],
+    ] {
         let run = sandbox.run(args, EMPTY);
         assert_exit(&run, 0);
         assert!(run.stdout.starts_with("Usage: "), "{run:#?}");
@@ -480,7 +500,11 @@ fn manifests_are_found_from_any_working_directory() {
     );
     assert_exit(&run, 0);
     assert_eq!(run.calls, expected("d"));
-    let documents: Vec<String> = sandbox.inputs(&run).into_iter().map(|(_, doc)| doc).collect();
+    let documents: Vec<String> = sandbox
+        .inputs(&run)
+        .into_iter()
+        .map(|(_, doc)| doc)
+        .collect();
     let mut want: Vec<String> = policies().map(document).collect();
     want.extend(policies().map(document));
     assert_eq!(documents, want);
@@ -606,7 +630,8 @@ fn two_contexts_are_both_checked_before_either_is_written_then_written_in_order(
         ])
     );
     assert!(
-        run.stdout.ends_with("==> prod: done\n==> applied to: staging prod\n"),
+        run.stdout
+            .ends_with("==> prod: done\n==> applied to: staging prod\n"),
         "{run:#?}"
     );
 
@@ -731,7 +756,10 @@ fn dry_run_writes_nothing_and_reports_what_it_would_do() {
 
     let run = sandbox.run(&["--context", "staging", "--dry-run"], EMPTY);
     assert_exit(&run, 0);
-    assert_eq!(run.calls, concat(&[check_empty("staging"), list("staging")]));
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), list("staging")])
+    );
     assert!(
         run.stdout
             .contains("5 to create, 0 to repair, 0 up to date\n    nothing to prune\n"),
@@ -747,7 +775,13 @@ fn prune_deletes_only_stale_policies_of_this_source_in_managed_namespaces() {
     let live = format!(
         "{UP_TO_DATE}payments/api.v1\nshop/hand-made unlabelled\nshop/old.ingress\nlegacy/old\n"
     );
-    let run = sandbox.run(&["--context", "staging"], Cluster { live: &live, ..EMPTY });
+    let run = sandbox.run(
+        &["--context", "staging"],
+        Cluster {
+            live: &live,
+            ..EMPTY
+        },
+    );
     assert_exit(&run, 0);
     let mut expected = check_live("staging");
     expected.extend(list("staging"));
@@ -755,7 +789,9 @@ fn prune_deletes_only_stale_policies_of_this_source_in_managed_namespaces() {
     expected.push(delete("staging", "shop/old.ingress"));
     assert_eq!(run.calls, expected);
     assert!(
-        run.calls.iter().all(|call| !call.contains("--all-namespaces")),
+        run.calls
+            .iter()
+            .all(|call| !call.contains("--all-namespaces")),
         "{run:#?}"
     );
     assert!(
@@ -838,7 +874,10 @@ fn a_failed_write_on_the_first_context_names_it_and_leaves_later_ones_untouched(
 #[test]
 fn verify_runs_verify_sh_after_each_context() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--verify", "--context", "staging", "--context", "prod"], EMPTY);
+    let run = sandbox.run(
+        &["--verify", "--context", "staging", "--context", "prod"],
+        EMPTY,
+    );
     assert_exit(&run, 0);
     assert_eq!(
         run.calls,
@@ -861,7 +900,10 @@ fn verify_runs_verify_sh_after_each_context() {
     // Without --verify, verify.sh is never run.
     let run = sandbox.run(&["--context", "staging"], EMPTY);
     assert_exit(&run, 0);
-    assert_eq!(run.calls, concat(&[check_empty("staging"), write_empty("staging")]));
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), write_empty("staging")])
+    );
 }
 
 #[test]
