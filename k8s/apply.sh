@@ -130,7 +130,7 @@ if ((dry_run && verify)); then
 fi
 
 # Manifests are found next to this script, whatever the working directory (and CDPATH).
-here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" >/dev/null && pwd)
+here=$(CDPATH="" cd -- "$(dirname -- "${BASH_SOURCE[0]}")" >/dev/null && pwd)
 
 declare -A emitted=()
 for entry in "${steps[@]}"; do

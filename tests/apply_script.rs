@@ -1,7 +1,10 @@
-//! The generated `k8s/apply.sh`, run for real: rendered for a small plan next to dummy
+//! The generated `k8s/apply.sh`, run for real: rendered for a small plan next to small real
 //! manifests, with a stand-in `kubectl` (`support/fake-kubectl.sh`) first on PATH that
-//! records every call, so each test can assert the exact sequence of kubectl calls. A
-//! stand-in `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
+//! answers from a described cluster and records every call (and the stdin of each create
+//! and replace), so each test can assert the exact sequence of kubectl calls. A stand-in
+//! `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
+//! What only a real API server shows (dry runs, defaults, comparing live objects) is in
+//! tests/rollout.rs; these show the arguments, the contexts and the messages.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,35 +14,125 @@ use std::process::Command;
 mod scripts;
 
 use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
-use zero_trust::emit::apply_script::{ApplyPlan, GENERATED_HEADER, render_apply_script};
+use zero_trust::emit::apply_script::{ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script};
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
 const FAKE_VERIFY: &str = include_str!("support/fake-verify.sh");
 
-/// Stands for the k8s/ directory in recorded calls, whose real path is a temp dir.
-const K8S: &str = "$K8S";
+const SPEC_WEB: &str = "  ingress:\n  - ports:\n    - port: 8080\n      protocol: TCP\n  \
+     podSelector:\n    matchLabels:\n      app: web\n  policyTypes:\n  - Ingress\n";
+const SPEC_API: &str = "  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          \
+     kubernetes.io/metadata.name: shop\n    ports:\n    - port: 9000\n      protocol: TCP\n  \
+     podSelector:\n    matchLabels:\n      app: api\n  policyTypes:\n  - Ingress\n";
+const SPEC_DNS: &str = "  egress:\n  - ports:\n    - port: 53\n      protocol: UDP\n  \
+     podSelector: {}\n  policyTypes:\n  - Egress\n";
+const SPEC_DENY: &str = "  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n";
 
-const GET_MANAGED: &str = "get networkpolicies --all-namespaces -l app.kubernetes.io/managed-by=zero-trust \
-     -o jsonpath={range .items[*]}{.metadata.namespace}{\"/\"}{.metadata.name}{\"\\n\"}{end}";
+/// The manifests next to the script: each file's documents in order, as namespace/name
+/// and spec.
+const MANIFESTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "10-allow-payments.yaml",
+        &[("payments/api.ingress", SPEC_API)],
+    ),
+    (
+        "10-allow-shop.yaml",
+        &[
+            ("shop/web.ingress", SPEC_WEB),
+            ("shop/all-pods.egress", SPEC_DNS),
+        ],
+    ),
+    (
+        "20-default-deny.yaml",
+        &[
+            ("payments/default-deny-all", SPEC_DENY),
+            ("shop/default-deny-all", SPEC_DENY),
+        ],
+    ),
+];
 
-/// What the emitted policies look like in a cluster that is up to date.
-const EMITTED_ON_CLUSTER: &str =
-    "payments/allow-api\npayments/default-deny\nshop/allow-web\nshop/default-deny\n";
+/// The plan's rollout order (file, document, policy): neither the files' order nor sorted,
+/// so a script that went file by file or sorted would write in another order.
+const ORDER: [(&str, usize, &str); 5] = [
+    ("10-allow-shop.yaml", 1, "shop/web.ingress"),
+    ("10-allow-payments.yaml", 1, "payments/api.ingress"),
+    ("10-allow-shop.yaml", 2, "shop/all-pods.egress"),
+    ("20-default-deny.yaml", 2, "shop/default-deny-all"),
+    ("20-default-deny.yaml", 1, "payments/default-deny-all"),
+];
+
+const SOURCE_SELECTOR: &str =
+    "app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=storefront";
+/// The jsonpath arguments apply.sh passes, as kubectl receives them.
+const LABELS_AND_SPEC: &str = r#"{.metadata.labels}{"\n"}{.spec}{"\n"}"#;
+const NAME_AND_LABEL: &str =
+    r#"{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}"#;
+const NAMES: &str = r#"{range .items[*]}{.metadata.name}{"\n"}{end}"#;
 
 fn plan() -> ApplyPlan {
     ApplyPlan {
-        allow_files: vec!["shop-allow.yaml".into(), "payments-allow.yaml".into()],
-        deny_files: vec!["default-deny.yaml".into()],
-        policies: vec![
-            ("payments".into(), "allow-api".into()),
-            ("payments".into(), "default-deny".into()),
-            ("shop".into(), "allow-web".into()),
-            ("shop".into(), "default-deny".into()),
-        ],
+        steps: ORDER
+            .iter()
+            .map(|&(file, index, policy)| {
+                let (namespace, name) = policy.split_once('/').unwrap();
+                ApplyStep {
+                    file: file.into(),
+                    index,
+                    namespace: namespace.into(),
+                    name: name.into(),
+                }
+            })
+            .collect(),
+        managed_namespaces: vec!["payments".into(), "shop".into()],
+        source: "storefront".into(),
     }
 }
 
-/// A temp dir holding `k8s/` (the rendered script and its manifests) and `bin/kubectl`.
+/// The emitted policies in the plan's order.
+fn policies() -> impl Iterator<Item = &'static str> {
+    ORDER.iter().map(|step| step.2)
+}
+
+/// The YAML document of `policy` as its manifest holds it (after its `---` line).
+fn document(policy: &str) -> String {
+    let spec = MANIFESTS
+        .iter()
+        .flat_map(|(_, documents)| documents.iter())
+        .find(|(p, _)| *p == policy)
+        .unwrap_or_else(|| panic!("no manifest holds {policy}"))
+        .1;
+    let (namespace, name) = policy.split_once('/').unwrap();
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  labels:\n    \
+         app.kubernetes.io/managed-by: zero-trust\n    zero-trust.dev/policy-source: storefront\n  \
+         name: {name}\n  namespace: {namespace}\nspec:\n{spec}"
+    )
+}
+
+/// What the stand-in kubectl answers (see support/fake-kubectl.sh for the line formats).
+#[derive(Clone, Copy)]
+struct Cluster<'a> {
+    /// The namespaces: name, then the value of its kubernetes.io/metadata.name label.
+    namespaces: &'a str,
+    /// The NetworkPolicies: namespace/name, then `edited` or `unlabelled`.
+    live: &'a str,
+    /// Calls whose argument line contains this fail.
+    fail_on: Option<&'a str>,
+}
+
+/// Reachable, both managed namespaces labelled, no NetworkPolicy yet.
+const EMPTY: Cluster = Cluster {
+    namespaces: "default default\npayments payments\nshop shop\n",
+    live: "",
+    fail_on: None,
+};
+
+/// Every emitted policy is live as k8s/ says.
+const UP_TO_DATE: &str = "payments/api.ingress\npayments/default-deny-all\n\
+     shop/all-pods.egress\nshop/default-deny-all\nshop/web.ingress\n";
+
+/// A temp dir holding `k8s/` (the rendered script, its manifests and a stand-in verify.sh),
+/// `bin/kubectl` and, per run, `log/`.
 struct Sandbox {
     dir: tempfile::TempDir,
 }
@@ -48,12 +141,19 @@ impl Sandbox {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let sandbox = Sandbox { dir };
-        let plan = plan();
         fs::create_dir(sandbox.k8s()).unwrap();
-        for file in plan.allow_files.iter().chain(&plan.deny_files) {
-            fs::write(sandbox.k8s().join(file), "# a dummy manifest\n").unwrap();
+        for (file, documents) in MANIFESTS {
+            let mut text = format!("# {GENERATED_HEADER}\n");
+            for (policy, _) in documents.iter() {
+                text.push_str("---\n");
+                text.push_str(&document(policy));
+            }
+            fs::write(sandbox.k8s().join(file), text).unwrap();
         }
-        write_executable(&sandbox.k8s().join("apply.sh"), &render_apply_script(&plan));
+        write_executable(
+            &sandbox.k8s().join("apply.sh"),
+            &render_apply_script(&plan()),
+        );
         write_executable(&sandbox.k8s().join("verify.sh"), FAKE_VERIFY);
         fs::create_dir(sandbox.bin()).unwrap();
         write_executable(&sandbox.bin().join("kubectl"), FAKE_KUBECTL);
@@ -69,18 +169,17 @@ impl Sandbox {
     }
 
     fn log(&self) -> PathBuf {
-        self.dir.path().join("kubectl.log")
+        self.dir.path().join("log").join("kubectl.log")
     }
 
-    /// Runs `k8s/apply.sh ARGS` from the sandbox root (not from k8s/). `existing` is what
-    /// the cluster holds with the managed-by label; calls containing `fail_on` fail.
-    fn run(&self, args: &[&str], existing: &str, fail_on: Option<&str>) -> Run {
+    /// Runs `k8s/apply.sh ARGS` from the sandbox root (not from k8s/) against `cluster`.
+    fn run(&self, args: &[&str], cluster: Cluster) -> Run {
         self.run_from(
             self.dir.path(),
             &self.k8s().join("apply.sh"),
             args,
-            existing,
-            fail_on,
+            cluster,
+            &[],
         )
     }
 
@@ -89,9 +188,14 @@ impl Sandbox {
         working_dir: &Path,
         script: &Path,
         args: &[&str],
-        existing: &str,
-        fail_on: Option<&str>,
+        cluster: Cluster,
+        env: &[(&str, &Path)],
     ) -> Run {
+        let log_dir = self.log().parent().unwrap().to_owned();
+        if log_dir.exists() {
+            fs::remove_dir_all(&log_dir).unwrap();
+        }
+        fs::create_dir(&log_dir).unwrap();
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut search_path = vec![self.bin()];
         search_path.extend(std::env::split_paths(&path));
@@ -101,15 +205,17 @@ impl Sandbox {
             .current_dir(working_dir)
             .env("PATH", std::env::join_paths(search_path).unwrap())
             .env("FAKE_KUBECTL_LOG", self.log())
-            .env("FAKE_KUBECTL_EXISTING", existing)
-            .env_remove("FAKE_KUBECTL_FAIL_ON");
-        if let Some(pattern) = fail_on {
+            .env("FAKE_KUBECTL_NAMESPACES", cluster.namespaces)
+            .env("FAKE_KUBECTL_LIVE", cluster.live)
+            .env_remove("FAKE_KUBECTL_FAIL_ON")
+            .env_remove("CDPATH");
+        if let Some(pattern) = cluster.fail_on {
             command.env("FAKE_KUBECTL_FAIL_ON", pattern);
         }
+        command.envs(env.iter().copied());
         let output = command.output().expect("run apply.sh");
-        let k8s = self.k8s().display().to_string();
         let calls = match fs::read_to_string(self.log()) {
-            Ok(log) => log.lines().map(|line| line.replace(&k8s, K8S)).collect(),
+            Ok(log) => log.lines().map(str::to_owned).collect(),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(error) => panic!("read the kubectl log: {error}"),
         };
@@ -120,35 +226,106 @@ impl Sandbox {
             calls,
         }
     }
+
+    /// Each create and replace call of the last run with the stdin kubectl got.
+    fn inputs(&self, run: &Run) -> Vec<(String, String)> {
+        let mut inputs = Vec::new();
+        for (i, call) in run.calls.iter().enumerate() {
+            let file = format!("{}.stdin.{}", self.log().display(), i + 1);
+            if let Ok(stdin) = fs::read_to_string(file) {
+                inputs.push((call.clone(), stdin));
+            }
+        }
+        inputs
+    }
 }
 
-fn dry_run_call(context: &str) -> String {
+fn split(policy: &str) -> (&str, &str) {
+    policy.split_once('/').unwrap()
+}
+
+fn preflight(context: &str) -> Vec<String> {
+    let mut calls = vec![format!(
+        "--context {context} --request-timeout=15s get --raw /version"
+    )];
+    for namespace in ["payments", "shop"] {
+        calls.push(format!(
+            "--context {context} get namespace {namespace} --ignore-not-found -o jsonpath={NAME_AND_LABEL}"
+        ));
+    }
+    calls
+}
+
+fn get_live(context: &str, policy: &str) -> String {
+    let (namespace, name) = split(policy);
     format!(
-        "--context {context} apply --dry-run=server \
-         -f {K8S}/shop-allow.yaml -f {K8S}/payments-allow.yaml -f {K8S}/default-deny.yaml"
+        "--context {context} get networkpolicy -n {namespace} {name} --ignore-not-found -o jsonpath={LABELS_AND_SPEC}"
     )
 }
 
-fn allow_call(context: &str) -> String {
-    format!("--context {context} apply -f {K8S}/shop-allow.yaml -f {K8S}/payments-allow.yaml")
+fn create_dry_run(context: &str) -> String {
+    format!("--context {context} create --dry-run=server -f - -o name")
 }
 
-fn deny_call(context: &str) -> String {
-    format!("--context {context} apply -f {K8S}/default-deny.yaml")
+fn replace_dry_run(context: &str) -> String {
+    format!("--context {context} replace --dry-run=server -f - -o jsonpath={LABELS_AND_SPEC}")
 }
 
-fn get_call(context: &str) -> String {
-    format!("--context {context} {GET_MANAGED}")
+fn create(context: &str) -> String {
+    format!("--context {context} create --save-config -f - -o name")
 }
 
-/// Every call of a full run on a cluster where nothing is stale.
-fn full_run_calls(context: &str) -> Vec<String> {
-    vec![
-        dry_run_call(context),
-        allow_call(context),
-        deny_call(context),
-        get_call(context),
-    ]
+fn replace(context: &str) -> String {
+    format!("--context {context} replace --save-config -f - -o name")
+}
+
+fn list(context: &str) -> Vec<String> {
+    ["payments", "shop"]
+        .iter()
+        .map(|namespace| {
+            format!(
+                "--context {context} get networkpolicies -n {namespace} -l {SOURCE_SELECTOR} -o jsonpath={NAMES}"
+            )
+        })
+        .collect()
+}
+
+fn delete(context: &str, policy: &str) -> String {
+    let (namespace, name) = split(policy);
+    format!("--context {context} delete networkpolicy -n {namespace} {name}")
+}
+
+fn verify(context: &str) -> String {
+    format!("verify.sh --context {context}")
+}
+
+/// Phase 1 on a cluster that has none of the policies.
+fn check_empty(context: &str) -> Vec<String> {
+    let mut calls = preflight(context);
+    for policy in policies() {
+        calls.extend([get_live(context, policy), create_dry_run(context)]);
+    }
+    calls
+}
+
+/// Phase 1 on a cluster that has all of them (edited or not).
+fn check_live(context: &str) -> Vec<String> {
+    let mut calls = preflight(context);
+    for policy in policies() {
+        calls.extend([get_live(context, policy), replace_dry_run(context)]);
+    }
+    calls
+}
+
+/// Phase 2 on a cluster that has none of the policies: create each, then list to prune.
+fn write_empty(context: &str) -> Vec<String> {
+    let mut calls = vec![create(context); 5];
+    calls.extend(list(context));
+    calls
+}
+
+fn concat(parts: &[Vec<String>]) -> Vec<String> {
+    parts.concat()
 }
 
 #[test]
@@ -165,190 +342,51 @@ fn script_starts_with_shebang_and_generated_header_and_is_deterministic() {
         script.lines().nth(1).unwrap()
     );
     assert_eq!(script, render_apply_script(&plan()));
+}
 
-    let mut shuffled = plan();
-    shuffled.policies.reverse();
+#[test]
+fn one_context_on_an_empty_cluster_creates_every_policy_in_order() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--context", "staging"], EMPTY);
+    assert_exit(&run, 0);
     assert_eq!(
-        script,
-        render_apply_script(&shuffled),
-        "kept policies must not depend on input order"
+        run.calls,
+        concat(&[check_empty("staging"), write_empty("staging")])
     );
-}
-
-#[test]
-fn one_context_dry_runs_then_applies_then_prunes() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--context", "staging"], EMITTED_ON_CLUSTER, None);
-    assert_exit(&run, 0);
-    assert_eq!(run.calls, full_run_calls("staging"));
-    for progress in [
-        "==> staging: server-side dry run",
-        "==> staging: applying allow policies",
-        "==> staging: applying default-deny policies",
-        "==> staging: pruning managed policies that are no longer emitted",
-        "==> staging: done",
-    ] {
-        assert!(run.stdout.contains(progress), "no `{progress}` in {run:#?}");
-    }
-}
-
-#[test]
-fn two_contexts_are_applied_in_the_given_order() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(
-        &["--context", "staging", "--context=prod"],
-        EMITTED_ON_CLUSTER,
-        None,
+    assert_eq!(
+        run.stdout,
+        "==> staging: preflight\n\
+         ==> staging: server-side dry run of 5 policies\n    \
+         5 to create, 0 to repair, 0 up to date\n\
+         ==> staging: writing policies in the proven order\n    \
+         created shop/web.ingress\n    \
+         created payments/api.ingress\n    \
+         created shop/all-pods.egress\n    \
+         created shop/default-deny-all\n    \
+         created payments/default-deny-all\n\
+         ==> staging: pruning this source's policies that are no longer emitted\n    \
+         nothing to prune\n\
+         ==> staging: done\n\
+         ==> applied to: staging\n"
     );
-    assert_exit(&run, 0);
-    let mut expected = full_run_calls("staging");
-    expected.extend(full_run_calls("prod"));
-    assert_eq!(run.calls, expected);
-
-    // Not sorted: the order on the command line is the rollout order.
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(
-        &["--context", "prod", "--context", "staging"],
-        EMITTED_ON_CLUSTER,
-        None,
-    );
-    assert_exit(&run, 0);
-    let mut expected = full_run_calls("prod");
-    expected.extend(full_run_calls("staging"));
-    assert_eq!(run.calls, expected);
-}
-
-#[test]
-fn failure_in_first_context_stops_before_the_second() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(
-        &["--context", "staging", "--context", "prod"],
-        EMITTED_ON_CLUSTER,
-        Some("--context staging apply -f"),
-    );
-    assert_ne!(run.code, Some(0), "{run:#?}");
-    assert_eq!(run.calls, [dry_run_call("staging"), allow_call("staging")]);
-    assert!(
-        run.stderr.contains("failed on context `staging`"),
-        "{run:#?}"
-    );
-    assert!(run.stderr.contains("may be partly updated"), "{run:#?}");
-    assert!(
-        run.stderr.contains("later contexts were not touched: prod"),
-        "{run:#?}"
-    );
-}
-
-#[test]
-fn failed_dry_run_says_nothing_changed_and_names_the_context() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(
-        &["--context", "staging", "--context", "prod"],
-        EMITTED_ON_CLUSTER,
-        Some("--context prod apply --dry-run=server"),
-    );
-    assert_ne!(run.code, Some(0), "{run:#?}");
-    let mut expected = full_run_calls("staging");
-    expected.push(dry_run_call("prod"));
-    assert_eq!(run.calls, expected);
-    assert!(run.stderr.contains("failed on context `prod`"), "{run:#?}");
-    assert!(
-        run.stderr.contains("nothing was changed on `prod`"),
-        "{run:#?}"
-    );
-    assert!(!run.stderr.contains("later contexts"), "{run:#?}");
-}
-
-#[test]
-fn failed_prune_stops_and_says_the_policies_are_applied() {
-    let sandbox = Sandbox::new();
-    let existing = format!("{EMITTED_ON_CLUSTER}shop/allow-old\n");
-    let run = sandbox.run(
-        &["--context", "staging", "--context", "prod"],
-        &existing,
-        Some("--context staging delete"),
-    );
-    assert_ne!(run.code, Some(0), "{run:#?}");
-    let mut expected = full_run_calls("staging");
-    expected.push("--context staging delete networkpolicy -n shop allow-old".to_owned());
-    assert_eq!(run.calls, expected);
-    assert!(
-        run.stderr.contains("failed on context `staging`"),
-        "{run:#?}"
-    );
-    assert!(run.stderr.contains("prune did not finish"), "{run:#?}");
-    assert!(
-        run.stderr.contains("later contexts were not touched: prod"),
-        "{run:#?}"
-    );
-}
-
-#[test]
-fn dry_run_only_makes_dry_run_calls() {
-    let sandbox = Sandbox::new();
-    let existing = format!("{EMITTED_ON_CLUSTER}shop/allow-old\n");
-    let run = sandbox.run(
-        &["--dry-run", "--context", "staging", "--context", "prod"],
-        &existing,
-        None,
-    );
-    assert_exit(&run, 0);
-    let mut expected = Vec::new();
-    for context in ["staging", "prod"] {
-        expected.push(dry_run_call(context));
-        expected.push(get_call(context));
-        expected.push(format!(
-            "--context {context} delete --dry-run=server networkpolicy -n shop allow-old"
-        ));
-    }
-    assert_eq!(run.calls, expected);
-    assert!(
-        run.stdout
-            .contains("would delete networkpolicy shop/allow-old"),
-        "{run:#?}"
-    );
-    assert!(run.stdout.contains("nothing was changed"), "{run:#?}");
-}
-
-#[test]
-fn prune_deletes_only_stale_managed_policies() {
-    let sandbox = Sandbox::new();
-    // The cluster holds every emitted policy plus two the policies no longer emit; the
-    // label selector means unmanaged policies are never even listed.
-    let existing = "old/allow-legacy\npayments/allow-api\npayments/default-deny\n\
-                    shop/allow-web\nshop/allow-web-old\nshop/default-deny\n";
-    let run = sandbox.run(&["--context", "staging"], existing, None);
-    assert_exit(&run, 0);
-    let mut expected = full_run_calls("staging");
-    expected.push("--context staging delete networkpolicy -n old allow-legacy".to_owned());
-    expected.push("--context staging delete networkpolicy -n shop allow-web-old".to_owned());
-    assert_eq!(run.calls, expected);
-}
-
-#[test]
-fn allow_files_are_applied_before_deny_files() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--context", "staging"], "", None);
-    assert_exit(&run, 0);
-    let position = |needle: &str| {
-        run.calls
-            .iter()
-            .position(|call| !call.contains("--dry-run") && call.contains(needle))
-            .unwrap_or_else(|| panic!("no apply of `{needle}` in {run:#?}"))
-    };
-    assert!(position("shop-allow.yaml") < position("default-deny.yaml"));
-    assert!(position("payments-allow.yaml") < position("default-deny.yaml"));
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
 fn no_context_is_refused_without_calling_kubectl() {
     let sandbox = Sandbox::new();
-    for args in [&[][..], &["--dry-run"][..]] {
-        let run = sandbox.run(args, "", None);
+    for args in [&[][..], &["--dry-run"][..], &["--verify"][..]] {
+        let run = sandbox.run(args, EMPTY);
         assert_exit(&run, 2);
         assert!(run.calls.is_empty(), "{run:#?}");
-        assert!(run.stderr.contains("no `--context` given"), "{run:#?}");
-        assert!(run.stderr.contains("Usage:"), "{run:#?}");
+        assert!(
+            run.stderr.starts_with(
+                "apply.sh: no `--context` given; name every cluster to apply to, e.g. \
+                 `--context staging` (this script never guesses from kubectl's current context)\n\nUsage: "
+            ),
+            "{run:#?}"
+        );
+        assert_eq!(run.stdout, "");
     }
 }
 
@@ -371,150 +409,569 @@ fn bad_arguments_are_usage_errors() {
         ),
         (
             &["--context="][..],
-            "`--context` needs a kubectl context name",
+            "`--context` needs a kubectl context name, not ``",
+        ),
+        (
+            &["--context", "staging", "--context", ""][..],
+            "`--context` needs a kubectl context name, not ``",
         ),
     ] {
-        let run = sandbox.run(args, "", None);
+        let run = sandbox.run(args, EMPTY);
         assert_exit(&run, 2);
         assert!(run.calls.is_empty(), "{run:#?}");
-        assert!(run.stderr.contains(message), "no `{message}` in {run:#?}");
-        assert!(run.stderr.contains("Usage:"), "{run:#?}");
+        assert!(
+            run.stderr
+                .starts_with(&format!("apply.sh: {message}\n\nUsage: ")),
+            "no `{message}` first in {run:#?}"
+        );
     }
 }
 
 #[test]
 fn help_prints_usage_and_calls_nothing() {
     let sandbox = Sandbox::new();
-    for flag in ["-h", "--help"] {
-        let run = sandbox.run(&[flag], "", None);
+    for args in [
+        &["-h"][..],
+        &["--help"][..],
+        &["--context", "staging", "--help"][..],
+    ] {
+        let run = sandbox.run(args, EMPTY);
         assert_exit(&run, 0);
-        assert!(run.stdout.contains("Usage:"), "{run:#?}");
-        assert!(run.stdout.contains("--dry-run"), "{run:#?}");
-        assert!(run.stdout.contains("--verify"), "{run:#?}");
+        assert!(run.stdout.starts_with("Usage: "), "{run:#?}");
+        for option in ["--context CONTEXT", "--dry-run", "--verify", "-h, --help"] {
+            assert!(run.stdout.contains(option), "no `{option}` in {run:#?}");
+        }
+        assert!(run.stdout.contains(SOURCE_SELECTOR), "{run:#?}");
         assert!(run.calls.is_empty(), "{run:#?}");
+        assert_eq!(run.stderr, "");
     }
 }
 
 #[test]
 fn manifests_are_found_from_any_working_directory() {
     let sandbox = Sandbox::new();
-    // A relative script path from the sandbox root, then an absolute one from `/`.
+    let expected = |context| concat(&[check_empty(context), write_empty(context)]);
+    // A relative path from the sandbox root, an absolute one from `/`, and `./apply.sh`.
     let run = sandbox.run_from(
         sandbox.dir.path(),
         Path::new("k8s/apply.sh"),
         &["--context", "a"],
-        "",
-        None,
+        EMPTY,
+        &[],
     );
     assert_exit(&run, 0);
-    assert_eq!(run.calls, full_run_calls("a"));
-
-    fs::remove_file(sandbox.log()).unwrap();
-    let script = sandbox.k8s().join("apply.sh");
-    let run = sandbox.run_from(Path::new("/"), &script, &["--context", "b"], "", None);
+    assert_eq!(run.calls, expected("a"));
+    let run = sandbox.run_from(
+        Path::new("/"),
+        &sandbox.k8s().join("apply.sh"),
+        &["--context", "b"],
+        EMPTY,
+        &[],
+    );
     assert_exit(&run, 0);
-    assert_eq!(run.calls, full_run_calls("b"));
+    assert_eq!(run.calls, expected("b"));
+    let run = sandbox.run_from(
+        &sandbox.k8s(),
+        Path::new("./apply.sh"),
+        &["--context", "c"],
+        EMPTY,
+        &[],
+    );
+    assert_exit(&run, 0);
+    assert_eq!(run.calls, expected("c"));
+
+    // CDPATH naming a directory with another k8s/ (whose manifests hold other documents)
+    // must not change where the manifests are read from.
+    let elsewhere = sandbox.dir.path().join("elsewhere");
+    fs::create_dir_all(elsewhere.join("k8s")).unwrap();
+    for (file, _) in MANIFESTS {
+        fs::write(
+            elsewhere.join("k8s").join(file),
+            "# not these\n---\nkind: Other\n---\nkind: Other\n",
+        )
+        .unwrap();
+    }
+    let run = sandbox.run_from(
+        sandbox.dir.path(),
+        Path::new("k8s/apply.sh"),
+        &["--context", "d"],
+        EMPTY,
+        &[("CDPATH", &elsewhere)],
+    );
+    assert_exit(&run, 0);
+    assert_eq!(run.calls, expected("d"));
+    let documents: Vec<String> = sandbox
+        .inputs(&run)
+        .into_iter()
+        .map(|(_, doc)| doc)
+        .collect();
+    let mut want: Vec<String> = policies().map(document).collect();
+    want.extend(policies().map(document));
+    assert_eq!(documents, want);
 }
 
 #[test]
 fn missing_manifest_stops_before_any_kubectl_call() {
     let sandbox = Sandbox::new();
-    fs::remove_file(sandbox.k8s().join("default-deny.yaml")).unwrap();
-    let run = sandbox.run(&["--context", "staging"], "", None);
+    fs::remove_file(sandbox.k8s().join("20-default-deny.yaml")).unwrap();
+    let run = sandbox.run(&["--context", "staging"], EMPTY);
     assert_exit(&run, 1);
     assert!(run.calls.is_empty(), "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "apply.sh: manifest `{}/20-default-deny.yaml` is missing; run `cargo xtask emit` to write k8s/ again\n",
+            sandbox.k8s().display()
+        )
+    );
+}
+
+#[test]
+fn each_step_sends_exactly_its_document() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--context", "staging"], EMPTY);
+    assert_exit(&run, 0);
+    let mut expected = Vec::new();
+    for call in [create_dry_run("staging"), create("staging")] {
+        for policy in policies() {
+            expected.push((call.clone(), document(policy)));
+        }
+    }
+    let mut inputs = sandbox.inputs(&run);
+    // Dry runs first (in order), then the writes (in order).
+    inputs.sort_by_key(|(call, _)| !call.contains("--dry-run"));
+    assert_eq!(inputs, expected);
+
+    let live = "payments/api.ingress edited\npayments/default-deny-all edited\n\
+                shop/all-pods.egress edited\nshop/default-deny-all edited\nshop/web.ingress edited\n";
+    let run = sandbox.run(&["--context", "staging"], Cluster { live, ..EMPTY });
+    assert_exit(&run, 0);
+    let mut expected = Vec::new();
+    for call in [replace_dry_run("staging"), replace("staging")] {
+        for policy in policies() {
+            expected.push((call.clone(), document(policy)));
+        }
+    }
+    let mut inputs = sandbox.inputs(&run);
+    inputs.sort_by_key(|(call, _)| !call.contains("--dry-run"));
+    assert_eq!(inputs, expected);
+}
+
+#[test]
+fn steps_are_written_in_the_plans_order_and_only_where_needed() {
+    let sandbox = Sandbox::new();
+    // One up to date, one edited by hand, one that lost its labels, two missing.
+    let live = "shop/web.ingress edited\npayments/api.ingress\nshop/default-deny-all unlabelled\n";
+    let run = sandbox.run(&["--context", "staging"], Cluster { live, ..EMPTY });
+    assert_exit(&run, 0);
+    let s = "staging";
+    let mut expected = preflight(s);
+    expected.extend([
+        get_live(s, "shop/web.ingress"),
+        replace_dry_run(s),
+        get_live(s, "payments/api.ingress"),
+        replace_dry_run(s),
+        get_live(s, "shop/all-pods.egress"),
+        create_dry_run(s),
+        get_live(s, "shop/default-deny-all"),
+        replace_dry_run(s),
+        get_live(s, "payments/default-deny-all"),
+        create_dry_run(s),
+        replace(s),
+        create(s),
+        replace(s),
+        create(s),
+    ]);
+    expected.extend(list(s));
+    assert_eq!(run.calls, expected);
+    let writes: Vec<(String, String)> = sandbox
+        .inputs(&run)
+        .into_iter()
+        .filter(|(call, _)| !call.contains("--dry-run"))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            (replace(s), document("shop/web.ingress")),
+            (create(s), document("shop/all-pods.egress")),
+            (replace(s), document("shop/default-deny-all")),
+            (create(s), document("payments/default-deny-all")),
+        ]
+    );
+    assert_eq!(
+        run.stdout,
+        "==> staging: preflight\n\
+         ==> staging: server-side dry run of 5 policies\n    \
+         2 to create, 2 to repair, 1 up to date\n\
+         ==> staging: writing policies in the proven order\n    \
+         repaired shop/web.ingress (its live labels or spec differed from k8s/)\n    \
+         created shop/all-pods.egress\n    \
+         repaired shop/default-deny-all (its live labels or spec differed from k8s/)\n    \
+         created payments/default-deny-all\n\
+         ==> staging: pruning this source's policies that are no longer emitted\n    \
+         nothing to prune\n\
+         ==> staging: done\n\
+         ==> applied to: staging\n"
+    );
+}
+
+#[test]
+fn two_contexts_are_both_checked_before_either_is_written_then_written_in_order() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--context", "staging", "--context=prod"], EMPTY);
+    assert_exit(&run, 0);
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("staging"),
+            check_empty("prod"),
+            write_empty("staging"),
+            write_empty("prod"),
+        ])
+    );
     assert!(
-        run.stderr
-            .contains("default-deny.yaml` is missing; run `cargo xtask emit`"),
+        run.stdout
+            .ends_with("==> prod: done\n==> applied to: staging prod\n"),
+        "{run:#?}"
+    );
+
+    // Not sorted: the order on the command line is the rollout order.
+    let run = sandbox.run(&["--context", "prod", "--context", "staging"], EMPTY);
+    assert_exit(&run, 0);
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("prod"),
+            check_empty("staging"),
+            write_empty("prod"),
+            write_empty("staging"),
+        ])
+    );
+}
+
+#[test]
+fn an_unreachable_second_context_stops_before_any_write() {
+    let sandbox = Sandbox::new();
+    let unreachable = "--context prod --request-timeout=15s get --raw /version";
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            fail_on: Some(unreachable),
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    let mut expected = check_empty("staging");
+    expected.push(unreachable.to_owned());
+    assert_eq!(run.calls, expected);
+    // Only the first line of kubectl's error.
+    assert_eq!(
+        run.stderr,
+        format!(
+            "apply.sh: cannot reach the cluster of context `prod`: error: fake kubectl told to fail: {unreachable}\n\
+             apply.sh: failed on context `prod` (exit status 1); see the output above\n\
+             apply.sh: nothing was changed on any context\n"
+        )
+    );
+}
+
+#[test]
+fn missing_and_unlabelled_namespaces_are_reported_together() {
+    let sandbox = Sandbox::new();
+    // `payments` without the label, then with another namespace's name in it; no `shop`.
+    for namespaces in ["default default\npayments\n", "payments shop\n"] {
+        let run = sandbox.run(
+            &["--context", "staging", "--context", "prod"],
+            Cluster {
+                namespaces,
+                ..EMPTY
+            },
+        );
+        assert_exit(&run, 1);
+        assert_eq!(run.calls, preflight("staging"));
+        assert_eq!(run.stdout, "==> staging: preflight\n");
+        assert_eq!(
+            run.stderr,
+            "apply.sh: context `staging` lacks the managed namespaces: shop; create them \
+             (kubectl create namespace NAME) and run again\n\
+             apply.sh: on context `staging`, these namespaces lack the label \
+             kubernetes.io/metadata.name=<their name> that the policies select namespaces by \
+             (Kubernetes sets it from 1.21 on): payments; label each, e.g. kubectl --context \
+             staging label namespace payments kubernetes.io/metadata.name=payments\n\
+             apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+             apply.sh: nothing was changed on any context\n"
+        );
+    }
+}
+
+#[test]
+fn dry_run_writes_nothing_and_reports_what_it_would_do() {
+    let sandbox = Sandbox::new();
+    // Up to date, edited, three missing; one stale; one without our labels (not ours).
+    let live = "shop/web.ingress\npayments/api.ingress edited\nshop/old.ingress\n\
+                payments/hand-made unlabelled\n";
+    let run = sandbox.run(
+        &["--dry-run", "--context", "staging", "--context", "prod"],
+        Cluster { live, ..EMPTY },
+    );
+    assert_exit(&run, 0);
+    let mut expected = Vec::new();
+    for c in ["staging", "prod"] {
+        expected.extend(preflight(c));
+        expected.extend([
+            get_live(c, "shop/web.ingress"),
+            replace_dry_run(c),
+            get_live(c, "payments/api.ingress"),
+            replace_dry_run(c),
+            get_live(c, "shop/all-pods.egress"),
+            create_dry_run(c),
+            get_live(c, "shop/default-deny-all"),
+            create_dry_run(c),
+            get_live(c, "payments/default-deny-all"),
+            create_dry_run(c),
+        ]);
+        expected.extend(list(c));
+    }
+    assert_eq!(run.calls, expected);
+    let report = |c: &str| {
+        format!(
+            "==> {c}: preflight\n\
+             ==> {c}: server-side dry run of 5 policies\n    \
+             would repair payments/api.ingress (its live labels or spec differ from k8s/)\n    \
+             would create shop/all-pods.egress\n    \
+             would create shop/default-deny-all\n    \
+             would create payments/default-deny-all\n    \
+             3 to create, 1 to repair, 1 up to date\n    \
+             would delete shop/old.ingress (managed by this source, no longer emitted)\n"
+        )
+    };
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}{}==> dry run passed for: staging prod; nothing was changed\n",
+            report("staging"),
+            report("prod")
+        )
+    );
+
+    let run = sandbox.run(&["--context", "staging", "--dry-run"], EMPTY);
+    assert_exit(&run, 0);
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), list("staging")])
+    );
+    assert!(
+        run.stdout
+            .contains("5 to create, 0 to repair, 0 up to date\n    nothing to prune\n"),
         "{run:#?}"
     );
 }
 
-fn verify_call(context: &str) -> String {
-    format!("verify.sh --context {context}")
+#[test]
+fn prune_deletes_only_stale_policies_of_this_source_in_managed_namespaces() {
+    let sandbox = Sandbox::new();
+    // Stale: one per managed namespace. Kept: one without the source labels (never listed),
+    // and one in a namespace no policy names (never looked at).
+    let live = format!(
+        "{UP_TO_DATE}payments/api.v1\nshop/hand-made unlabelled\nshop/old.ingress\nlegacy/old\n"
+    );
+    let run = sandbox.run(
+        &["--context", "staging"],
+        Cluster {
+            live: &live,
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 0);
+    let mut expected = check_live("staging");
+    expected.extend(list("staging"));
+    expected.push(delete("staging", "payments/api.v1"));
+    expected.push(delete("staging", "shop/old.ingress"));
+    assert_eq!(run.calls, expected);
+    assert!(
+        run.calls
+            .iter()
+            .all(|call| !call.contains("--all-namespaces")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.ends_with(
+            "    0 to create, 0 to repair, 5 up to date\n\
+             ==> staging: writing policies in the proven order\n\
+             ==> staging: pruning this source's policies that are no longer emitted\n    \
+             deleted payments/api.v1 (managed by this source, no longer emitted)\n    \
+             deleted shop/old.ingress (managed by this source, no longer emitted)\n\
+             ==> staging: done\n\
+             ==> applied to: staging\n"
+        ),
+        "{run:#?}"
+    );
 }
 
 #[test]
-fn verify_runs_verify_sh_on_each_context_after_it_is_applied() {
+fn a_failed_write_on_the_first_context_names_it_and_leaves_later_ones_untouched() {
+    let sandbox = Sandbox::new();
+    let failing = "--context staging create --save-config";
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            fail_on: Some(failing),
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("staging"),
+            check_empty("prod"),
+            vec![create("staging")],
+        ])
+    );
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: fake kubectl told to fail: {failing} -f - -o name\n\
+             (a second line of detail)\n\
+             apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+             apply.sh: `staging` may be partly updated (every prefix of the order is safe); \
+             fix the cause and run again\n\
+             apply.sh: later contexts were not touched: prod\n"
+        )
+    );
+
+    // A failed prune says the policies are all there.
+    let live = format!("{UP_TO_DATE}shop/old.ingress\n");
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            live: &live,
+            fail_on: Some("--context staging delete"),
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_live("staging"),
+            check_live("prod"),
+            list("staging"),
+            vec![delete("staging", "shop/old.ingress")],
+        ])
+    );
+    assert!(
+        run.stderr.ends_with(
+            "apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+             apply.sh: `staging` has every emitted policy, but prune did not finish; fix the \
+             cause and run again\n\
+             apply.sh: later contexts were not touched: prod\n"
+        ),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn verify_runs_verify_sh_after_each_context() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(
         &["--verify", "--context", "staging", "--context", "prod"],
-        EMITTED_ON_CLUSTER,
-        None,
+        EMPTY,
     );
     assert_exit(&run, 0);
-    let mut expected = full_run_calls("staging");
-    expected.push(verify_call("staging"));
-    expected.extend(full_run_calls("prod"));
-    expected.push(verify_call("prod"));
-    assert_eq!(run.calls, expected);
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("staging"),
+            check_empty("prod"),
+            write_empty("staging"),
+            vec![verify("staging")],
+            write_empty("prod"),
+            vec![verify("prod")],
+        ])
+    );
     assert!(
-        run.stdout.contains("==> staging: verifying with verify.sh"),
+        run.stdout.contains(
+            "==> staging: verifying with verify.sh\n1 passed, 0 failed\n==> staging: done\n"
+        ),
         "{run:#?}"
     );
-    assert!(run.stdout.contains("1 passed, 0 failed"), "{run:#?}");
 
     // Without --verify, verify.sh is never run.
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--context", "staging"], EMITTED_ON_CLUSTER, None);
+    let run = sandbox.run(&["--context", "staging"], EMPTY);
     assert_exit(&run, 0);
-    assert_eq!(run.calls, full_run_calls("staging"));
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), write_empty("staging")])
+    );
 }
 
 #[test]
-fn failed_verify_in_staging_stops_the_rollout_before_prod() {
+fn a_failed_verify_on_the_first_context_stops_before_the_second() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(
         &["--context", "staging", "--context", "prod", "--verify"],
-        EMITTED_ON_CLUSTER,
-        Some("verify.sh --context staging"),
+        Cluster {
+            fail_on: Some("verify.sh --context staging"),
+            ..EMPTY
+        },
     );
     assert_exit(&run, 1);
-    let mut expected = full_run_calls("staging");
-    expected.push(verify_call("staging"));
-    assert_eq!(run.calls, expected, "prod must not be touched");
-    assert!(run.stdout.contains("0 passed, 1 failed"), "{run:#?}");
-    assert!(
-        run.stderr.contains("failed on context `staging`"),
-        "{run:#?}"
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("staging"),
+            check_empty("prod"),
+            write_empty("staging"),
+            vec![verify("staging")],
+        ])
     );
-    assert!(
-        run.stderr
-            .contains("`staging` has every emitted policy, but verify.sh failed on it"),
-        "{run:#?}"
-    );
-    assert!(
-        run.stderr.contains("later contexts were not touched: prod"),
-        "{run:#?}"
+    assert!(run.stdout.ends_with("0 passed, 1 failed\n"), "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+         apply.sh: `staging` has every emitted policy, but verify.sh failed on it (see its \
+         FAIL lines above); fix the cause and run again\n\
+         apply.sh: later contexts were not touched: prod\n"
     );
 }
 
 #[test]
 fn verify_cannot_go_with_dry_run_and_needs_verify_sh() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--dry-run", "--verify", "--context", "staging"], "", None);
-    assert_exit(&run, 2);
-    assert!(run.calls.is_empty(), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("`--verify` probes a cluster after applying to it"),
-        "{run:#?}"
-    );
+    for args in [
+        &["--dry-run", "--verify", "--context", "staging"][..],
+        &["--verify", "--context", "staging", "--dry-run"][..],
+    ] {
+        let run = sandbox.run(args, EMPTY);
+        assert_exit(&run, 2);
+        assert!(run.calls.is_empty(), "{run:#?}");
+        assert!(
+            run.stderr.starts_with(
+                "apply.sh: `--verify` probes a cluster after applying to it, so it cannot go \
+                 with `--dry-run`\n\nUsage: "
+            ),
+            "{run:#?}"
+        );
+    }
 
     fs::remove_file(sandbox.k8s().join("verify.sh")).unwrap();
-    let run = sandbox.run(&["--verify", "--context", "staging"], "", None);
+    let run = sandbox.run(&["--verify", "--context", "staging"], EMPTY);
     assert_exit(&run, 1);
     assert!(run.calls.is_empty(), "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("verify.sh` is missing or not executable; run `cargo xtask emit`"),
-        "{run:#?}"
+    assert_eq!(
+        run.stderr,
+        format!(
+            "apply.sh: `{}/verify.sh` is missing or not executable; run `cargo xtask emit` to \
+             write k8s/ again\n",
+            sandbox.k8s().display()
+        )
     );
 }
 
 /// CI installs shellcheck (Debian package `shellcheck`); elsewhere a missing one is a note.
 #[test]
-fn rendered_script_and_stand_in_pass_shellcheck() {
+fn rendered_script_and_stand_ins_pass_shellcheck() {
     let sandbox = Sandbox::new();
     assert_shellcheck_passes(&[
         sandbox.k8s().join("apply.sh"),
