@@ -5,7 +5,6 @@
 # `--context`, in order, stopping at the first failure. Run `apply.sh --help` for details.
 # Needs bash 4.4 or later and kubectl on PATH.
 set -euo pipefail
-shopt -s inherit_errexit
 
 # The proven rollout order: manifest, document number, namespace/name.
 steps=(
@@ -82,6 +81,8 @@ if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); 
   error "needs bash 4.4 or later, not $BASH_VERSION; run it with a newer bash"
   exit 1
 fi
+# A failed kubectl inside $(...) must stop the script too (bash 4.4+, checked above).
+shopt -s inherit_errexit
 
 contexts=()
 dry_run=0
@@ -101,6 +102,11 @@ while (($# > 0)); do
       if [[ -z $context || $context == -* ]]; then
         usage_error "\`--context\` needs a kubectl context name, not \`$context\`"
       fi
+      for seen in "${contexts[@]}"; do
+        if [[ $seen == "$context" ]]; then
+          usage_error "\`--context $context\` is given twice; name each cluster once"
+        fi
+      done
       contexts+=("$context")
       ;;
     --dry-run)
@@ -161,59 +167,83 @@ document() {
 }
 
 # What is compared between k8s/ and the live object: its labels and its spec, each as the
-# API server prints them (defaults filled in), one per line.
-readonly compared='{.metadata.labels}{"\n"}{.spec}{"\n"}'
+# API server prints them (defaults filled in), on one line after namespace/name.
+readonly compared='{.metadata.namespace}{"/"}{.metadata.name}{"\t"}{.metadata.labels}{"\t"}{.spec}{"\n"}'
 
 # Says on one line why a context cannot be rolled out to, or nothing.
 preflight() {
-  local context=$1 output ns line name label
+  local context=$1 output line name label
   if ! output=$(kubectl --context "$context" --request-timeout=15s get --raw /version 2>&1); then
     error "cannot reach the cluster of context \`$context\`: ${output%%$'\n'*}"
     return 1
   fi
+  # stderr apart: a warning kubectl prints on success must not read as a namespace.
+  if ! output=$(kubectl --context "$context" get namespaces "${managed_namespaces[@]}" --ignore-not-found \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}{end}' 2>/dev/null); then
+    output=$(kubectl --context "$context" get namespaces "${managed_namespaces[@]}" 2>&1 >/dev/null) || true
+    error "cannot read the managed namespaces on context \`$context\`: ${output%%$'\n'*}"
+    return 1
+  fi
+  local -A found=()
+  while read -r name label; do
+    [[ -n $name ]] && found[$name]=$label
+  done <<<"$output"
   local -a missing=() unlabelled=()
-  for ns in "${managed_namespaces[@]}"; do
-    if ! line=$(kubectl --context "$context" get namespace "$ns" --ignore-not-found \
-      -o jsonpath='{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}' 2>&1); then
-      error "cannot read namespace \`$ns\` on context \`$context\`: ${line%%$'\n'*}"
-      return 1
-    fi
-    read -r name label <<<"$line"
-    if [[ -z $name ]]; then
-      missing+=("$ns")
-    elif [[ $label != "$ns" ]]; then
-      unlabelled+=("$ns")
+  for name in "${managed_namespaces[@]}"; do
+    if [[ -z ${found[$name]+present} ]]; then
+      missing+=("$name")
+    elif [[ ${found[$name]} != "$name" ]]; then
+      unlabelled+=("$name")
     fi
   done
   if ((${#missing[@]} > 0)); then
     error "context \`$context\` lacks the managed namespaces: ${missing[*]}; create them (kubectl create namespace NAME) and run again"
   fi
   if ((${#unlabelled[@]} > 0)); then
-    error "on context \`$context\`, these namespaces lack the label kubernetes.io/metadata.name=<their name> that the policies select namespaces by (Kubernetes sets it from 1.21 on): ${unlabelled[*]}; label each, e.g. kubectl --context $context label namespace ${unlabelled[0]} kubernetes.io/metadata.name=${unlabelled[0]}"
+    error "on context \`$context\`, these namespaces lack the label kubernetes.io/metadata.name=<their name> that the policies select namespaces by (Kubernetes sets it from 1.21 on): ${unlabelled[*]}; label each, e.g. kubectl --context $context label namespace ${unlabelled[0]} --overwrite kubernetes.io/metadata.name=${unlabelled[0]}"
   fi
   ((${#missing[@]} == 0 && ${#unlabelled[@]} == 0))
 }
 
-# Decides, with a server-side dry run that validates the object, what step N needs on a
-# context: `create`, `replace` (the live labels or spec differ) or `keep`.
+# Decides what each step needs on a context: `create`, `replace` (the live labels or spec
+# differ from k8s/) or `keep`. One listing per namespace, then one server-side dry run of
+# all creates and one of all replaces, which validates every object on the real server.
 declare -A actions=()
-plan_step() {
-  local context=$1 n=$2 file index policy doc live want
-  read -r file index policy <<<"${steps[n]}"
-  doc=$(document "$file" "$index")
-  live=$(kubectl --context "$context" get networkpolicy -n "${policy%%/*}" "${policy#*/}" \
-    --ignore-not-found -o jsonpath="$compared")
-  if [[ -z $live ]]; then
-    kubectl --context "$context" create --dry-run=server -f - -o name <<<"$doc" >/dev/null
-    actions[$context/$n]=create
-    return
+plan_context() {
+  local context=$1 ns n file index policy line
+  local -A live=() wanted=()
+  for ns in "${managed_namespaces[@]}"; do
+    while IFS= read -r line; do
+      [[ -n $line ]] && live[${line%%$'\t'*}]=${line#*$'\t'}
+    done < <(kubectl --context "$context" get networkpolicies -n "$ns" -o jsonpath="{range .items[*]}$compared{end}")
+  done
+  local creates="" replaces=""
+  for n in "${!steps[@]}"; do
+    read -r file index policy <<<"${steps[n]}"
+    if [[ -z ${live[$policy]+present} ]]; then
+      actions[$context/$n]=create
+      creates+=$'---\n'$(document "$file" "$index")$'\n'
+    else
+      replaces+=$'---\n'$(document "$file" "$index")$'\n'
+    fi
+  done
+  if [[ -n $creates ]]; then
+    kubectl --context "$context" create --dry-run=server -f - -o name <<<"$creates" >/dev/null
   fi
-  want=$(kubectl --context "$context" replace --dry-run=server -f - -o jsonpath="$compared" <<<"$doc")
-  if [[ $want == "$live" ]]; then
-    actions[$context/$n]=keep
-  else
-    actions[$context/$n]=replace
+  if [[ -n $replaces ]]; then
+    while IFS= read -r line; do
+      [[ -n $line ]] && wanted[${line%%$'\t'*}]=${line#*$'\t'}
+    done < <(kubectl --context "$context" replace --dry-run=server -f - -o jsonpath="$compared" <<<"$replaces")
   fi
+  for n in "${!steps[@]}"; do
+    [[ -n ${actions[$context/$n]+decided} ]] && continue
+    policy=${steps[n]##* }
+    if [[ ${wanted[$policy]-} == "${live[$policy]}" ]]; then
+      actions[$context/$n]=keep
+    else
+      actions[$context/$n]=replace
+    fi
+  done
 }
 
 # The managed policies of this source that are no longer emitted, as namespace/name,
@@ -236,8 +266,8 @@ check_context() {
   step "$context" "preflight"
   preflight "$context"
   step "$context" "server-side dry run of ${#steps[@]} policies"
+  plan_context "$context"
   for n in "${!steps[@]}"; do
-    plan_step "$context" "$n"
     policy=${steps[n]##* }
     case ${actions[$context/$n]} in
       create)

@@ -308,7 +308,11 @@ impl SideCheck<'_> {
     /// Fast and exact too: every rule of `set` for this pod has its peers, with at least
     /// its ports, among the rules of the state (the same resolved peers, as the evaluator
     /// interns them), so the state allows at least what `set` allows.
-    fn covers_rules_of(&self, present: &dyn Fn(usize) -> bool, set: &dyn Fn(usize) -> bool) -> bool {
+    fn covers_rules_of(
+        &self,
+        present: &dyn Fn(usize) -> bool,
+        set: &dyn Fn(usize) -> bool,
+    ) -> bool {
         let analysis = self.analysis;
         let affecting = |among: &dyn Fn(usize) -> bool| {
             analysis

@@ -121,7 +121,6 @@ const SCRIPT_INTRO: &str = r##"#
 # `--context`, in order, stopping at the first failure. Run `apply.sh --help` for details.
 # Needs bash 4.4 or later and kubectl on PATH.
 set -euo pipefail
-shopt -s inherit_errexit
 "##;
 
 #[cfg(test)]
