@@ -210,12 +210,15 @@ preflight() {
 # all creates and one of all replaces, which validates every object on the real server.
 declare -A actions=()
 plan_context() {
-  local context=$1 ns n file index policy line
+  local context=$1 ns n file index policy line output
   local -A live=() wanted=()
+  # Each answer is read from a variable, not from `< <(kubectl ...)`: set -e never sees a
+  # failure inside a process substitution, and a failed listing or dry run must stop here.
   for ns in "${managed_namespaces[@]}"; do
+    output=$(kubectl --context "$context" get networkpolicies -n "$ns" -o jsonpath="{range .items[*]}$compared{end}")
     while IFS= read -r line; do
       [[ -n $line ]] && live[${line%%$'\t'*}]=${line#*$'\t'}
-    done < <(kubectl --context "$context" get networkpolicies -n "$ns" -o jsonpath="{range .items[*]}$compared{end}")
+    done <<<"$output"
   done
   local creates="" replaces=""
   for n in "${!steps[@]}"; do
@@ -231,9 +234,10 @@ plan_context() {
     kubectl --context "$context" create --dry-run=server -f - -o name <<<"$creates" >/dev/null
   fi
   if [[ -n $replaces ]]; then
+    output=$(kubectl --context "$context" replace --dry-run=server -f - -o jsonpath="$compared" <<<"$replaces")
     while IFS= read -r line; do
       [[ -n $line ]] && wanted[${line%%$'\t'*}]=${line#*$'\t'}
-    done < <(kubectl --context "$context" replace --dry-run=server -f - -o jsonpath="$compared" <<<"$replaces")
+    done <<<"$output"
   fi
   for n in "${!steps[@]}"; do
     [[ -n ${actions[$context/$n]+decided} ]] && continue

@@ -1,7 +1,8 @@
 //! The generated `k8s/apply.sh`, run for real: rendered for a small plan next to small real
 //! manifests, with a stand-in `kubectl` (`support/fake-kubectl.sh`) first on PATH that
 //! answers from a described cluster and records every call (and the stdin of each create
-//! and replace), so each test can assert the exact sequence of kubectl calls. A stand-in
+//! and replace, split into documents where it batches several), so each test can assert the
+//! exact sequence of kubectl calls and what each one carried. A stand-in
 //! `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
 //! What only a real API server shows (dry runs, defaults, comparing live objects) is in
 //! tests/rollout.rs; these show the arguments, the contexts and the messages.
@@ -64,9 +65,9 @@ const ORDER: [(&str, usize, &str); 5] = [
 const SOURCE_SELECTOR: &str =
     "app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=storefront";
 /// The jsonpath arguments apply.sh passes, as kubectl receives them.
-const LABELS_AND_SPEC: &str = r#"{.metadata.labels}{"\n"}{.spec}{"\n"}"#;
-const NAME_AND_LABEL: &str =
-    r#"{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}"#;
+const COMPARED: &str =
+    r#"{.metadata.namespace}{"/"}{.metadata.name}{"\t"}{.metadata.labels}{"\t"}{.spec}{"\n"}"#;
+const NAMES_AND_LABELS: &str = r#"{range .items[*]}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}{end}"#;
 const NAMES: &str = r#"{range .items[*]}{.metadata.name}{"\n"}{end}"#;
 
 fn plan() -> ApplyPlan {
@@ -244,23 +245,30 @@ fn split(policy: &str) -> (&str, &str) {
     policy.split_once('/').unwrap()
 }
 
+/// Step 1: the cluster answers, then one lookup of every managed namespace.
 fn preflight(context: &str) -> Vec<String> {
-    let mut calls = vec![format!(
-        "--context {context} --request-timeout=15s get --raw /version"
-    )];
-    for namespace in ["payments", "shop"] {
-        calls.push(format!(
-            "--context {context} get namespace {namespace} --ignore-not-found -o jsonpath={NAME_AND_LABEL}"
-        ));
-    }
-    calls
+    vec![
+        format!("--context {context} --request-timeout=15s get --raw /version"),
+        get_namespaces(context),
+    ]
 }
 
-fn get_live(context: &str, policy: &str) -> String {
-    let (namespace, name) = split(policy);
+fn get_namespaces(context: &str) -> String {
     format!(
-        "--context {context} get networkpolicy -n {namespace} {name} --ignore-not-found -o jsonpath={LABELS_AND_SPEC}"
+        "--context {context} get namespaces payments shop --ignore-not-found -o jsonpath={NAMES_AND_LABELS}"
     )
+}
+
+/// Step 2 begins with one listing of the live policies per managed namespace.
+fn get_live(context: &str) -> Vec<String> {
+    ["payments", "shop"]
+        .iter()
+        .map(|namespace| {
+            format!(
+                "--context {context} get networkpolicies -n {namespace} -o jsonpath={{range .items[*]}}{COMPARED}{{end}}"
+            )
+        })
+        .collect()
 }
 
 fn create_dry_run(context: &str) -> String {
@@ -268,7 +276,7 @@ fn create_dry_run(context: &str) -> String {
 }
 
 fn replace_dry_run(context: &str) -> String {
-    format!("--context {context} replace --dry-run=server -f - -o jsonpath={LABELS_AND_SPEC}")
+    format!("--context {context} replace --dry-run=server -f - -o jsonpath={COMPARED}")
 }
 
 fn create(context: &str) -> String {
@@ -299,22 +307,68 @@ fn verify(context: &str) -> String {
     format!("verify.sh --context {context}")
 }
 
-/// Phase 1 on a cluster that has none of the policies.
+/// Phase 1 on a cluster that has none of the policies: one dry run creates them all.
 fn check_empty(context: &str) -> Vec<String> {
-    let mut calls = preflight(context);
-    for policy in policies() {
-        calls.extend([get_live(context, policy), create_dry_run(context)]);
-    }
-    calls
+    concat(&[
+        preflight(context),
+        get_live(context),
+        vec![create_dry_run(context)],
+    ])
 }
 
-/// Phase 1 on a cluster that has all of them (edited or not).
+/// Phase 1 on a cluster that has all of them (edited or not): one dry run replaces them all.
 fn check_live(context: &str) -> Vec<String> {
-    let mut calls = preflight(context);
-    for policy in policies() {
-        calls.extend([get_live(context, policy), replace_dry_run(context)]);
+    concat(&[
+        preflight(context),
+        get_live(context),
+        vec![replace_dry_run(context)],
+    ])
+}
+
+/// The documents of a batched dry run's stdin, each as `document` gives it: a line `---`
+/// starts each one, nothing comes before the first, and blank lines at the end of one are
+/// not part of it.
+fn documents_of(stdin: &str) -> Vec<String> {
+    let mut documents: Vec<String> = Vec::new();
+    for line in stdin.lines() {
+        if line == "---" {
+            documents.push(String::new());
+        } else if let Some(document) = documents.last_mut() {
+            document.push_str(line);
+            document.push('\n');
+        } else {
+            panic!("`{line}` before the first `---` in a batched dry run:\n{stdin}");
+        }
     }
-    calls
+    for document in &mut documents {
+        while document.ends_with("\n\n") || document == "\n" {
+            document.pop();
+        }
+    }
+    documents
+}
+
+/// A batched dry run's call and the documents it carried.
+type Batch = (String, Vec<String>);
+/// A write's call and its stdin.
+type Write = (String, String);
+
+/// The create and replace calls of a run with what they carried: the documents of each
+/// batched dry run, and the stdin of each write (exactly one document).
+fn batches_and_writes(inputs: Vec<Write>) -> (Vec<Batch>, Vec<Write>) {
+    let (dry_runs, writes): (Vec<_>, Vec<_>) = inputs
+        .into_iter()
+        .partition(|(call, _)| call.contains("--dry-run=server"));
+    let batches = dry_runs
+        .into_iter()
+        .map(|(call, stdin)| (call, documents_of(&stdin)))
+        .collect();
+    (batches, writes)
+}
+
+/// The documents of `policies`, in that order.
+fn documents<'a>(policies: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    policies.into_iter().map(document).collect()
 }
 
 /// Phase 2 on a cluster that has none of the policies: create each, then list to prune.
@@ -428,6 +482,42 @@ fn bad_arguments_are_usage_errors() {
 }
 
 #[test]
+fn a_context_given_twice_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    for (args, context) in [
+        (
+            &["--context", "staging", "--context", "staging"][..],
+            "staging",
+        ),
+        (
+            &[
+                "--context=prod",
+                "--context",
+                "staging",
+                "--context",
+                "prod",
+            ][..],
+            "prod",
+        ),
+        (
+            &["--context", "prod", "--dry-run", "--context=prod"][..],
+            "prod",
+        ),
+    ] {
+        let run = sandbox.run(args, EMPTY);
+        assert_exit(&run, 2);
+        assert!(run.calls.is_empty(), "{run:#?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "apply.sh: `--context {context}` is given twice; name each cluster once\n\nUsage: "
+            )),
+            "{run:#?}"
+        );
+        assert_eq!(run.stdout, "");
+    }
+}
+
+#[test]
 fn help_prints_usage_and_calls_nothing() {
     let sandbox = Sandbox::new();
     for args in [
@@ -500,14 +590,10 @@ fn manifests_are_found_from_any_working_directory() {
     );
     assert_exit(&run, 0);
     assert_eq!(run.calls, expected("d"));
-    let documents: Vec<String> = sandbox
-        .inputs(&run)
-        .into_iter()
-        .map(|(_, doc)| doc)
-        .collect();
-    let mut want: Vec<String> = policies().map(document).collect();
-    want.extend(policies().map(document));
-    assert_eq!(documents, want);
+    let (batches, writes) = batches_and_writes(sandbox.inputs(&run));
+    assert_eq!(batches, [(create_dry_run("d"), documents(policies()))]);
+    let want: Vec<(String, String)> = policies().map(|p| (create("d"), document(p))).collect();
+    assert_eq!(writes, want);
 }
 
 #[test]
@@ -531,30 +617,30 @@ fn each_step_sends_exactly_its_document() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--context", "staging"], EMPTY);
     assert_exit(&run, 0);
-    let mut expected = Vec::new();
-    for call in [create_dry_run("staging"), create("staging")] {
-        for policy in policies() {
-            expected.push((call.clone(), document(policy)));
-        }
-    }
-    let mut inputs = sandbox.inputs(&run);
-    // Dry runs first (in order), then the writes (in order).
-    inputs.sort_by_key(|(call, _)| !call.contains("--dry-run"));
-    assert_eq!(inputs, expected);
+    let (batches, writes) = batches_and_writes(sandbox.inputs(&run));
+    // One dry run carries every document, in the plan's order; each write exactly one.
+    assert_eq!(
+        batches,
+        [(create_dry_run("staging"), documents(policies()))]
+    );
+    let expected: Vec<(String, String)> = policies()
+        .map(|policy| (create("staging"), document(policy)))
+        .collect();
+    assert_eq!(writes, expected);
 
     let live = "payments/api.ingress edited\npayments/default-deny-all edited\n\
                 shop/all-pods.egress edited\nshop/default-deny-all edited\nshop/web.ingress edited\n";
     let run = sandbox.run(&["--context", "staging"], Cluster { live, ..EMPTY });
     assert_exit(&run, 0);
-    let mut expected = Vec::new();
-    for call in [replace_dry_run("staging"), replace("staging")] {
-        for policy in policies() {
-            expected.push((call.clone(), document(policy)));
-        }
-    }
-    let mut inputs = sandbox.inputs(&run);
-    inputs.sort_by_key(|(call, _)| !call.contains("--dry-run"));
-    assert_eq!(inputs, expected);
+    let (batches, writes) = batches_and_writes(sandbox.inputs(&run));
+    assert_eq!(
+        batches,
+        [(replace_dry_run("staging"), documents(policies()))]
+    );
+    let expected: Vec<(String, String)> = policies()
+        .map(|policy| (replace("staging"), document(policy)))
+        .collect();
+    assert_eq!(writes, expected);
 }
 
 #[test]
@@ -565,30 +651,39 @@ fn steps_are_written_in_the_plans_order_and_only_where_needed() {
     let run = sandbox.run(&["--context", "staging"], Cluster { live, ..EMPTY });
     assert_exit(&run, 0);
     let s = "staging";
-    let mut expected = preflight(s);
-    expected.extend([
-        get_live(s, "shop/web.ingress"),
-        replace_dry_run(s),
-        get_live(s, "payments/api.ingress"),
-        replace_dry_run(s),
-        get_live(s, "shop/all-pods.egress"),
-        create_dry_run(s),
-        get_live(s, "shop/default-deny-all"),
-        replace_dry_run(s),
-        get_live(s, "payments/default-deny-all"),
-        create_dry_run(s),
-        replace(s),
-        create(s),
-        replace(s),
-        create(s),
+    let expected = concat(&[
+        preflight(s),
+        get_live(s),
+        vec![
+            create_dry_run(s),
+            replace_dry_run(s),
+            replace(s),
+            create(s),
+            replace(s),
+            create(s),
+        ],
+        list(s),
     ]);
-    expected.extend(list(s));
     assert_eq!(run.calls, expected);
-    let writes: Vec<(String, String)> = sandbox
-        .inputs(&run)
-        .into_iter()
-        .filter(|(call, _)| !call.contains("--dry-run"))
-        .collect();
+    let (batches, writes) = batches_and_writes(sandbox.inputs(&run));
+    // Each dry run carries the documents of the steps it decides, in the plan's order.
+    assert_eq!(
+        batches,
+        [
+            (
+                create_dry_run(s),
+                documents(["shop/all-pods.egress", "payments/default-deny-all"])
+            ),
+            (
+                replace_dry_run(s),
+                documents([
+                    "shop/web.ingress",
+                    "payments/api.ingress",
+                    "shop/default-deny-all"
+                ])
+            ),
+        ]
+    );
     assert_eq!(
         writes,
         [
@@ -676,6 +771,96 @@ fn an_unreachable_second_context_stops_before_any_write() {
 }
 
 #[test]
+fn an_unreadable_namespace_list_is_reported_with_kubectls_error_before_any_write() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            fail_on: Some("--context prod get namespaces"),
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    // The batched lookup fails with its stderr discarded; a second call without the
+    // jsonpath collects kubectl's error.
+    let again = "--context prod get namespaces payments shop";
+    assert_eq!(
+        run.calls,
+        concat(&[
+            check_empty("staging"),
+            preflight("prod"),
+            vec![again.to_owned()],
+        ])
+    );
+    assert_eq!(
+        run.stderr,
+        format!(
+            "apply.sh: cannot read the managed namespaces on context `prod`: error: fake \
+             kubectl told to fail: {again}\n\
+             apply.sh: failed on context `prod` (exit status 1); see the output above\n\
+             apply.sh: nothing was changed on any context\n"
+        )
+    );
+}
+
+#[test]
+fn a_failed_listing_or_dry_run_stops_every_context_before_any_write() {
+    let sandbox = Sandbox::new();
+    // prod's policies all exist, so its check needs its listings and one replace dry run.
+    for (failing, calls) in [
+        (
+            "--context prod get networkpolicies -n payments",
+            concat(&[preflight("prod"), vec![get_live("prod")[0].clone()]]),
+        ),
+        (
+            "--context prod get networkpolicies -n shop",
+            concat(&[preflight("prod"), get_live("prod")]),
+        ),
+        (
+            "--context prod replace --dry-run=server",
+            check_live("prod"),
+        ),
+    ] {
+        let run = sandbox.run(
+            &["--context", "staging", "--context", "prod"],
+            Cluster {
+                live: UP_TO_DATE,
+                fail_on: Some(failing),
+                ..EMPTY
+            },
+        );
+        assert_exit(&run, 1);
+        assert_eq!(run.calls, concat(&[check_live("staging"), calls]));
+        assert!(
+            run.stderr.ends_with(
+                "apply.sh: failed on context `prod` (exit status 1); see the output above\n\
+                 apply.sh: nothing was changed on any context\n"
+            ),
+            "{run:#?}"
+        );
+    }
+
+    // The same for the create dry run, on an empty cluster.
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            fail_on: Some("--context prod create --dry-run=server"),
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    assert_eq!(
+        run.calls,
+        concat(&[check_empty("staging"), check_empty("prod")])
+    );
+    assert!(
+        run.stderr
+            .ends_with("apply.sh: nothing was changed on any context\n"),
+        "{run:#?}"
+    );
+}
+
+#[test]
 fn missing_and_unlabelled_namespaces_are_reported_together() {
     let sandbox = Sandbox::new();
     // `payments` without the label, then with another namespace's name in it; no `shop`.
@@ -697,7 +882,7 @@ fn missing_and_unlabelled_namespaces_are_reported_together() {
              apply.sh: on context `staging`, these namespaces lack the label \
              kubernetes.io/metadata.name=<their name> that the policies select namespaces by \
              (Kubernetes sets it from 1.21 on): payments; label each, e.g. kubectl --context \
-             staging label namespace payments kubernetes.io/metadata.name=payments\n\
+             staging label namespace payments --overwrite kubernetes.io/metadata.name=payments\n\
              apply.sh: failed on context `staging` (exit status 1); see the output above\n\
              apply.sh: nothing was changed on any context\n"
         );
@@ -718,21 +903,31 @@ fn dry_run_writes_nothing_and_reports_what_it_would_do() {
     let mut expected = Vec::new();
     for c in ["staging", "prod"] {
         expected.extend(preflight(c));
-        expected.extend([
-            get_live(c, "shop/web.ingress"),
-            replace_dry_run(c),
-            get_live(c, "payments/api.ingress"),
-            replace_dry_run(c),
-            get_live(c, "shop/all-pods.egress"),
-            create_dry_run(c),
-            get_live(c, "shop/default-deny-all"),
-            create_dry_run(c),
-            get_live(c, "payments/default-deny-all"),
-            create_dry_run(c),
-        ]);
+        expected.extend(get_live(c));
+        expected.extend([create_dry_run(c), replace_dry_run(c)]);
         expected.extend(list(c));
     }
     assert_eq!(run.calls, expected);
+    let (batches, writes) = batches_and_writes(sandbox.inputs(&run));
+    assert_eq!(writes, []);
+    let mut expected = Vec::new();
+    for c in ["staging", "prod"] {
+        expected.extend([
+            (
+                create_dry_run(c),
+                documents([
+                    "shop/all-pods.egress",
+                    "shop/default-deny-all",
+                    "payments/default-deny-all",
+                ]),
+            ),
+            (
+                replace_dry_run(c),
+                documents(["shop/web.ingress", "payments/api.ingress"]),
+            ),
+        ]);
+    }
+    assert_eq!(batches, expected);
     let report = |c: &str| {
         format!(
             "==> {c}: preflight\n\
