@@ -178,8 +178,10 @@ preflight() {
     return 1
   fi
   # stderr apart: a warning kubectl prints on success must not read as a namespace.
+  # Several names print a List (the range), a single name the object itself (the tail).
+  local row='{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}'
   if ! output=$(kubectl --context "$context" get namespaces "${managed_namespaces[@]}" --ignore-not-found \
-    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}{end}' 2>/dev/null); then
+    -o jsonpath="{range .items[*]}$row{end}$row" 2>/dev/null); then
     output=$(kubectl --context "$context" get namespaces "${managed_namespaces[@]}" 2>&1 >/dev/null) || true
     error "cannot read the managed namespaces on context \`$context\`: ${output%%$'\n'*}"
     return 1

@@ -67,7 +67,8 @@ const SOURCE_SELECTOR: &str =
 /// The jsonpath arguments apply.sh passes, as kubectl receives them.
 const COMPARED: &str =
     r#"{.metadata.namespace}{"/"}{.metadata.name}{"\t"}{.metadata.labels}{"\t"}{.spec}{"\n"}"#;
-const NAMES_AND_LABELS: &str = r#"{range .items[*]}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}{end}"#;
+/// A List (several names) prints the range, a single object the tail.
+const NAMES_AND_LABELS: &str = r#"{range .items[*]}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}{end}{.metadata.name}{" "}{.metadata.labels.kubernetes\.io/metadata\.name}{"\n"}"#;
 const NAMES: &str = r#"{range .items[*]}{.metadata.name}{"\n"}{end}"#;
 
 fn plan() -> ApplyPlan {

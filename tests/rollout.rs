@@ -362,6 +362,31 @@ fn preflight_names_missing_and_unlabelled_namespaces_and_an_unreachable_cluster(
         Vec::<String>::new()
     );
 
+    // One managed namespace: kubectl prints the object itself, not a List.
+    let script = k8s.path("apply.sh");
+    let text = fs::read_to_string(&script).unwrap();
+    let start = text
+        .find("managed_namespaces=(\n")
+        .expect("the namespaces of apply.sh");
+    let end = start + text[start..].find(")\n").unwrap();
+    fs::write(
+        &script,
+        format!(
+            "{}managed_namespaces=(\n  prod-auth\n{}",
+            &text[..start],
+            &text[end..]
+        ),
+    )
+    .unwrap();
+    let run = k8s.apply(&kubeconfig, &["--context", "staging"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("(Kubernetes sets it from 1.21 on): prod-auth; label each")
+            && !run.stderr.contains("lacks the managed namespaces"),
+        "{run:#?}"
+    );
+
     drop(server);
     let run = k8s.apply(&kubeconfig, &["--context", "staging"]);
     assert_eq!(run.code, Some(1), "{run:#?}");
