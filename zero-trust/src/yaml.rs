@@ -1,7 +1,7 @@
-//! The one module that touches `serde_yaml`.
-//!
-//! Upstream marks serde_yaml deprecated; keeping every use behind these few functions makes
-//! a switch to another YAML crate a one-file change.
+//! The one module that touches the YAML crate: `yaml_serde`, the YAML organization's
+//! maintained fork of the archived `serde_yaml` (same API; `serde_yml` is no option, see
+//! RUSTSEC-2025-0068). Every use stays behind these few functions, so a switch is a
+//! one-file change.
 
 mod outline;
 
@@ -31,8 +31,8 @@ impl std::fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
-impl From<serde_yaml::Error> for YamlError {
-    fn from(error: serde_yaml::Error) -> Self {
+impl From<yaml_serde::Error> for YamlError {
+    fn from(error: yaml_serde::Error) -> Self {
         YamlError {
             position: error.location().map(|l| (l.line(), l.column())),
             message: error.to_string(),
@@ -43,7 +43,7 @@ impl From<serde_yaml::Error> for YamlError {
 
 /// One value as a YAML document, without the leading `---`.
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
-    Ok(serde_yaml::to_string(value)?)
+    Ok(yaml_serde::to_string(value)?)
 }
 
 /// One document of [`documents`]: its 0-based index in the stream and its value.
@@ -59,11 +59,11 @@ pub type ParsedDocument = Result<(usize, serde_json::Value), YamlError>;
 /// [`Outline`] of that pre-scan comes with the documents.
 pub fn documents(text: &str) -> Result<(Outline, impl Iterator<Item = ParsedDocument>), YamlError> {
     let outline = outline(text)?;
-    let mut stream = Some(serde_yaml::Deserializer::from_str(text).enumerate());
+    let mut stream = Some(yaml_serde::Deserializer::from_str(text).enumerate());
     let documents = std::iter::from_fn(move || {
         loop {
             let (index, document) = stream.as_mut()?.next()?;
-            // Straight into serde_json's value: no serde_yaml::Value in between.
+            // Straight into serde_json's value: no yaml_serde::Value in between.
             match serde_json::Value::deserialize(document) {
                 Ok(serde_json::Value::Null) => continue,
                 Ok(value) => return Some(Ok((index, value))),

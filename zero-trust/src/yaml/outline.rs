@@ -1,10 +1,10 @@
 //! A linear pre-scan of YAML text: where each document starts, and a bound on how deeply
 //! flow collections (`{`, `[`) nest.
 //!
-//! The bound exists because the parser under serde_yaml (unsafe-libyaml) spends time
+//! The bound exists because the parser under yaml_serde (unsafe-libyaml) spends time
 //! proportional to the flow depth on every token: 100,000 nested `{a: ...}` took 37 s to
 //! fail. Refusing such text here, before the parser sees it, keeps every file linear.
-//! Block nesting needs no bound here: its parse is linear, and serde_yaml refuses more
+//! Block nesting needs no bound here: its parse is linear, and yaml_serde refuses more
 //! than 128 levels when it builds the value.
 
 use std::num::NonZeroUsize;
@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use super::YamlError;
 
 /// More flow levels than any Kubernetes object in JSON or flow YAML needs (a List of
-/// NetworkPolicies nests about 12); serde_yaml would refuse more than 128 anyway.
+/// NetworkPolicies nests about 12); yaml_serde would refuse more than 128 anyway.
 pub const MAX_FLOW_DEPTH: usize = 100;
 
 /// What the pre-scan found.
