@@ -117,6 +117,8 @@ pub struct RolloutProof {
     pub steps: Vec<Step>,
     /// (pod class, direction, step) triples decided.
     pub sides_checked: usize,
+    /// Of those, the ones decided class by class (no fast path applied).
+    pub sides_decided_per_class: usize,
 }
 
 /// Why a rollout could not be proven.
@@ -211,6 +213,7 @@ pub fn prove_rollout(
     }
 
     let mut sides_checked = 0;
+    let mut sides_decided_per_class = 0;
     for (s, changed) in touched.iter().enumerate() {
         let present = present_after(s + 1);
         let mut pods: Vec<ClassId> = changed
@@ -233,6 +236,10 @@ pub fn prove_rollout(
                     direction,
                     pod,
                 };
+                if check.fast(&present, &is_old, &is_new) {
+                    continue;
+                }
+                sides_decided_per_class += 1;
                 if let Some((other, ports)) = check.first_cut(&present, &is_old, &is_new) {
                     let (source, destination) = match direction {
                         Direction::Egress => (pod, other),
@@ -254,6 +261,7 @@ pub fn prove_rollout(
     Ok(RolloutProof {
         steps,
         sides_checked,
+        sides_decided_per_class,
     })
 }
 
@@ -265,6 +273,22 @@ struct SideCheck<'a> {
 }
 
 impl SideCheck<'_> {
+    /// Whether the state keeps at least what one of the sets allows, without looking at
+    /// any class: exact where it says yes, and most sides of an emitted rollout are so.
+    fn fast(
+        &self,
+        present: &dyn Fn(usize) -> bool,
+        old: &dyn Fn(usize) -> bool,
+        new: &dyn Fn(usize) -> bool,
+    ) -> bool {
+        // A state that holds every policy of one set that selects this pod allows at least
+        // what that set allows (policies are additive), as long as that set isolates it.
+        self.holds_all_of(present, new)
+            || self.holds_all_of(present, old)
+            || self.covers_rules_of(present, new)
+            || self.covers_rules_of(present, old)
+    }
+
     /// The first class (and ports) that both `old` and `new` allow on this side and the
     /// state `present` does not.
     fn first_cut(
@@ -273,16 +297,6 @@ impl SideCheck<'_> {
         old: &dyn Fn(usize) -> bool,
         new: &dyn Fn(usize) -> bool,
     ) -> Option<(ClassId, PortSet)> {
-        // Fast and exact: a state that holds every policy of one side's set that selects
-        // this pod allows at least what that set allows (policies are additive), as long
-        // as that set isolates the pod at all.
-        if self.holds_all_of(present, new)
-            || self.holds_all_of(present, old)
-            || self.covers_rules_of(present, new)
-            || self.covers_rules_of(present, old)
-        {
-            return None;
-        }
         let analysis = self.analysis;
         for other in 0..analysis.classes().len() as ClassId {
             // A pod talking to itself is outside the model (see `crate::eval`).

@@ -141,9 +141,10 @@ fn measure_rollout(params: &Params) -> Result<(), String> {
     )?;
     let rollout_ms = ms_since(start);
     println!(
-        "rollout_ms={rollout_ms:.1} steps={} sides={} vmhwm_kib={}",
+        "rollout_ms={rollout_ms:.1} steps={} sides={} per_class={} vmhwm_kib={}",
         proof.steps.len(),
         proof.sides_checked,
+        proof.sides_decided_per_class,
         peak_memory_kib()?
     );
     Ok(())

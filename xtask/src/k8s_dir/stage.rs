@@ -79,27 +79,8 @@ fn copy_entry(from: &Path, to: &Path) -> Result<(), String> {
         "{} is {}, which `cargo xtask emit` cannot carry over to the new k8s/ (only files, \
          folders and symlinks); move it out of k8s/ and run again",
         from.display(),
-        special_kind(&kind)
+        zero_trust::eval::load::special_file_kind(&kind)
     ))
-}
-
-#[cfg(unix)]
-fn special_kind(kind: &fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_block_device() || kind.is_char_device() {
-        "a device"
-    } else {
-        "not a file"
-    }
-}
-
-#[cfg(not(unix))]
-fn special_kind(_kind: &fs::FileType) -> &'static str {
-    "not a file"
 }
 
 #[cfg(unix)]

@@ -111,15 +111,16 @@ fn not_regular(path: &Path, meta: &std::fs::Metadata) -> LoadError {
         format!(
             "is {}, not a regular file, so it was not opened; only regular files are read: \
              move it away or rename it",
-            file_kind(meta)
+            special_file_kind(&meta.file_type())
         ),
     )
 }
 
+/// What a file that is neither a regular file, a folder nor a link is, in words: the
+/// readers and emit both refuse such files (opening a FIFO would hang).
 #[cfg(unix)]
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+pub fn special_file_kind(kind: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
     if kind.is_fifo() {
         "a FIFO"
     } else if kind.is_socket() {
@@ -132,7 +133,7 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 }
 
 #[cfg(not(unix))]
-fn file_kind(_: &std::fs::Metadata) -> &'static str {
+pub fn special_file_kind(_: &std::fs::FileType) -> &'static str {
     "a special file"
 }
 

@@ -21,7 +21,7 @@ use crate::yaml;
 
 mod files;
 
-pub use files::{load_dir, load_file};
+pub use files::{load_dir, load_file, special_file_kind};
 
 /// A file that could not be read, parsed or understood.
 #[derive(Clone, Debug, PartialEq, Eq)]
