@@ -2,10 +2,18 @@
 //! errors point at the exact place.
 
 use proc_macro2::Span;
+
+use crate::ctxt::SpanRange;
 use syn::{Ident, LitInt, LitStr, Path, Token};
 
 pub struct Input {
     pub items: Vec<Item>,
+    /// Every syntax error, one per item that failed to parse; the parser goes on at the
+    /// next item, so the block's other mistakes are reported too.
+    pub syntax_errors: Option<syn::Error>,
+    /// An item that would have declared names (a namespace, a cidr, a `use`) failed to
+    /// parse, so "not declared" errors about the rest would only echo it.
+    pub declaration_failed: bool,
 }
 
 pub enum Item {
@@ -72,25 +80,55 @@ pub enum EndpointRef {
 }
 
 impl PortDecl {
-    /// The span of the whole port as written, for errors about it.
-    pub fn span(&self) -> Span {
-        let end = match (&self.protocol, &self.last) {
+    /// The whole port as written, for errors about it.
+    pub fn span(&self) -> SpanRange {
+        let last = match (&self.protocol, &self.last) {
             (Some(protocol), _) => protocol.span(),
             (None, Some(last)) => last.span(),
             (None, None) => self.first.span(),
         };
-        self.first
-            .span()
-            .join(end)
-            .unwrap_or_else(|| self.first.span())
+        SpanRange {
+            first: self.first.span(),
+            last,
+        }
     }
 }
 
 impl EndpointRef {
-    pub fn span(&self) -> Span {
+    /// From the first token of the end to its last (`crate::auth::auth_service` whole).
+    pub fn span_range(&self) -> SpanRange {
         match self {
-            EndpointRef::AllManaged(star) => star.span,
-            EndpointRef::Path(path) => syn::spanned::Spanned::span(path),
+            EndpointRef::AllManaged(star) => star.span.into(),
+            EndpointRef::Path(path) => {
+                let first = match (&path.leading_colon, path.segments.first()) {
+                    (Some(colon), _) => colon.spans[0],
+                    (None, Some(segment)) => segment.ident.span(),
+                    (None, None) => syn::spanned::Spanned::span(path),
+                };
+                let last = path
+                    .segments
+                    .last()
+                    .map_or(first, |segment| segment.ident.span());
+                SpanRange { first, last }
+            }
+        }
+    }
+}
+
+impl FlowDecl {
+    /// `from -> to`, from the first token of its source to the last of its destination.
+    pub fn ends_span(&self) -> SpanRange {
+        SpanRange {
+            first: self.from.span_range().first,
+            last: self.to.span_range().last,
+        }
+    }
+
+    /// The two characters of `->`.
+    pub fn arrow_span(&self) -> SpanRange {
+        SpanRange {
+            first: self.arrow.spans[0],
+            last: self.arrow.spans[1],
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proc_macro2::Span;
 use syn::{Ident, LitStr, Path};
 use zero_trust_rules::{
     ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
@@ -13,7 +12,7 @@ use zero_trust_rules::{
 use crate::ast::{
     CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
 };
-use crate::ctxt::Errors;
+use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::suggest::Suggester;
@@ -51,7 +50,7 @@ pub struct CheckedFlow<'a> {
     pub decl: &'a FlowDecl,
     pub from: CheckedEnd<'a>,
     pub to: CheckedEnd<'a>,
-    pub ports: Vec<(PortRange, Span)>,
+    pub ports: Vec<(PortRange, SpanRange)>,
 }
 
 pub enum CheckedEnd<'a> {
@@ -295,7 +294,7 @@ fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(St
 }
 
 /// Rule: ports are 1..=65535, ranges non-empty and ascending, protocols tcp/udp/sctp.
-fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, Span)> {
+fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
     for decl in decls {
         let protocol = match &decl.protocol {
@@ -455,7 +454,7 @@ fn resolve_end<'a, 'n>(
 /// workload's of a namespace target). Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
     to: &CheckedEnd,
-    ports: &[(PortRange, Span)],
+    ports: &[(PortRange, SpanRange)],
     declared: &BTreeMap<String, Declared>,
     errors: &mut Errors,
 ) {
@@ -503,7 +502,7 @@ fn flow_has_a_managed_end(
     };
     if unmanaged(from) && unmanaged(to) {
         errors.push(
-            decl.arrow.spans[0].join(decl.arrow.spans[1]).unwrap_or(decl.arrow.spans[0]),
+            decl.arrow_span(),
             "neither end of this flow is in a managed namespace, so it would write no policy; zero-trust writes policies only into managed namespaces",
         );
     }
@@ -516,11 +515,7 @@ fn flows_are_written_once(flows: &[CheckedFlow], errors: &mut Errors) {
         let key = (end_text(&flow.decl.from), end_text(&flow.decl.to));
         if !seen.insert(key.clone()) {
             errors.push(
-                flow.decl
-                    .from
-                    .span()
-                    .join(flow.decl.to.span())
-                    .unwrap_or(flow.decl.from.span()),
+                flow.decl.ends_span(),
                 format!(
                     "the flow `{} -> {}` is written twice; list all its ports on one line",
                     key.0, key.1

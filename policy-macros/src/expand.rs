@@ -201,7 +201,7 @@ impl<'a> FlowTable<'a> {
             if foreign(&flow.to) {
                 for (k, (port, span)) in flow.ports.iter().enumerate() {
                     if checked_ports.insert((to, *port)) {
-                        checks.extend(quote_spanned! {*span=>
+                        checks.extend(quote_spanned! {span.start()=>
                             const _: () = ::zero_trust::__private::expect_port(
                                 __ZERO_TRUST_ENDS[#to as usize],
                                 __ZERO_TRUST_PORTS[#ports_at as usize][#k],
@@ -316,7 +316,9 @@ pub fn fallback(input: &Input) -> TokenStream {
             ),
             // One bringing in a reserved name would clash with the generated one.
             Item::Use(item) if imports_reserved(&item.tree) => {}
-            Item::Use(item) => uses.extend(quote!(#item)),
+            // The fallback declares no flows, so nothing uses the imports; rustc's "unused
+            // import" would tell the user to delete lines they need.
+            Item::Use(item) => uses.extend(quote!(#[allow(unused_imports)] #item)),
             Item::Flow(_) => {}
         }
     }

@@ -30,11 +30,19 @@ fn expand_zero_trust(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),
     };
-    match check::check(&input) {
-        Ok(checked) => expand::expand(&checked),
-        Err(errors) => {
+    match (&input.syntax_errors, check::check(&input)) {
+        (None, Ok(checked)) => expand::expand(&checked),
+        (syntax, checked) => {
             let mut tokens = expand::fallback(&input);
-            tokens.extend(errors.to_compile_error());
+            if let Some(syntax) = syntax {
+                tokens.extend(syntax.to_compile_error());
+            }
+            // After a declaration failed to parse, "not declared" errors would only echo it.
+            if let Err(errors) = checked
+                && !(syntax.is_some() && input.declaration_failed)
+            {
+                tokens.extend(errors.to_compile_error());
+            }
             tokens
         }
     }

@@ -52,12 +52,102 @@ fn last_span(tree: &TokenTree) -> Span {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut items = Vec::new();
+        let mut syntax_errors: Option<syn::Error> = None;
+        let mut declaration_failed = false;
         while !input.is_empty() {
-            items.push(input.parse()?);
+            let start = input.cursor();
+            let declares = starts_declaration(input);
+            match input.parse() {
+                Ok(item) => items.push(item),
+                Err(error) => {
+                    declaration_failed |= declares;
+                    match &mut syntax_errors {
+                        Some(errors) => errors.combine(error),
+                        None => syntax_errors = Some(error),
+                    }
+                    skip_to_next_item(input, input.cursor() != start)?;
+                }
+            }
         }
-        Ok(Input { items })
+        Ok(Input {
+            items,
+            syntax_errors,
+            declaration_failed,
+        })
     }
 }
+
+/// Parses the inside of a group with `parse`; on an error, consumes the rest of it first.
+/// syn turns a group left half-read into "unexpected token, expected `}`", which would
+/// replace the real error once the parser goes on after it.
+fn drained_on_error<T>(
+    content: ParseStream,
+    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
+) -> syn::Result<T> {
+    parse(content).inspect_err(|_| {
+        let _ = content.step(|cursor| {
+            let mut rest = *cursor;
+            while let Some((_, next)) = rest.token_tree() {
+                rest = next;
+            }
+            Ok(((), rest))
+        });
+    })
+}
+
+/// Whether the next item declares names (so that its failure hides them from the rest).
+fn starts_declaration(input: ParseStream) -> bool {
+    let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
+    (!is_flow_source
+        && (input.peek(kw::namespace) || input.peek(kw::external) || input.peek(kw::cidr)))
+        || input.peek(Token![use])
+        || input.peek(Token![pub])
+        || misspelled_keyword(input).is_some()
+}
+
+/// Two identifiers in a row never start a flow; when the first is close to a keyword that
+/// starts an item (`extenal namespace`), that keyword.
+fn misspelled_keyword(input: ParseStream) -> Option<&'static str> {
+    if !(input.peek(Ident) && input.peek2(Ident)) {
+        return None;
+    }
+    let word: Ident = input.fork().parse().ok()?;
+    let keywords: Vec<String> = ITEM_KEYWORDS.iter().map(|k| (*k).to_owned()).collect();
+    let closest = crate::suggest::Suggester::new(keywords.iter()).closest(&word.to_string())?;
+    ITEM_KEYWORDS.iter().copied().find(|k| *k == closest)
+}
+
+/// After a syntax error: skips to just after the next `;` or `{ ... }` at the top level,
+/// or to just before a keyword that starts an item, whichever comes first. Skips at least
+/// one token when the failed item consumed none, so parsing always moves on.
+fn skip_to_next_item(input: ParseStream, consumed: bool) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut skipped = consumed;
+        while let Some((tree, next)) = rest.token_tree() {
+            match &tree {
+                TokenTree::Ident(ident)
+                    if skipped
+                        && ["namespace", "external", "cidr", "use"]
+                            .contains(&ident.to_string().as_str()) =>
+                {
+                    return Ok(((), rest));
+                }
+                TokenTree::Punct(punct) if punct.as_char() == ';' => return Ok(((), next)),
+                TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => {
+                    return Ok(((), next));
+                }
+                _ => {}
+            }
+            skipped = true;
+            rest = next;
+        }
+        Ok(((), rest))
+    })
+}
+
+/// The keywords that start an item, for "did you mean" on a misspelled one.
+const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -79,6 +169,13 @@ impl Parse for Item {
         }
         if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
             return input.parse().map(Item::Use);
+        }
+        if let Some(keyword) = misspelled_keyword(input) {
+            let word: Ident = input.parse()?;
+            return Err(syn::Error::new(
+                word.span(),
+                format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
+            ));
         }
         if input.peek(Ident)
             || input.peek(Token![*])
@@ -109,19 +206,22 @@ fn parse_namespace(
     let rename = parse_rename(input)?;
     let body;
     braced!(body in input);
-    let mut workloads = Vec::new();
-    while !body.is_empty() {
-        workloads.push(body.parse()?);
-        if body.is_empty() {
-            break;
+    let workloads = drained_on_error(&body, |body| {
+        let mut workloads = Vec::new();
+        while !body.is_empty() {
+            workloads.push(body.parse()?);
+            if body.is_empty() {
+                break;
+            }
+            body.parse::<Token![;]>().map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "expected `;` between workloads, as in `{ api: 80; worker: 9000 }`",
+                )
+            })?;
         }
-        body.parse::<Token![;]>().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected `;` between workloads, as in `{ api: 80; worker: 9000 }`",
-            )
-        })?;
-    }
+        Ok(workloads)
+    })?;
     Ok(NamespaceDecl {
         external,
         ident,
@@ -146,7 +246,9 @@ impl Parse for WorkloadDecl {
         let labels = if input.peek(syn::token::Bracket) {
             let content;
             let bracket = bracketed!(content in input);
-            let labels = Punctuated::<LabelDecl, Token![,]>::parse_terminated(&content)?;
+            let labels = drained_on_error(&content, |content| {
+                Punctuated::<LabelDecl, Token![,]>::parse_terminated(content)
+            })?;
             Some(Labels {
                 bracket: bracket.span.join(),
                 labels: labels.into_iter().collect(),

@@ -6,10 +6,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use proc_macro2::Span;
 use zero_trust_rules::{PortRange, check_port_range};
 
-use crate::ctxt::Errors;
+use crate::ctxt::{Errors, SpanRange};
 use crate::work;
 
 /// Up to this many ports, pairwise comparison is cheaper than sorting.
@@ -44,7 +43,7 @@ pub fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
 
 /// Rule: a port is listed once per workload or flow, and ranges do not overlap. Each port
 /// that overlaps an earlier one is reported against the first such.
-pub fn ports_are_listed_once(ports: &[(PortRange, Span)], errors: &mut Errors) {
+pub fn ports_are_listed_once(ports: &[(PortRange, SpanRange)], errors: &mut Errors) {
     let ranges: Vec<PortRange> = ports.iter().map(|(port, _)| *port).collect();
     for (i, earlier) in first_earlier_overlaps(&ranges).into_iter().enumerate() {
         let Some(earlier) = earlier else { continue };
