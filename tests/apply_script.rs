@@ -15,7 +15,8 @@ use std::process::Command;
 mod scripts;
 
 use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
-use zero_trust::emit::apply_script::{ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script};
+use zero_trust::emit::GENERATED_HEADER;
+use zero_trust::emit::apply_script::{ApplyPlan, ApplyStep, render_apply_script};
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
 const FAKE_VERIFY: &str = include_str!("support/fake-verify.sh");
@@ -1174,4 +1175,72 @@ fn rendered_script_and_stand_ins_pass_shellcheck() {
         sandbox.bin().join("kubectl"),
         sandbox.k8s().join("verify.sh"),
     ]);
+}
+
+/// The templates themselves, shellchecked as they are written (so a problem is reported
+/// in `apply.sh.in` or `verify.sh.in`, not only in one rendering of them).
+///
+/// A template is not a script until its two placeholder lines are filled, and filling
+/// them with text made up here could hide a problem or drift from what Rust writes; so
+/// both come from the real thing. `{DATA}` becomes the data section of an empty plan,
+/// its assignments joined onto that one line: the variables the template reads, with the
+/// types Rust gives them (`declare -A` included), and every later line keeps its template
+/// line number up to `{SHELL_HELPERS}`. That line becomes `shell_helpers.sh.in` itself,
+/// checked here in the context it runs in (it uses `$me` and `usage`). What a non-empty
+/// data section looks like is checked by the rendered-script tests.
+#[test]
+fn script_templates_pass_shellcheck() {
+    use zero_trust::emit::verify_script::{VerifyPlan, render_plan};
+
+    let empty_verify = VerifyPlan {
+        targets: Default::default(),
+        probes: Vec::new(),
+        named_namespaces: Vec::new(),
+        default_probe_namespace: None,
+    };
+    let templates = [
+        (
+            "apply.sh.in",
+            include_str!("../zero-trust/src/emit/apply.sh.in"),
+            render_apply_script(&ApplyPlan::default()),
+        ),
+        (
+            "verify.sh.in",
+            include_str!("../zero-trust/src/emit/verify.sh.in"),
+            render_plan(&empty_verify),
+        ),
+    ];
+    let helpers = include_str!("../zero-trust/src/emit/shell_helpers.sh.in");
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = Vec::new();
+    for (name, template, rendered) in templates {
+        let (before, after) = template
+            .split_once("{DATA}\n")
+            .unwrap_or_else(|| panic!("{name} has no `{{DATA}}` line"));
+        assert!(
+            after.starts_with('\n'),
+            "{name}: a blank line ends `{{DATA}}`"
+        );
+        // Filling the header and the intro changes no line count, so the data section of
+        // the rendering starts where `{DATA}` is and ends at the blank line after it.
+        let data: Vec<&str> = rendered
+            .lines()
+            .skip(before.lines().count())
+            .take_while(|line| !line.is_empty())
+            .filter(|line| !line.starts_with('#'))
+            .collect();
+        assert!(
+            data.iter().all(|line| line.contains('=')),
+            "{name}: an empty plan's data section is one assignment a line: {data:?}"
+        );
+        let text = format!("{before}{}\n{after}", data.join("; "));
+        assert!(
+            text.matches("{SHELL_HELPERS}\n").count() == 1,
+            "{name} needs one `{{SHELL_HELPERS}}` line"
+        );
+        let path = dir.path().join(name);
+        fs::write(&path, text.replacen("{SHELL_HELPERS}\n", helpers, 1)).unwrap();
+        checked.push(path);
+    }
+    assert_shellcheck_passes(&checked);
 }

@@ -16,7 +16,7 @@ mod scripts;
 
 use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::Cluster;
-use zero_trust::emit::apply_script::GENERATED_HEADER;
+use zero_trust::emit::GENERATED_HEADER;
 use zero_trust::emit::emit;
 use zero_trust::emit::verify_script::{
     CLOSED_PER_SOURCE, Expect, OUTSIDE, plan_probes, render_verify_script,

@@ -7,6 +7,12 @@
 
 use std::fmt;
 
+/// The lowest port: `NetworkPolicyPort.port` documents no port 0 and
+/// `ValidateNetworkPolicyPort` rejects it (`IsValidPortNum`).
+pub const FIRST_PORT: u16 = 1;
+/// The highest port, the largest `u16`.
+pub const LAST_PORT: u16 = u16::MAX;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
     Tcp,
@@ -91,17 +97,19 @@ impl fmt::Display for PortRange {
 
 /// Checks a port or range as written (wider than `u16`, so 70000 is reported, not wrapped).
 pub fn check_port_range(first: u64, last: Option<u64>) -> Result<(u16, u16), String> {
-    let valid = 1..=u64::from(u16::MAX);
+    let valid = u64::from(FIRST_PORT)..=u64::from(LAST_PORT);
     if !valid.contains(&first) {
         return Err(format!(
-            "port {first} is out of range; ports are 1 to 65535"
+            "port {first} is out of range; ports are {FIRST_PORT} to {LAST_PORT}"
         ));
     }
     let Some(last) = last else {
         return Ok((first as u16, first as u16));
     };
     if !valid.contains(&last) {
-        return Err(format!("port {last} is out of range; ports are 1 to 65535"));
+        return Err(format!(
+            "port {last} is out of range; ports are {FIRST_PORT} to {LAST_PORT}"
+        ));
     }
     if last < first {
         return Err(format!(

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use zero_trust::Protocol;
 use zero_trust::eval::{Analysis, ClassId, Inputs, PairVerdict, load_dir};
 use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, check_intent, model_topology};
+use zero_trust::{FIRST_PORT, LAST_PORT, Protocol};
 
 use crate::{USAGE, out, project_root, relative_to_root};
 
@@ -310,8 +310,10 @@ fn parse_port(text: &str) -> Result<(Protocol, u16), String> {
     let port = number
         .parse::<u16>()
         .ok()
-        .filter(|p| *p > 0)
-        .ok_or(format!("`{number}` is not a port (1 to 65535)"))?;
+        .filter(|p| *p >= FIRST_PORT)
+        .ok_or(format!(
+            "`{number}` is not a port ({FIRST_PORT} to {LAST_PORT})"
+        ))?;
     Ok((protocol, port))
 }
 

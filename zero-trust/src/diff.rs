@@ -11,7 +11,7 @@ use std::fmt;
 
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use zero_trust_rules::{NAMESPACE_NAME_LABEL, PortRange, Protocol};
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol};
 
 use crate::eval::addresses::Family;
 use crate::eval::{
@@ -347,7 +347,7 @@ fn difference(a: &PortSet, b: &PortSet) -> PortSet {
 fn complement(set: &PortSet) -> PortSet {
     let mut gaps = Vec::new();
     for protocol in Protocol::ALL {
-        let mut next = 1u32;
+        let mut next = u32::from(FIRST_PORT);
         for (first, last) in set.of_protocol(protocol) {
             if u32::from(first) > next {
                 gaps.push(PortRange {
@@ -358,11 +358,11 @@ fn complement(set: &PortSet) -> PortSet {
             }
             next = u32::from(last) + 1;
         }
-        if next <= u32::from(u16::MAX) {
+        if next <= u32::from(LAST_PORT) {
             gaps.push(PortRange {
                 protocol,
                 first: next as u16,
-                last: u16::MAX,
+                last: LAST_PORT,
             });
         }
     }

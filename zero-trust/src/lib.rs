@@ -16,7 +16,7 @@ pub mod yaml;
 pub use cluster::{Cluster, ClusterError};
 pub use model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
 pub use policy_macros::zero_trust;
-pub use zero_trust_rules::{PortRange, Protocol};
+pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 
 /// What the macro's expansion names; not a public API.
 #[doc(hidden)]
@@ -52,18 +52,18 @@ pub mod __private {
     const EVERY_PORT: &[PortRange] = &[
         PortRange {
             protocol: Protocol::Tcp,
-            first: 1,
-            last: u16::MAX,
+            first: crate::FIRST_PORT,
+            last: crate::LAST_PORT,
         },
         PortRange {
             protocol: Protocol::Udp,
-            first: 1,
-            last: u16::MAX,
+            first: crate::FIRST_PORT,
+            last: crate::LAST_PORT,
         },
         PortRange {
             protocol: Protocol::Sctp,
-            first: 1,
-            last: u16::MAX,
+            first: crate::FIRST_PORT,
+            last: crate::LAST_PORT,
         },
     ];
     pub const ERRORED_POLICY: Policy = Policy {

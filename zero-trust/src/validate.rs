@@ -20,8 +20,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
-    CidrError, Protocol, check_dns1123_label, check_dns1123_subdomain, check_label_key,
-    check_label_value, parse_cidr, parse_except,
+    CidrError, FIRST_PORT, LAST_PORT, Protocol, check_dns1123_label, check_dns1123_subdomain,
+    check_label_key, check_label_value, parse_cidr, parse_except,
 };
 
 /// One reason the API server would refuse the object.
@@ -162,13 +162,13 @@ pub fn validate_network_policy_port(port: &NetworkPolicyPort, path: &str) -> Vec
             format!("unsupported value `{protocol}`; supported values: `TCP`, `UDP`, `SCTP`"),
         );
     }
-    let valid_port = |n: i32| (1..=65535).contains(&n);
+    let valid_port = |n: i32| (i32::from(FIRST_PORT)..=i32::from(LAST_PORT)).contains(&n);
     match (&port.port, port.end_port) {
         (Some(IntOrString::Int(number)), end_port) => {
             if !valid_port(*number) {
                 errors.add(
                     format!("{path}.port"),
-                    format!("{number} must be between 1 and 65535, inclusive"),
+                    format!("{number} must be between {FIRST_PORT} and {LAST_PORT}, inclusive"),
                 );
             }
             if let Some(end) = end_port {
@@ -181,7 +181,7 @@ pub fn validate_network_policy_port(port: &NetworkPolicyPort, path: &str) -> Vec
                 if !valid_port(end) {
                     errors.add(
                         format!("{path}.endPort"),
-                        format!("{end} must be between 1 and 65535, inclusive"),
+                        format!("{end} must be between {FIRST_PORT} and {LAST_PORT}, inclusive"),
                     );
                 }
             }

@@ -10,7 +10,7 @@ use zero_trust_rules::{PortRange, Protocol};
 use crate::cluster::Cluster;
 use crate::model::{Endpoint, Flow};
 
-use super::apply_script::GENERATED_HEADER;
+use super::GENERATED_HEADER;
 
 pub fn render_flows_md(cluster: &Cluster) -> String {
     let mut flows: Vec<&Flow> = cluster.flows.iter().collect();

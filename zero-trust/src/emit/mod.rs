@@ -5,6 +5,7 @@
 
 pub mod apply_script;
 mod flows_md;
+pub mod shell;
 pub mod verify_script;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,12 @@ use crate::cluster::Cluster;
 use crate::eval::{LoadedPolicy, Provenance};
 use crate::lower::{NamespacePolicies, lower_to_network_policies};
 use crate::yaml::{YamlError, to_yaml};
-use apply_script::{ApplyPlan, ApplyStep, GENERATED_HEADER, render_apply_script};
+use apply_script::{ApplyPlan, ApplyStep, render_apply_script};
+
+/// The first comment line of every file `cargo xtask emit` writes (after `# ` in a script
+/// or YAML file, inside `<!-- -->` in FLOWS.md): how [`is_generated`] knows its own files.
+pub const GENERATED_HEADER: &str =
+    "Written by `cargo xtask emit` from policies/; do not edit by hand.";
 
 pub const APPLY_SCRIPT: &str = "apply.sh";
 /// Probes a live cluster against the declared flows; `apply.sh --verify` runs it.

@@ -12,8 +12,8 @@ use std::fmt::{self, Write as _};
 use super::analysis::{Analysis, PeerRef, Side, Verdict, slot};
 use super::classes::ClassId;
 use super::policy::{Direction, PortMatch, Ports};
-use super::ports::{FIRST_PORT, LAST_PORT};
 use zero_trust_rules::Protocol;
+use zero_trust_rules::{FIRST_PORT, LAST_PORT};
 
 /// One pair of classes and what each side allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,11 +85,11 @@ impl Analysis {
         (0..self.universe.classes.len() as ClassId).flat_map(|s| self.pairs_from(s))
     }
 
-    /// The port classes of one protocol: 1..=65535 cut at every `port`/`endPort` boundary
+    /// The port classes of one protocol: FIRST_PORT..=LAST_PORT cut at every `port`/`endPort` boundary
     /// and every named port as resolved on every pod class; all ports of a class are
     /// allowed or denied together for every pair.
     pub fn port_classes(&self, protocol: Protocol) -> Vec<(u16, u16)> {
-        // A cut at `n` starts a class at `n`; as u32 so `65535 + 1` does not wrap.
+        // A cut at `n` starts a class at `n`; as u32 so `LAST_PORT + 1` does not wrap.
         let mut cuts: Vec<u32> = vec![u32::from(FIRST_PORT)];
         let rules = self
             .policies

@@ -10,7 +10,7 @@ use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use zero_trust_rules::Protocol;
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, Protocol};
 
 use super::addresses::IpBlock;
 use super::ports::PortSet;
@@ -377,11 +377,11 @@ fn compile_port(port: &NetworkPolicyPort) -> Result<PortMatch, (String, String)>
     let in_range = |value: i32, field: &str| {
         u16::try_from(value)
             .ok()
-            .filter(|&p| p >= 1)
+            .filter(|&p| p >= FIRST_PORT)
             .ok_or_else(|| {
                 (
                     field.to_owned(),
-                    format!("{value} is not a port; ports are 1 to 65535"),
+                    format!("{value} is not a port; ports are {FIRST_PORT} to {LAST_PORT}"),
                 )
             })
     };

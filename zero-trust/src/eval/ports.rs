@@ -6,12 +6,7 @@
 
 use std::fmt;
 
-use zero_trust_rules::{PortRange, Protocol};
-
-/// Ports are 1..=65535; `NetworkPolicyPort.port` documents no port 0 and
-/// `ValidateNetworkPolicyPort` rejects it (`IsValidPortNum`).
-pub const FIRST_PORT: u16 = 1;
-pub const LAST_PORT: u16 = u16::MAX;
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 
 /// Ports of several protocols: ranges sorted by protocol then first port, never overlapping
 /// nor touching (touching ranges are merged), so two equal sets are equal values.
@@ -290,9 +285,9 @@ mod tests {
         let rest = all.difference(&web);
         assert!(!rest.contains(TCP, 80) && !rest.contains(TCP, 90) && !rest.contains(UDP, 53));
         assert!(rest.contains(TCP, 79) && rest.contains(TCP, 91) && rest.contains(TCP, 1));
-        assert!(rest.contains(TCP, u16::MAX) && rest.contains(UDP, 54));
+        assert!(rest.contains(TCP, LAST_PORT) && rest.contains(UDP, 54));
         assert_eq!(rest.union(&web), all);
-        assert!(!PortSet::all_of(TCP).complement().contains(TCP, u16::MAX));
+        assert!(!PortSet::all_of(TCP).complement().contains(TCP, LAST_PORT));
         assert!(!web.difference(&PortSet::single(TCP, 85)).contains(TCP, 85));
     }
 

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use zero_trust_rules::Protocol;
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, Protocol};
 
 use super::topology::{Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, Provenance};
 use crate::yaml;
@@ -340,10 +340,10 @@ fn named_ports(spec: &PodSpec) -> Result<Vec<NamedPort>, String> {
         })?;
         let number = u16::try_from(port.container_port)
             .ok()
-            .filter(|&p| p >= 1)
+            .filter(|&p| p >= FIRST_PORT)
             .ok_or_else(|| {
                 format!(
-                    "container port `{name}` is {}; ports are 1 to 65535",
+                    "container port `{name}` is {}; ports are {FIRST_PORT} to {LAST_PORT}",
                     port.container_port
                 )
             })?;

@@ -1,0 +1,100 @@
+//! What the generated shell scripts (`apply.sh`, `verify.sh`) share: how a template is
+//! filled, the helpers both run first, and how a value becomes one bash word.
+//!
+//! Each script is a template, a real file (`apply.sh.in`, `verify.sh.in`) that can be
+//! read, diffed and shellchecked as a script; Rust renders only its data section, so the
+//! output is deterministic and the logic is never hidden in Rust strings.
+
+use std::fmt::Write as _;
+
+use super::GENERATED_HEADER;
+
+/// What both generated scripts need first: error messages and the bash version check.
+/// A file of its own so it is shellchecked (with each template) like the rest.
+pub const SHELL_HELPERS: &str = include_str!("shell_helpers.sh.in");
+
+/// The placeholders of a template, each alone on its line except the header's (a comment).
+const HEADER_PLACEHOLDER: &str = "{GENERATED_HEADER}";
+const HELPERS_PLACEHOLDER: &str = "{SHELL_HELPERS}\n";
+const DATA_PLACEHOLDER: &str = "{DATA}\n";
+
+/// `template` with its header line, [`SHELL_HELPERS`] and `data` (the data section,
+/// rendered by the caller) filled in. `data` is inserted last, so nothing it holds can be
+/// taken for a placeholder.
+pub fn fill_template(template: &str, data: &str) -> String {
+    for placeholder in [HEADER_PLACEHOLDER, HELPERS_PLACEHOLDER, DATA_PLACEHOLDER] {
+        debug_assert!(
+            template.matches(placeholder).count() == 1,
+            "a script template needs {placeholder:?} exactly once"
+        );
+    }
+    template
+        .replacen(HEADER_PLACEHOLDER, GENERATED_HEADER, 1)
+        .replacen(HELPERS_PLACEHOLDER, SHELL_HELPERS, 1)
+        .replacen(DATA_PLACEHOLDER, data, 1)
+}
+
+/// A bash array assignment, one element per line; `name=()` when there are none.
+pub fn push_array<S: AsRef<str>>(script: &mut String, name: &str, values: &[S]) {
+    push_array_of(script, name, values.iter().map(|v| shell_word(v.as_ref())));
+}
+
+/// A bash array assignment of `elements`, already written as bash (such as `[key]=value`
+/// for an associative array), one per line; `name=()` when there are none.
+pub fn push_array_of(script: &mut String, name: &str, elements: impl IntoIterator<Item = String>) {
+    write!(script, "{name}=(").unwrap();
+    let mut any = false;
+    for element in elements {
+        write!(script, "\n  {element}").unwrap();
+        any = true;
+    }
+    script.push_str(if any { "\n)\n" } else { ")\n" });
+}
+
+/// `value` as one bash word: bare when every character is one bash never interprets (as
+/// Kubernetes names and our file names are), single-quoted otherwise.
+pub fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '='));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_word_quotes_only_what_bash_would_interpret() {
+        assert_eq!(shell_word("shop/allow-web"), "shop/allow-web");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn arrays_are_one_element_a_line_and_empty_ones_one_line() {
+        let mut script = String::new();
+        push_array(&mut script, "a", &["x y", "z"]);
+        push_array::<&str>(&mut script, "b", &[]);
+        assert_eq!(script, "a=(\n  'x y'\n  z\n)\nb=()\n");
+    }
+
+    #[test]
+    fn data_is_filled_in_last_so_it_is_never_taken_for_a_placeholder() {
+        let template = "#!/usr/bin/env bash\n# {GENERATED_HEADER}\n{DATA}\n{SHELL_HELPERS}\n";
+        let script = fill_template(template, "x='{SHELL_HELPERS}'\n");
+        assert_eq!(
+            script,
+            format!(
+                "#!/usr/bin/env bash\n# {GENERATED_HEADER}\nx='{{SHELL_HELPERS}}'\n{SHELL_HELPERS}"
+            )
+        );
+    }
+}
