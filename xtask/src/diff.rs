@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use zero_trust::diff::{FlowDiff, diff_manifests};
@@ -12,35 +12,17 @@ use zero_trust::emit::emit;
 use zero_trust::eval::{Topology, load_dir};
 use zero_trust::verify::model_topology;
 
-use crate::{STDOUT_CLOSED, USAGE, out, project_root, relative_to_root};
+use crate::{STDOUT_CLOSED, out, project_root, relative_to_root};
 
 /// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
-/// --exit-code`.
-pub fn run(args: &[&str]) -> ExitCode {
-    let mut format = Format::default_for_stdout();
-    let mut positional = Vec::new();
-    let mut dirs = false;
-    let mut args = args.iter();
-    let parsed: Result<(), String> = (|| {
-        while let Some(arg) = args.next() {
-            match *arg {
-                "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
-                "--dirs" => dirs = true,
-                flag if flag.starts_with('-') => {
-                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-                }
-                other => positional.push(other),
-            }
-        }
-        Ok(())
-    })();
-    let result = parsed.and_then(|()| match (dirs, positional.as_slice()) {
-        (true, [old, new]) => run_dirs(old, new, format),
-        (true, _) => Err(format!("--dirs takes two folders\n\n{USAGE}")),
-        (false, []) => run_against_ref(None, format),
-        (false, [git_ref]) => run_against_ref(Some(git_ref), format),
-        (false, _) => Err(format!("diff takes at most one git ref\n\n{USAGE}")),
-    });
+/// --exit-code`. `dirs` is OLD and NEW (`flags` takes exactly two), or none for a git ref.
+pub fn run(git_ref: Option<&str>, dirs: Option<&[PathBuf]>, format: Option<Format>) -> ExitCode {
+    let format = format.unwrap_or_else(Format::default_for_stdout);
+    let result = match dirs {
+        Some([old, new]) => run_dirs(old, new, format),
+        Some(_) => Err("--dirs takes two folders".to_owned()),
+        None => run_against_ref(git_ref, format),
+    };
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
@@ -52,7 +34,9 @@ pub fn run(args: &[&str]) -> ExitCode {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    #[value(name = "md")]
     Markdown,
     Text,
 }
@@ -64,14 +48,6 @@ impl Format {
             Format::Text
         } else {
             Format::Markdown
-        }
-    }
-
-    pub fn parse(word: &str) -> Result<Format, String> {
-        match word {
-            "md" => Ok(Format::Markdown),
-            "text" => Ok(Format::Text),
-            other => Err(format!("unknown format `{other}`; use md or text")),
         }
     }
 }
@@ -99,9 +75,9 @@ pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, St
 }
 
 /// Prints the diff of two folders; `Ok(true)` when some flow changed.
-pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
-    let (old_files, old_topology) = read_dir(Path::new(old))?;
-    let (new_files, new_topology) = read_dir(Path::new(new))?;
+pub fn run_dirs(old: &Path, new: &Path, format: Format) -> Result<bool, String> {
+    let (old_files, old_topology) = read_dir(old)?;
+    let (new_files, new_topology) = read_dir(new)?;
     let mut topology = old_topology;
     for namespace in new_topology.namespaces {
         if !topology.namespaces.iter().any(|n| n.name == namespace.name) {
@@ -121,7 +97,11 @@ pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
             .collect::<Vec<_>>(),
     );
     let diff = diff_manifests(&old_files, &new_files, topology).map_err(|e| e.join("\n"))?;
-    print(&diff, &format!("flows changed from {old} to {new}"), format)?;
+    print(
+        &diff,
+        &format!("flows changed from {} to {}", old.display(), new.display()),
+        format,
+    )?;
     Ok(!diff.is_empty())
 }
 

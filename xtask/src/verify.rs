@@ -4,55 +4,22 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use zero_trust::Protocol;
 use zero_trust::eval::{Analysis, ClassId, Inputs, PairVerdict, load_dir};
 use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, check_intent, model_topology};
 
-use crate::{USAGE, out, project_root, relative_to_root};
+use crate::{out, project_root, relative_to_root};
 
-pub fn run(args: &[&str]) -> Result<(), String> {
-    let mut dir = None;
-    let mut format = Format::Text;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match *arg {
-            "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-            }
-            path if dir.is_none() => dir = Some(path),
-            extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
-        }
-    }
-    run_verify(dir, format)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
+    #[value(name = "md")]
     Markdown,
     Csv,
     Json,
     Dot,
-}
-
-impl Format {
-    pub fn parse(word: &str) -> Result<Format, String> {
-        Ok(match word {
-            "text" => Format::Text,
-            "md" => Format::Markdown,
-            "csv" => Format::Csv,
-            "json" => Format::Json,
-            "dot" => Format::Dot,
-            other => {
-                return Err(format!(
-                    "unknown format `{other}`; use text, md, csv, json or dot"
-                ));
-            }
-        })
-    }
 }
 
 /// The YAML of `dir` and the topology to evaluate it over: for the emitted `k8s/`, the
@@ -63,9 +30,9 @@ struct Loaded {
     proven_against: Option<zero_trust::Cluster>,
 }
 
-fn load(dir: Option<&str>) -> Result<Loaded, String> {
+fn load(dir: Option<&Path>) -> Result<Loaded, String> {
     let k8s = project_root().join("k8s");
-    let dir = dir.map(PathBuf::from).unwrap_or_else(|| k8s.clone());
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| k8s.clone());
     let mut inputs: Inputs =
         load_dir(&dir).map_err(|errors| lines("cannot read the YAML", &errors))?;
     let mut proven_against = None;
@@ -96,7 +63,7 @@ fn lines(what: &str, errors: &[impl ToString]) -> String {
     format!("{what}:\n{}", lines.join("\n"))
 }
 
-pub fn run_verify(dir: Option<&str>, format: Format) -> Result<(), String> {
+pub fn run_verify(dir: Option<&Path>, format: Format) -> Result<(), String> {
     let Loaded {
         analysis,
         proven_against,
@@ -224,7 +191,7 @@ fn csv(field: &str) -> String {
 }
 
 /// `cargo xtask explain SRC DST[:PORT[/PROTO]] [--dir DIR]`.
-pub fn run_explain(source: &str, destination: &str, dir: Option<&str>) -> Result<(), String> {
+pub fn run_explain(source: &str, destination: &str, dir: Option<&Path>) -> Result<(), String> {
     let (destination, port) = split_destination(destination)?;
     let port = port.map(parse_port).transpose()?;
     let Loaded { analysis, .. } = load(dir)?;
