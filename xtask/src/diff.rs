@@ -4,43 +4,25 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use zero_trust::diff::{FlowDiff, diff_manifests};
+use zero_trust::diff::{FlowDiff, diff, diff_manifests, topology_for};
 use zero_trust::emit::emit;
-use zero_trust::eval::{Topology, load_dir};
-use zero_trust::verify::model_topology;
+use zero_trust::eval::{Analysis, Inputs, LoadedPolicy, load_dir};
+use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
 
-use crate::{STDOUT_CLOSED, USAGE, out, project_root, relative_to_root};
+use crate::{STDOUT_CLOSED, out, project_root, relative_to_root};
 
 /// `diff` exits 0 when no flow changed, 1 when some did, 2 on an error, like `git diff
-/// --exit-code`.
-pub fn run(args: &[&str]) -> ExitCode {
-    let mut format = Format::default_for_stdout();
-    let mut positional = Vec::new();
-    let mut dirs = false;
-    let mut args = args.iter();
-    let parsed: Result<(), String> = (|| {
-        while let Some(arg) = args.next() {
-            match *arg {
-                "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
-                "--dirs" => dirs = true,
-                flag if flag.starts_with('-') => {
-                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-                }
-                other => positional.push(other),
-            }
-        }
-        Ok(())
-    })();
-    let result = parsed.and_then(|()| match (dirs, positional.as_slice()) {
-        (true, [old, new]) => run_dirs(old, new, format),
-        (true, _) => Err(format!("--dirs takes two folders\n\n{USAGE}")),
-        (false, []) => run_against_ref(None, format),
-        (false, [git_ref]) => run_against_ref(Some(git_ref), format),
-        (false, _) => Err(format!("diff takes at most one git ref\n\n{USAGE}")),
-    });
+/// --exit-code`. `dirs` is OLD and NEW (`flags` takes exactly two), or none for a git ref.
+pub fn run(git_ref: Option<&str>, dirs: Option<&[PathBuf]>, format: Option<Format>) -> ExitCode {
+    let format = format.unwrap_or_else(Format::default_for_stdout);
+    let result = match dirs {
+        Some([old, new]) => run_dirs(old, new, format),
+        Some(_) => Err("--dirs takes two folders".to_owned()),
+        None => run_against_ref(git_ref, format),
+    };
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
@@ -52,7 +34,9 @@ pub fn run(args: &[&str]) -> ExitCode {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    #[value(name = "md")]
     Markdown,
     Text,
 }
@@ -64,14 +48,6 @@ impl Format {
             Format::Text
         } else {
             Format::Markdown
-        }
-    }
-
-    pub fn parse(word: &str) -> Result<Format, String> {
-        match word {
-            "md" => Ok(Format::Markdown),
-            "text" => Ok(Format::Text),
-            other => Err(format!("unknown format `{other}`; use md or text")),
         }
     }
 }
@@ -98,31 +74,49 @@ pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, St
     Ok(!diff.is_empty())
 }
 
-/// Prints the diff of two folders; `Ok(true)` when some flow changed.
-pub fn run_dirs(old: &str, new: &str, format: Format) -> Result<bool, String> {
-    let (old_files, old_topology) = read_dir(Path::new(old))?;
-    let (new_files, new_topology) = read_dir(Path::new(new))?;
-    let mut topology = old_topology;
-    for namespace in new_topology.namespaces {
+/// Prints the diff of two folders, each read as `verify` reads one (recursively, with
+/// [`load_dir`]); `Ok(true)` when some flow changed.
+pub fn run_dirs(old: &Path, new: &Path, format: Format) -> Result<bool, String> {
+    let diff = diff_dirs(old, new)?;
+    let title = format!("flows changed from {} to {}", old.display(), new.display());
+    print(&diff, &title, format)?;
+    Ok(!diff.is_empty())
+}
+
+/// The flows that `new` allows and `old` does not, and the reverse, over the Namespaces,
+/// Pods and workloads of both folders (the old side's where both name one).
+fn diff_dirs(old: &Path, new: &Path) -> Result<FlowDiff, String> {
+    let old = read_dir(old)?;
+    let new = read_dir(new)?;
+    let mut topology = old.topology;
+    for namespace in new.topology.namespaces {
         if !topology.namespaces.iter().any(|n| n.name == namespace.name) {
             topology.namespaces.push(namespace);
         }
     }
-    topology.pods.extend(
-        new_topology
-            .pods
-            .into_iter()
-            .filter(|p| {
-                !topology
-                    .pods
-                    .iter()
-                    .any(|q| q.namespace == p.namespace && q.name == p.name)
-            })
-            .collect::<Vec<_>>(),
-    );
-    let diff = diff_manifests(&old_files, &new_files, topology).map_err(|e| e.join("\n"))?;
-    print(&diff, &format!("flows changed from {old} to {new}"), format)?;
-    Ok(!diff.is_empty())
+    let added: Vec<_> = new
+        .topology
+        .pods
+        .into_iter()
+        .filter(|p| {
+            !topology
+                .pods
+                .iter()
+                .any(|q| q.namespace == p.namespace && q.name == p.name)
+        })
+        .collect();
+    topology.pods.extend(added);
+    let topology = topology_for(topology, &[&old.policies, &new.policies]);
+    let analyse = |policies: &[LoadedPolicy]| {
+        Analysis::from_parts(policies, &topology).map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    };
+    Ok(diff(&analyse(&old.policies)?, &analyse(&new.policies)?))
 }
 
 fn print(diff: &FlowDiff, title: &str, format: Format) -> Result<(), String> {
@@ -132,36 +126,18 @@ fn print(diff: &FlowDiff, title: &str, format: Format) -> Result<(), String> {
     }
 }
 
-fn read_dir(dir: &Path) -> Result<(BTreeMap<String, String>, Topology), String> {
-    let topology = load_dir(dir)
-        .map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?
-        .topology;
-    let mut files = BTreeMap::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-            .path();
-        if path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            files.insert(
-                path.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-                text,
-            );
-        }
-    }
-    Ok((files, topology))
+fn read_dir(dir: &Path) -> Result<Inputs, String> {
+    load_dir(dir).map_err(|errors| {
+        let lines: Vec<String> = bounded_problems(&errors, SHOWN_PROBLEMS)
+            .iter()
+            .map(|e| format!("  - {e}"))
+            .collect();
+        format!(
+            "cannot read the YAML in {}:\n{}",
+            dir.display(),
+            lines.join("\n")
+        )
+    })
 }
 
 fn git(args: &[&str]) -> Result<String, String> {
@@ -198,4 +174,102 @@ fn files_at_ref(git_ref: &str) -> Result<BTreeMap<String, String>, String> {
         );
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PODS: &str = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: prod, labels: {app: api}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: prod, labels: {app: web}}
+spec: {containers: [{name: c}]}
+";
+
+    const DENY: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: prod}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+";
+
+    const ALLOW: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-to-api, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}]
+";
+
+    fn write(root: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    /// Policies in subfolders count, as they do for `verify`: before, only the top level
+    /// was read, so this diff was empty.
+    #[test]
+    fn dirs_are_read_recursively_as_verify_reads_them() {
+        let old = tempfile::tempdir().unwrap();
+        let new = tempfile::tempdir().unwrap();
+        write(
+            old.path(),
+            &[("pods.yaml", PODS), ("policies/prod/deny.yaml", DENY)],
+        );
+        write(
+            new.path(),
+            &[
+                ("pods.yaml", PODS),
+                ("policies/prod/deny.yaml", DENY),
+                ("policies/prod/more/web-to-api.yml", ALLOW),
+                ("policies/notes.txt", "not YAML, not read"),
+            ],
+        );
+        let diff = diff_dirs(old.path(), new.path()).unwrap();
+        assert!(diff.removed.is_empty(), "{diff}");
+        assert!(diff.isolation.is_empty(), "{diff}");
+        let added: Vec<(&str, &str, String)> = diff
+            .added
+            .iter()
+            .map(|c| {
+                (
+                    c.source.as_str(),
+                    c.destination.as_str(),
+                    c.ports.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(added.len(), 1, "{diff}");
+        assert_eq!((added[0].0, added[0].1), ("prod/web", "prod/api"), "{diff}");
+        assert!(added[0].2.contains("8080"), "{diff}");
+        // And the other way round: the same folders, swapped, remove the flow.
+        let back = diff_dirs(new.path(), old.path()).unwrap();
+        assert_eq!((back.added.len(), back.removed.len()), (0, 1), "{back}");
+    }
+
+    #[test]
+    fn a_broken_file_in_a_subfolder_is_an_error_naming_it() {
+        let old = tempfile::tempdir().unwrap();
+        let new = tempfile::tempdir().unwrap();
+        write(old.path(), &[("pods.yaml", PODS)]);
+        write(
+            new.path(),
+            &[("deep/er/bad.yaml", "kind: Pod\nmetadata: {name: [}\n")],
+        );
+        let error = diff_dirs(old.path(), new.path()).unwrap_err();
+        assert!(error.contains("bad.yaml"), "{error}");
+    }
 }

@@ -4,55 +4,22 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use zero_trust::eval::{Analysis, ClassId, Inputs, PairVerdict, load_dir};
+use zero_trust::eval::{Analysis, ClassId, EndpointClass, Inputs, PairVerdict, load_dir};
 use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, check_intent, model_topology};
 use zero_trust::{FIRST_PORT, LAST_PORT, Protocol};
 
-use crate::{USAGE, out, project_root, relative_to_root};
+use crate::{out, project_root, relative_to_root};
 
-pub fn run(args: &[&str]) -> Result<(), String> {
-    let mut dir = None;
-    let mut format = Format::Text;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match *arg {
-            "--format" => format = Format::parse(args.next().ok_or("--format needs a value")?)?,
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
-            }
-            path if dir.is_none() => dir = Some(path),
-            extra => return Err(format!("unexpected argument `{extra}`\n\n{USAGE}")),
-        }
-    }
-    run_verify(dir, format)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
+    #[value(name = "md")]
     Markdown,
     Csv,
     Json,
     Dot,
-}
-
-impl Format {
-    pub fn parse(word: &str) -> Result<Format, String> {
-        Ok(match word {
-            "text" => Format::Text,
-            "md" => Format::Markdown,
-            "csv" => Format::Csv,
-            "json" => Format::Json,
-            "dot" => Format::Dot,
-            other => {
-                return Err(format!(
-                    "unknown format `{other}`; use text, md, csv, json or dot"
-                ));
-            }
-        })
-    }
 }
 
 /// The YAML of `dir` and the topology to evaluate it over: for the emitted `k8s/`, the
@@ -63,9 +30,9 @@ struct Loaded {
     proven_against: Option<zero_trust::Cluster>,
 }
 
-fn load(dir: Option<&str>) -> Result<Loaded, String> {
+fn load(dir: Option<&Path>) -> Result<Loaded, String> {
     let k8s = project_root().join("k8s");
-    let dir = dir.map(PathBuf::from).unwrap_or_else(|| k8s.clone());
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| k8s.clone());
     let mut inputs: Inputs =
         load_dir(&dir).map_err(|errors| lines("cannot read the YAML", &errors))?;
     let mut proven_against = None;
@@ -96,7 +63,7 @@ fn lines(what: &str, errors: &[impl ToString]) -> String {
     format!("{what}:\n{}", lines.join("\n"))
 }
 
-pub fn run_verify(dir: Option<&str>, format: Format) -> Result<(), String> {
+pub fn run_verify(dir: Option<&Path>, format: Format) -> Result<(), String> {
     let Loaded {
         analysis,
         proven_against,
@@ -224,7 +191,7 @@ fn csv(field: &str) -> String {
 }
 
 /// `cargo xtask explain SRC DST[:PORT[/PROTO]] [--dir DIR]`.
-pub fn run_explain(source: &str, destination: &str, dir: Option<&str>) -> Result<(), String> {
+pub fn run_explain(source: &str, destination: &str, dir: Option<&Path>) -> Result<(), String> {
     let (destination, port) = split_destination(destination)?;
     let port = port.map(parse_port).transpose()?;
     let Loaded { analysis, .. } = load(dir)?;
@@ -331,25 +298,128 @@ fn find_class(analysis: &Analysis, text: &str) -> Result<ClassId, String> {
         Some((namespace, "*")) => analysis.class_of_other_pod(namespace),
         Some((namespace, name)) => analysis.class_of_pod(namespace, name),
         None => None,
-    };
-    found.ok_or_else(|| {
-        let known: Vec<String> = analysis
+    }
+    // As `verify` prints a workload's pod: `prod/deployment/api`.
+    .or_else(|| {
+        let position = analysis
             .classes()
             .iter()
-            .filter(|c| !c.is_address())
-            .map(ToString::to_string)
-            .take(12)
-            .collect();
-        format!(
-            "no endpoint `{text}`; write NAMESPACE/NAME, NAMESPACE/* or an IP address (known: {})",
-            known.join(", ")
-        )
-    })
+            .position(|c| matches!(c, EndpointClass::Pod(pod) if pod.display_name() == text))?;
+        ClassId::try_from(position).ok()
+    });
+    found.ok_or_else(|| unknown_endpoint(text, &endpoint_names(analysis)))
+}
+
+/// The names `explain` takes for the pods of `analysis`: `NAMESPACE/NAME` and
+/// `NAMESPACE/*`, sorted, each once.
+fn endpoint_names(analysis: &Analysis) -> Vec<String> {
+    let mut names: Vec<String> = analysis
+        .classes()
+        .iter()
+        .filter_map(|class| match class {
+            EndpointClass::Pod(pod) => Some(format!("{}/{}", pod.namespace, pod.name)),
+            EndpointClass::OtherPodIn { namespace } => Some(format!("{namespace}/*")),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Why `text` names no endpoint, with the (up to 3) closest of `known` by edit distance.
+fn unknown_endpoint(text: &str, known: &[String]) -> String {
+    let mut message = format!("no endpoint `{text}`");
+    let close = closest(text, known);
+    if !close.is_empty() {
+        let close: Vec<String> = close.iter().map(|name| format!("`{name}`")).collect();
+        let _ = write!(message, "; did you mean {}?", or_list(&close));
+    }
+    message.push_str(
+        "\nwrite NAMESPACE/NAME, NAMESPACE/* (any other pod of the namespace) or an IP \
+         address; `cargo xtask verify [DIR]` prints the endpoints and what each may \
+         reach",
+    );
+    message
+}
+
+/// Up to 3 names of `known` near `text`, nearest first: by edit distance to the whole name
+/// or, when `text` has no namespace, to the name after it.
+fn closest<'a>(text: &str, known: &'a [String]) -> Vec<&'a str> {
+    let near_enough = (text.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|name| {
+            let whole = strsim::levenshtein(text, name);
+            let bare = match (text.contains('/'), name.split_once('/')) {
+                (false, Some((_, bare))) => strsim::levenshtein(text, bare),
+                _ => whole,
+            };
+            (whole.min(bare), name.as_str())
+        })
+        .filter(|(distance, _)| *distance <= near_enough)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, name)| name).collect()
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_endpoint_suggests_the_closest_names() {
+        let known: Vec<String> = [
+            "prod-api/main-api",
+            "prod-api/main-web",
+            "prod-api/*",
+            "prod-db/postgres",
+            "staging-api/main-api",
+            "monitoring/prometheus",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            closest("prod-api/mian-api", &known),
+            ["prod-api/main-api", "prod-api/main-web"]
+        );
+        // A name without its namespace is compared with the names after the namespace.
+        assert_eq!(
+            closest("main-api", &known),
+            ["prod-api/main-api", "staging-api/main-api"]
+        );
+        // Up to 3, nearest first.
+        let many = ["ns/web-3", "ns/web-1", "ns/web-22", "ns/web-2", "ns/web"].map(String::from);
+        assert_eq!(
+            closest("ns/web-2", &many),
+            ["ns/web-2", "ns/web-1", "ns/web-22"]
+        );
+        assert_eq!(closest("prometheus", &known), ["monitoring/prometheus"]);
+        assert!(closest("nothing-like-it/at-all", &known).is_empty());
+
+        let message = unknown_endpoint("prod-api/mian-api", &known);
+        assert!(
+            message.starts_with(
+                "no endpoint `prod-api/mian-api`; did you mean `prod-api/main-api` or \
+                 `prod-api/main-web`?\n"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("`cargo xtask verify [DIR]`"), "{message}");
+        assert!(!message.contains("postgres"), "{message}");
+        let far = unknown_endpoint("zzz", &known);
+        assert!(!far.contains("did you mean"), "{far}");
+        assert!(far.contains("`cargo xtask verify [DIR]`"), "{far}");
+    }
 
     #[test]
     fn destinations_with_ipv6_addresses_are_read_without_guessing() {

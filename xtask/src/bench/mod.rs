@@ -27,16 +27,13 @@ struct Settings {
 }
 
 /// `cargo xtask __bench-child ...`: one measurement, in this process.
-pub fn child(args: &[&str]) -> Result<(), String> {
-    child::run(args)
+/// Its words are the parent's, so they are read here rather than by `flags`.
+pub fn child(args: &[String]) -> Result<(), String> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    child::run(&args)
 }
 
-pub fn run(args: &[&str]) -> Result<(), String> {
-    let quick = match args {
-        [] => false,
-        ["--quick"] => true,
-        _ => return Err(format!("unknown arguments `{}`", args.join(" "))),
-    };
+pub fn run(quick: bool) -> Result<(), String> {
     let params = |namespaces, workloads, flows| Params {
         namespaces,
         workloads,

@@ -76,9 +76,9 @@ impl Params {
     }
 }
 
-/// `cargo xtask synth --namespaces K --workloads N --flows M --seed S [--out DIR]`.
-pub fn run(args: &[&str]) -> Result<(), String> {
-    let (params, out) = parse_args(args)?;
+/// `cargo xtask synth --namespaces K --workloads N --flows M --seed S [--out DIR]`;
+/// `flags` has validated the parameters.
+pub fn run(params: Params, out: Option<PathBuf>) -> Result<(), String> {
     let out = out.unwrap_or_else(|| default_dir(&params));
     let plan = Plan::generate(&params);
     let files = write_crate(&plan, &params, &out)?;
@@ -97,41 +97,6 @@ pub fn default_dir(params: &Params) -> PathBuf {
     crate::project_root()
         .join("target/synth")
         .join(params.slug())
-}
-
-fn parse_args(args: &[&str]) -> Result<(Params, Option<PathBuf>), String> {
-    let mut params = Params {
-        namespaces: 0,
-        workloads: 0,
-        flows: 0,
-        seed: 1,
-    };
-    let mut out = None;
-    let mut rest = args;
-    while let [flag, value, tail @ ..] = rest {
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag} takes a number, not `{value}`"))
-        };
-        match *flag {
-            "--namespaces" => params.namespaces = number()? as usize,
-            "--workloads" => params.workloads = number()? as usize,
-            "--flows" => params.flows = number()? as usize,
-            "--seed" => params.seed = number()?,
-            "--out" => out = Some(PathBuf::from(value)),
-            _ => return Err(format!("unknown option `{flag}`")),
-        }
-        rest = tail;
-    }
-    if let [flag] = rest {
-        return Err(format!("`{flag}` needs a value"));
-    }
-    if params.namespaces == 0 {
-        params.namespaces = (params.workloads / 100).max(1);
-    }
-    params.validate()?;
-    Ok((params, out))
 }
 
 /// A platform, decided once and then written as code or built in memory.
