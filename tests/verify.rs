@@ -98,7 +98,7 @@ fn a_widened_selector_is_caught() {
         errors,
         &[
             "prod-api/<any other pod> -> prod-auth/auth-service: the egress of prod-api/<any other pod> allows 8080/tcp but the policies declare nothing",
-            "prod-api/main-api.egress spec.egress[0]",
+            "prod-api/main-api.egress spec.egress[1]",
         ],
     );
 }
