@@ -255,7 +255,7 @@ fn endpoint(end: &CheckedEnd) -> TokenStream {
         // end is written once, in the block's table of ends.
         CheckedEnd::Foreign(path) => {
             let span = syn::spanned::Spanned::span(path);
-            quote_spanned!(span=> (&#path).endpoint())
+            quote_spanned!(span=> (&#path).as_zero_trust_flow_end())
         }
     }
 }

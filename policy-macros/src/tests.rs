@@ -354,7 +354,7 @@ fn a_foreign_target_gets_a_const_port_check() {
         "namespace prod_api { main_api: 3000 } main_api -> other::auth_service:8080;",
     ));
     assert!(
-        output.contains("(&other::auth_service).endpoint()"),
+        output.contains("(&other::auth_service).as_zero_trust_flow_end()"),
         "{output}"
     );
     // The port, checked by rustc against the target's declaration in the other module.

@@ -109,17 +109,44 @@ impl Namespace {
     pub const fn endpoint(&'static self) -> Endpoint {
         Endpoint::Namespace(self)
     }
+
+    /// What the expansion calls on an end named by path. The name says what went wrong
+    /// when the path names something else ("no method named `as_zero_trust_flow_end`
+    /// found for `&u16`"), and no method of the standard library is near it, so rustc's
+    /// "similar name" help never points into the standard library's source.
+    #[doc(hidden)]
+    pub const fn as_zero_trust_flow_end(&'static self) -> Endpoint {
+        self.endpoint()
+    }
 }
 
 impl Workload {
     pub const fn endpoint(&'static self) -> Endpoint {
         Endpoint::Workload(self)
     }
+
+    /// What the expansion calls on an end named by path. The name says what went wrong
+    /// when the path names something else ("no method named `as_zero_trust_flow_end`
+    /// found for `&u16`"), and no method of the standard library is near it, so rustc's
+    /// "similar name" help never points into the standard library's source.
+    #[doc(hidden)]
+    pub const fn as_zero_trust_flow_end(&'static self) -> Endpoint {
+        self.endpoint()
+    }
 }
 
 impl CidrBlock {
     pub const fn endpoint(&'static self) -> Endpoint {
         Endpoint::Cidr(self)
+    }
+
+    /// What the expansion calls on an end named by path. The name says what went wrong
+    /// when the path names something else ("no method named `as_zero_trust_flow_end`
+    /// found for `&u16`"), and no method of the standard library is near it, so rustc's
+    /// "similar name" help never points into the standard library's source.
+    #[doc(hidden)]
+    pub const fn as_zero_trust_flow_end(&'static self) -> Endpoint {
+        self.endpoint()
     }
 }
 
