@@ -3,6 +3,8 @@
 mod bench;
 mod diff;
 mod emit;
+#[cfg(test)]
+mod flows_render;
 mod k8s_dir;
 mod synth;
 mod verify;
