@@ -2,7 +2,8 @@
 //! of a synthetic platform of 10,000 workloads, drawn by `@mermaid-js/mermaid-cli` (`mmdc`,
 //! installed in `.ci/node/` by `.ci/run`) in a real headless Chromium.
 //!
-//! Without Chromium or `mmdc` the test prints a note and passes, unless `CI` is set.
+//! Without Chromium or `mmdc` the test prints a note and passes, unless `CI` is set. With
+//! `ZT_FLOWS_PAGES=DIR` it also writes the pages there (`guide/`, `synthetic/`) to look at.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,11 @@ fn every_emitted_diagram_renders_in_mermaid() {
     for (cluster, what) in [(&guide, "guide"), (&synthetic, "synthetic")] {
         for (file, text) in render_flows_md(cluster) {
             pages += 1;
+            if let Some(out) = std::env::var_os("ZT_FLOWS_PAGES") {
+                let out = Path::new(&out).join(what);
+                std::fs::create_dir_all(&out).expect("ZT_FLOWS_PAGES");
+                std::fs::write(out.join(&file), &text).expect("ZT_FLOWS_PAGES");
+            }
             for diagram in mermaid_blocks(&text) {
                 let edges = diagram.lines().filter(|line| line.contains("-->")).count();
                 assert!(

@@ -23,9 +23,13 @@ use super::ports_by_protocol;
 pub const MAX_DIAGRAM_EDGES: usize = 40;
 /// The most characters of a page's diagram: well under Mermaid's `maxTextSize` (50,000).
 pub const MAX_DIAGRAM_CHARS: usize = 20_000;
-/// Neighbours drawn one by one at the last level: an edge each way with each, one for the
-/// flows inside the namespace, and two with the node of the others stay within the bound.
-const MAX_NEIGHBOURS: usize = (MAX_DIAGRAM_EDGES - 3) / 2;
+/// Neighbours drawn one by one at the last level: with an edge each, one for the flows
+/// inside the namespace, one with the others and a few of `*`, the diagram stays within
+/// the bound and stays readable.
+const MAX_NEIGHBOURS: usize = 24;
+
+/// The node of `*`: never among the others, since it holds the page's namespace too.
+const ALL_MANAGED: &str = "all_managed";
 
 pub struct Diagram {
     pub text: String,
@@ -67,7 +71,8 @@ pub fn render(cluster: &Cluster, namespace: &str, flows: &[&Flow]) -> Diagram {
          characters, over this page's bound of {MAX_DIAGRAM_EDGES} edges and \
          {MAX_DIAGRAM_CHARS} characters (which keeps it readable, and under Mermaid's limit \
          of 50,000 characters). Here {level}, with one edge per pair of nodes labelled with \
-         its number of flows. The table lists every flow.",
+         its number of flows (both ways: out of and into this namespace). The table lists \
+         every flow.",
         full.1,
         full.0.len()
     );
@@ -88,10 +93,16 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
     if level == Level::Namespaces {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for flow in flows {
+            // What every managed pod reaches (DNS, say) is drawn first: it is this
+            // namespace's too.
+            let weight = match (flow.from, flow.to) {
+                (Endpoint::AllManaged, _) | (_, Endpoint::AllManaged) => flows.len(),
+                _ => 1,
+            };
             for end in [&flow.from, &flow.to] {
                 let node = node(cluster, namespace, end, level);
-                if node.id != own_id(namespace) {
-                    *counts.entry(node.id).or_default() += 1;
+                if node.id != own_id(namespace) && node.id != ALL_MANAGED {
+                    *counts.entry(node.id).or_default() += weight;
                 }
             }
         }
@@ -115,7 +126,11 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
         let [from, to] = [&flow.from, &flow.to].map(|end| {
             let node = node(cluster, namespace, end, level);
             match &kept {
-                Some(kept) if node.id != own_id(namespace) && !kept.contains(&node.id) => {
+                Some(kept)
+                    if node.id != own_id(namespace)
+                        && node.id != ALL_MANAGED
+                        && !kept.contains(&node.id) =>
+                {
                     others.insert(node.id);
                     node_of_others(0)
                 }
@@ -161,18 +176,49 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
             text.push_str("  end\n");
         }
     }
+    // Summarized, a neighbour with flows both ways is one two-headed edge from the page's
+    // side, so that two labels don't overlap on the same path.
+    let own: BTreeSet<&String> = nodes
+        .get(&Some(namespace.to_owned()))
+        .into_iter()
+        .flat_map(|members| members.keys())
+        .collect();
+    let is_own = |id: &String| own.contains(id) || *id == own_id(namespace);
+    let mut drawn = 0;
     for ((from, to), flows) in &edges {
-        let label = match flows.as_slice() {
-            [flow] => ports_by_protocol(flow.ports)
-                .into_iter()
-                .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
-                .collect::<Vec<_>>()
-                .join(" "),
-            flows => format!("{} flows", flows.len()),
+        let back = edges.get(&(to.clone(), from.clone()));
+        let label = match (level, back) {
+            (Level::Flows, _) | (_, None) => flows_label(flows),
+            _ if from == to => flows_label(flows),
+            (_, Some(back)) if is_own(from) && !is_own(to) => {
+                let _ = writeln!(
+                    text,
+                    "  {from} <-->|\"{} out, {} in\"| {to}",
+                    flows.len(),
+                    back.len()
+                );
+                drawn += 1;
+                continue;
+            }
+            (_, Some(_)) if is_own(to) && !is_own(from) => continue,
+            _ => flows_label(flows),
         };
         let _ = writeln!(text, "  {from} -->|\"{label}\"| {to}");
+        drawn += 1;
     }
-    (text, edges.len())
+    (text, drawn)
+}
+
+/// The ports of a single flow, or how many flows an edge stands for.
+fn flows_label(flows: &[&Flow]) -> String {
+    match flows {
+        [flow] => ports_by_protocol(flow.ports)
+            .into_iter()
+            .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        flows => format!("{} flows", flows.len()),
+    }
 }
 
 fn own_id(namespace: &str) -> String {
@@ -236,7 +282,7 @@ fn node(cluster: &Cluster, namespace: &str, end: &Endpoint, level: Level) -> Nod
         }
         Endpoint::AllManaged => Node {
             group: None,
-            id: "all_managed".to_owned(),
+            id: ALL_MANAGED.to_owned(),
             label: "every managed pod".to_owned(),
         },
     }
