@@ -124,15 +124,27 @@ fn render_batch(
         .collect();
     std::fs::write(&input, text).expect("batch");
     let output = dir.join(format!("out{batch}.md"));
-    let run = Command::new(mmdc)
-        .args(["--quiet", "--outputFormat", "svg", "--puppeteerConfigFile"])
-        .arg(config)
-        .arg("--input")
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .output()
-        .expect("mmdc runs");
+    // Chromium on a loaded machine can miss puppeteer's timeouts (30 s to open the page):
+    // a timeout is retried, a render error is not.
+    let mut attempts = 0;
+    let run = loop {
+        attempts += 1;
+        let run = Command::new(mmdc)
+            .args(["--quiet", "--outputFormat", "svg", "--puppeteerConfigFile"])
+            .arg(config)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output)
+            .output()
+            .expect("mmdc runs");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let timed_out = stderr.contains("TimeoutError") || stderr.contains("timed out");
+        if run.status.success() || !timed_out || attempts == 3 {
+            break run;
+        }
+        eprintln!("note: mmdc timed out on batch {batch} (attempt {attempts}); again");
+    };
     if !run.status.success() {
         return vec![format!(
             "mmdc failed ({}) on {}:\n{}",
