@@ -109,11 +109,16 @@ fn the_guides_cluster_against_itself_changes_nothing() {
 fn flows_md_shows_the_opened_flow_too() {
     let (before, _) = files(&[&before::POLICY]);
     let (after, _) = files(&[&one_more_flow::POLICY]);
+    // The index counts it; the namespace's page lists and draws it.
+    assert!(after["FLOWS.md"].contains("[FLOWS-shop.md](FLOWS-shop.md)"));
+    assert_ne!(before["FLOWS.md"], after["FLOWS.md"]);
     let row = "| `shop/web` | `shop/cache` | 6379 | TCP |";
-    assert!(!before["FLOWS.md"].contains(row), "{}", before["FLOWS.md"]);
-    assert!(after["FLOWS.md"].contains(row), "{}", after["FLOWS.md"]);
-    assert!(after["FLOWS.md"].contains("  w_shop_web -->|\"TCP/6379\"| w_shop_cache\n"));
-    // The reordered block changes nothing in FLOWS.md either.
+    let page = "FLOWS-shop.md";
+    assert!(!before[page].contains(row), "{}", before[page]);
+    assert!(after[page].contains(row), "{}", after[page]);
+    assert!(after[page].contains("  w_shop_web -->|\"TCP/6379\"| w_shop_cache\n"));
+    // The reordered block changes no FLOWS page either.
     let (reordered, _) = files(&[&reordered::POLICY]);
     assert_eq!(before["FLOWS.md"], reordered["FLOWS.md"]);
+    assert_eq!(before[page], reordered[page]);
 }

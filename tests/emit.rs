@@ -45,6 +45,7 @@ fn a_flow_between_managed_ends_writes_both_halves_with_one_anded_peer() {
         [
             "10-allow-shop.yaml",
             "20-default-deny.yaml",
+            "FLOWS-shop.md",
             "FLOWS.md",
             "apply.sh",
             "verify.sh"

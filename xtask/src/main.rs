@@ -4,6 +4,8 @@ mod bench;
 mod diff;
 mod emit;
 mod flags;
+#[cfg(test)]
+mod flows_render;
 mod k8s_dir;
 mod synth;
 mod verify;

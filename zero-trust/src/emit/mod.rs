@@ -4,7 +4,7 @@
 //! caller's job, so an error can never leave `k8s/` half-written.
 
 pub mod apply_script;
-mod flows_md;
+pub mod flows_md;
 pub mod shell;
 pub mod verify_script;
 
@@ -25,7 +25,8 @@ pub const GENERATED_HEADER: &str =
 pub const APPLY_SCRIPT: &str = "apply.sh";
 /// Probes a live cluster against the declared flows; `apply.sh --verify` runs it.
 pub const VERIFY_SCRIPT: &str = "verify.sh";
-/// The allowed flows for reviewers.
+/// The allowed flows for reviewers: an index of the managed namespaces, whose pages are
+/// [`flows_md::page_file`] next to it.
 pub const FLOWS_MD: &str = "FLOWS.md";
 /// Applied last, after every allow-policy, so a rollout never denies what it will allow.
 pub const DEFAULT_DENY_FILE: &str = "20-default-deny.yaml";
@@ -100,7 +101,7 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     let (mut files, mut plan) = manifests?;
     plan.source = cluster.source.to_owned();
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
-    files.insert(FLOWS_MD.to_owned(), flows_md::render_flows_md(cluster));
+    files.extend(flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);
     let summary = Summary {
         managed_namespaces,
