@@ -44,15 +44,6 @@ rules:
 - level: Metadata
 ";
 
-/// Which of a server's two users a kubectl call runs as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum User {
-    /// `admin`, in group `system:masters`.
-    Admin,
-    /// `deployer`, with no rights but what `ApiServer::grant_deployer` gives it.
-    Deployer,
-}
-
 /// The outcome of one kubectl run.
 #[derive(Debug)]
 pub struct Kubectl {
@@ -62,6 +53,19 @@ pub struct Kubectl {
 }
 
 impl Kubectl {
+    /// Runs `command` (a kubectl with its environment and arguments set), without stdin.
+    fn run(command: &mut Command) -> Kubectl {
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl (is it on PATH?)");
+        Kubectl {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     pub fn success(&self) -> bool {
         self.status.success()
     }
@@ -309,28 +313,15 @@ impl ApiServer {
     }
 
     /// kubectl as admin against this server.
+    /// kubectl as the admin of this server.
     pub fn kubectl(&self, args: &[&str]) -> Kubectl {
-        self.kubectl_as(User::Admin, args)
-    }
-
-    pub fn kubectl_as(&self, user: User, args: &[&str]) -> Kubectl {
-        let context = match user {
-            User::Admin => "admin",
-            User::Deployer => "deployer",
-        };
-        let output = Command::new("kubectl")
-            .env("KUBECONFIG", self.path("kubeconfig"))
-            .env("KUBECACHEDIR", self.path("kube-cache"))
-            .args(["--context", context, REQUEST_TIMEOUT])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run kubectl (is it on PATH?)");
-        Kubectl {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Kubectl::run(
+            Command::new("kubectl")
+                .env("KUBECONFIG", self.path("kubeconfig"))
+                .env("KUBECACHEDIR", self.path("kube-cache"))
+                .args(["--context", "admin", REQUEST_TIMEOUT])
+                .args(args),
+        )
     }
 
     /// Runs kubectl as admin and panics, with the server's log tail, if it fails.
@@ -653,16 +644,6 @@ impl Kubeconfig {
 
     /// kubectl with this kubeconfig; pass `--context` in `args`.
     pub fn kubectl(&self, args: &[&str]) -> Kubectl {
-        let output = self
-            .env(&mut Command::new("kubectl"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run kubectl (is it on PATH?)");
-        Kubectl {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Kubectl::run(self.env(&mut Command::new("kubectl")).args(args))
     }
 }
