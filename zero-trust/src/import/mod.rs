@@ -21,10 +21,10 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
 use crate::eval::policy::compile;
-use crate::eval::{Analysis, Inputs, LoadedPolicy};
+use crate::eval::{Analysis, Direction, Inputs, LoadedPolicy};
 
 pub use plan::{Assumptions, Unsupported};
-pub use proof::{Cause, Difference};
+pub use proof::{Cause, Difference, IsolationChange};
 
 /// The annotations whose text becomes a flow's comment: zero-trust's own, and the common
 /// free-text ones.
@@ -48,12 +48,13 @@ pub struct Report {
     /// Namespaces the policies reach that have no policy: imported as external.
     pub unmanaged: Vec<String>,
     pub differences: Vec<Difference>,
+    pub isolation: Vec<IsolationChange>,
 }
 
 impl Report {
     /// Whether the code allows exactly what the input allowed.
     pub fn is_exact(&self) -> bool {
-        self.left_out.is_empty() && self.differences.is_empty()
+        self.left_out.is_empty() && self.differences.is_empty() && self.isolation.is_empty()
     }
 }
 
@@ -112,7 +113,8 @@ pub fn import(inputs: &Inputs, assumptions: &Assumptions) -> Result<Imported, Ve
         Analysis::from_parts(policies, &topology)
             .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())
     };
-    report.differences = proof::differences(&analyse(&inputs.policies)?, &analyse(&output)?);
+    (report.differences, report.isolation) =
+        proof::differences(&analyse(&inputs.policies)?, &analyse(&output)?);
     Ok(Imported {
         files,
         emitted,
@@ -160,6 +162,25 @@ impl fmt::Display for Report {
         for unsupported in &self.left_out {
             writeln!(f, "left out: {unsupported}")?;
         }
+        for change in &self.isolation {
+            let (what, verb) = match change.direction {
+                Direction::Egress => ("connection it opens", "made"),
+                Direction::Ingress => ("connection it receives", "received"),
+            };
+            if change.now {
+                writeln!(
+                    f,
+                    "lost, because `{}` was not isolated for {} in the input and zero-trust gives every pod of a managed namespace a default deny: every {what} other than its flows, which it {verb} before",
+                    change.pod, change.direction
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "opened, because `{}` is no longer isolated for {}: every {what}",
+                    change.pod, change.direction
+                )?;
+            }
+        }
         let mut text = String::new();
         let mut last_cause = None;
         let (lost, opened): (Vec<&Difference>, Vec<&Difference>) =
@@ -187,8 +208,9 @@ impl fmt::Display for Report {
         } else {
             writeln!(
                 f,
-                "{} connection(s) differ and {} rule(s) are left out",
+                "{} connection(s) and the isolation of {} pod(s) differ; {} rule(s) are left out",
                 self.differences.len(),
+                self.isolation.len(),
                 self.left_out.len()
             )?;
         }

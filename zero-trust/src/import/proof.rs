@@ -150,9 +150,29 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
     }
 }
 
-/// Every connection that `input` and `output` decide differently, with its cause.
-pub fn differences(input: &Analysis, output: &Analysis) -> Vec<Difference> {
+/// A pod the two sides isolate differently in a direction; `now` says whether the output
+/// isolates it. Every connection it makes (egress) or receives (ingress) that its flows
+/// do not allow changes with it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IsolationChange {
+    pub pod: String,
+    pub direction: Direction,
+    pub now: bool,
+}
+
+/// Every connection that `input` and `output` decide differently, with its cause, and
+/// the pods whose isolation changes.
+pub fn differences(input: &Analysis, output: &Analysis) -> (Vec<Difference>, Vec<IsolationChange>) {
     let changes = diff(input, output);
+    let isolation = changes
+        .isolation
+        .iter()
+        .map(|(pod, direction, now)| IsolationChange {
+            pod: pod.clone(),
+            direction: *direction,
+            now: *now,
+        })
+        .collect();
     let mut differences = Vec::new();
     for change in changes.removed {
         let cause = lost_cause(input, output, &change);
@@ -163,7 +183,7 @@ pub fn differences(input: &Analysis, output: &Analysis) -> Vec<Difference> {
         differences.push(Difference { cause, change });
     }
     differences.sort();
-    differences
+    (differences, isolation)
 }
 
 /// Lost: where the output denies it, the input's side was unisolated (default deny), or
