@@ -122,3 +122,35 @@ fn flows_md_shows_the_opened_flow_too() {
     assert_eq!(before["FLOWS.md"], reordered["FLOWS.md"]);
     assert_eq!(before[page], reordered[page]);
 }
+
+/// Where neither side has an ipBlock, the addresses outside the cluster are still
+/// compared: a rule to every destination that changes its port changes what reaches them.
+#[test]
+fn connections_to_addresses_are_compared_even_without_ip_blocks() {
+    use zero_trust::eval::{NamespaceInfo, PodInfo, Topology};
+    let egress_on = |port: u16| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: out, namespace: shop}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress: [{{ports: [{{port: {port}}}]}}]\n"
+        )
+    };
+    let base = Topology {
+        namespaces: vec![NamespaceInfo::named("shop")],
+        pods: vec![PodInfo::new("shop", "web", &[("app", "web")])],
+    };
+    let diff = diff_manifests(
+        &BTreeMap::from([("out.yaml".to_owned(), egress_on(80))]),
+        &BTreeMap::from([("out.yaml".to_owned(), egress_on(443))]),
+        base,
+    )
+    .expect("diffs");
+    for everywhere in ["0.0.0.0/0", "::/0"] {
+        let to = |changes: &[zero_trust::diff::FlowChange]| {
+            changes
+                .iter()
+                .find(|c| c.source == "shop/web" && c.destination == everywhere)
+                .map(|c| c.ports.to_string())
+        };
+        assert_eq!(to(&diff.removed).as_deref(), Some("80/tcp"), "{diff}");
+        assert_eq!(to(&diff.added).as_deref(), Some("443/tcp"), "{diff}");
+    }
+}

@@ -79,6 +79,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Existing NetworkPolicies as `zero_trust!` code, with what the translation changes.
+    ///
+    /// Reads the policies of every PATH (files or folders of YAML or JSON, read as
+    /// `verify` reads them; `-` for standard input), writes one file per managed
+    /// namespace, `shared.rs` and `mod.rs` (its `PARTS`), then evaluates the input and the
+    /// code's policies over one topology and prints every connection they decide
+    /// differently. Exit status 0 when none differs (or with --accept-differences), 1 when
+    /// some do, 2 on an error.
+    Import(Import),
     /// One measurement of `bench`, run by it in a fresh process. Its arguments are read by
     /// `bench::child` (positional words the parent writes), not by this parser.
     #[command(name = crate::bench::CHILD, hide = true)]
@@ -86,6 +95,30 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Debug, PartialEq, Eq, clap::Args)]
+pub struct Import {
+    /// Files or folders of NetworkPolicies; `-` reads standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Namespaces and workloads (manifests or `kubectl get -o yaml` output) whose labels
+    /// the proof evaluates both sides on.
+    #[arg(long, value_name = "PATH")]
+    pub workloads: Vec<PathBuf>,
+    /// Where to write the code (default: policies/src/imported/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that already exist there.
+    #[arg(long)]
+    pub force: bool,
+    /// A namespace label that holds each namespace's name (like the guide's `name`): a
+    /// selector on it names that namespace.
+    #[arg(long, value_name = "KEY")]
+    pub namespace_label: Option<String>,
+    /// Exit 0 even when the code allows something else than the input.
+    #[arg(long)]
+    pub accept_differences: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, clap::Args)]

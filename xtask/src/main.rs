@@ -6,6 +6,7 @@ mod emit;
 mod flags;
 #[cfg(test)]
 mod flows_render;
+mod import;
 mod k8s_dir;
 mod synth;
 mod verify;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
             dirs,
             format,
         } => return diff::run(git_ref.as_deref(), dirs.as_deref(), format),
+        Command::Import(import) => return import::run(&import),
         Command::Verify { dir, format } => verify::run_verify(dir.as_deref(), format),
         Command::Explain {
             source,

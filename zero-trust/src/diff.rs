@@ -296,7 +296,10 @@ fn class_ids(analysis: &Analysis) -> BTreeMap<String, ClassId> {
 /// The address ranges cut at every class boundary of either side, each with a label and
 /// its first address; every address of a segment is in one class on each side.
 fn address_segments(old: &Analysis, new: &Analysis) -> Vec<(String, std::net::IpAddr)> {
-    let mut cuts: BTreeMap<Family, BTreeSet<u128>> = BTreeMap::new();
+    // Every family is compared, cut or not: where neither side has an ipBlock, all of its
+    // addresses are one segment, and isolation alone can still change what reaches them.
+    let mut cuts: BTreeMap<Family, BTreeSet<u128>> =
+        [(Family::V4, BTreeSet::new()), (Family::V6, BTreeSet::new())].into();
     for analysis in [old, new] {
         for class in analysis.classes() {
             if let EndpointClass::Address(AddressClass::Range(range)) = class {

@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod emit;
 pub mod eval;
+pub mod import;
 pub mod lower;
 pub mod model;
 pub mod rollout;

@@ -1,0 +1,135 @@
+//! `cargo xtask import`: existing NetworkPolicies become `zero_trust!` code, and the
+//! report says exactly what the translation changes.
+//!
+//! The guide's own YAML (`tests/fixtures/import/guide.yaml`) is imported twice: as it is,
+//! where its custom `name` namespace label cannot be written and is reported, and with
+//! `--namespace-label name`. The code of the second is committed in `src/imported_guide/`
+//! and compiled with this crate, so the test also shows that the written code compiles
+//! and emits what the import proved. Refresh it after a deliberate change with
+//! `ZT_BLESS=1 cargo test -p zero-trust-tests --test import`, then read the diff.
+
+use std::path::{Path, PathBuf};
+
+use zero_trust::Cluster;
+use zero_trust::emit::emit;
+use zero_trust::eval::{Inputs, load_dir, load_file};
+use zero_trust::import::{Assumptions, Imported, import};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn guide() -> Inputs {
+    let mut inputs = Inputs::default();
+    load_file(
+        &mut inputs,
+        &root().join("tests/fixtures/import/guide.yaml"),
+    )
+    .expect("loads");
+    inputs
+}
+
+fn import_with(inputs: &Inputs, namespace_label: Option<&str>) -> Imported {
+    let assumptions = Assumptions {
+        namespace_label: namespace_label.map(str::to_owned),
+    };
+    import(inputs, &assumptions).expect("imports")
+}
+
+/// The report with the fixture's path made relative, as a user sees it from the root.
+fn report_text(imported: &Imported) -> String {
+    imported
+        .report
+        .to_string()
+        .replace(&format!("{}/", root().display()), "")
+        .replace("tests/../", "")
+}
+
+#[test]
+fn the_guide_as_written_names_its_custom_namespace_label_and_what_it_costs() {
+    let imported = import_with(&guide(), None);
+    let report = report_text(&imported);
+    let hint = "selects namespaces by label, which `zero_trust!` cannot write yet; if every namespace carries `name` set to its own name, pass `--namespace-label name`";
+    for (policy, field) in [
+        (
+            "prod-api/allow-ingress-from-nginx",
+            "spec.ingress[0].from[0]",
+        ),
+        (
+            "prod-api/allow-egress-to-auth-service",
+            "spec.egress[0].to[0]",
+        ),
+        (
+            "prod-api/allow-egress-to-image-service",
+            "spec.egress[0].to[0]",
+        ),
+        (
+            "prod-auth/allow-ingress-from-main-api",
+            "spec.ingress[0].from[0]",
+        ),
+        (
+            "prod-image/allow-ingress-from-main-api",
+            "spec.ingress[0].from[0]",
+        ),
+        ("prod-image/allow-egress-to-minio", "spec.egress[0].to[0]"),
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|line| line.starts_with(&format!("left out: {policy} ("))
+                    && line.contains(&format!("{field}: `namespaceSelector` name="))
+                    && line.ends_with(hint)),
+            "{policy} {field} is not reported as left out:\n{report}"
+        );
+    }
+    assert!(
+        report.contains(
+            "lost, because a rule that allowed it cannot be written in `zero_trust!` (see \"left out\"):\n  [name=ingress-nginx]/<any other pod> -> prod-api/[app=main-api]: 3000/tcp\n"
+        ),
+        "{report}"
+    );
+    assert!(!imported.report.is_exact());
+}
+
+#[test]
+fn the_guide_with_its_name_label_imports_to_the_committed_code() {
+    let imported = import_with(&guide(), Some("name"));
+    let committed = root().join("tests/src/imported_guide");
+    if std::env::var_os("ZT_BLESS").is_some() {
+        std::fs::create_dir_all(&committed).expect("creates");
+        for (name, text) in &imported.files {
+            std::fs::write(committed.join(name), text).expect("writes");
+        }
+    }
+    for (name, text) in &imported.files {
+        let on_disk = std::fs::read_to_string(committed.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; refresh with ZT_BLESS=1"));
+        assert_eq!(&on_disk, text, "{name} differs; refresh with ZT_BLESS=1");
+    }
+    let report = report_text(&imported);
+    assert!(
+        report.starts_with("assumed: every namespace carries the label `name` set to its own name, so a selector on `name` names one namespace (zero-trust selects it by `kubernetes.io/metadata.name`)\n"),
+        "{report}"
+    );
+}
+
+/// The committed code compiles (it is part of this crate) and emits, byte for byte, the
+/// YAML the import evaluated for its report.
+#[test]
+fn the_committed_guide_code_emits_what_the_import_proved() {
+    let cluster = Cluster::assemble(zero_trust_tests::imported_guide::PARTS).expect("assembles");
+    let emitted = emit(&cluster).expect("renders").files;
+    let imported = import_with(&guide(), Some("name"));
+    assert_eq!(emitted, imported.emitted);
+}
+
+#[test]
+fn the_committed_k8s_imports_back_to_code_that_allows_the_same() {
+    let inputs = load_dir(&root().join("k8s")).expect("loads");
+    let imported = import_with(&inputs, None);
+    assert!(
+        imported.report.is_exact(),
+        "the round trip changes something:\n{}",
+        imported.report
+    );
+}

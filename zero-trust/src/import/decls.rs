@@ -1,0 +1,536 @@
+//! The shape of the imported code: which namespaces, workloads and CIDRs are declared,
+//! under which identifiers, in which file, and the flows between them. Both the Rust code
+//! ([`super::code`]) and the cluster the proof emits ([`super::cluster`]) are written from
+//! this one description, so what is proven is what is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+use zero_trust_rules::PortRange;
+
+use super::plan::{End, Plan, Unsupported, merge};
+
+#[derive(Clone, Debug)]
+pub struct Declarations {
+    /// Sorted by Kubernetes name.
+    pub namespaces: Vec<NamespaceDecl>,
+    pub cidrs: Vec<CidrDecl>,
+    pub flows: Vec<FlowDecl>,
+    /// Flows that compile to nothing the DSL accepts, with why.
+    pub dropped: Vec<Unsupported>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceDecl {
+    pub name: String,
+    pub ident: String,
+    pub managed: bool,
+    pub workloads: Vec<WorkloadDecl>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkloadDecl {
+    pub ident: String,
+    pub labels: BTreeMap<String, String>,
+    /// What flows to it use, merged.
+    pub ports: Vec<PortRange>,
+}
+
+impl WorkloadDecl {
+    /// How the DSL spells the selector: `None` for the default `app: <ident with ->`,
+    /// `Some(Rename)` for `as "name"`, else the labels in brackets.
+    pub fn spelling(&self) -> Spelling<'_> {
+        if let [(key, value)] = self.labels.iter().collect::<Vec<_>>()[..]
+            && key == "app"
+        {
+            if *value == dashed(&self.ident) {
+                return Spelling::Default;
+            }
+            return Spelling::Renamed(value);
+        }
+        Spelling::Labels(&self.labels)
+    }
+
+    /// The Kubernetes name the DSL gives it, which its policies are named after.
+    pub fn name(&self) -> String {
+        match self.spelling() {
+            Spelling::Renamed(name) => name.clone(),
+            Spelling::Default | Spelling::Labels(_) => dashed(&self.ident),
+        }
+    }
+}
+
+pub enum Spelling<'a> {
+    Default,
+    Renamed(&'a String),
+    Labels(&'a BTreeMap<String, String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct CidrDecl {
+    pub ident: String,
+    pub cidr: IpNet,
+    pub except: Vec<IpNet>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EndRef {
+    /// Namespace index, workload index.
+    Workload(usize, usize),
+    Namespace(usize),
+    Cidr(usize),
+    /// Every pod of every managed namespace (`*`).
+    AllManaged,
+}
+
+#[derive(Clone, Debug)]
+pub struct FlowDecl {
+    pub from: EndRef,
+    pub to: EndRef,
+    pub ports: Vec<PortRange>,
+    pub said_by: BTreeSet<String>,
+    pub reasons: BTreeSet<String>,
+}
+
+/// Where a declaration lives: its managed namespace's file, or the shared file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileOf {
+    Namespace(usize),
+    Shared,
+}
+
+/// The file of the shared pieces: external namespaces, CIDRs and `*` flows.
+pub const SHARED: &str = "shared";
+
+impl Declarations {
+    pub fn build(plan: &Plan) -> Declarations {
+        let mut names = Names::default();
+        let mut namespace_names: BTreeSet<String> = plan.managed.clone();
+        let mut workload_labels: BTreeMap<String, BTreeSet<BTreeMap<String, String>>> =
+            BTreeMap::new();
+        let mut cidrs: BTreeSet<(IpNet, Vec<IpNet>)> = BTreeSet::new();
+        for flow in &plan.flows {
+            for end in [&flow.from, &flow.to] {
+                match end {
+                    End::Workload { namespace, labels } => {
+                        namespace_names.insert(namespace.clone());
+                        workload_labels
+                            .entry(namespace.clone())
+                            .or_default()
+                            .insert(labels.clone());
+                    }
+                    End::Namespace(namespace) => {
+                        namespace_names.insert(namespace.clone());
+                    }
+                    End::Cidr { cidr, except } => {
+                        cidrs.insert((*cidr, except.clone()));
+                    }
+                }
+            }
+        }
+        let mut namespaces: Vec<NamespaceDecl> = namespace_names
+            .iter()
+            .map(|name| NamespaceDecl {
+                name: name.clone(),
+                ident: names.claim(&identifier(name), "ns"),
+                managed: plan.managed.contains(name),
+                workloads: Vec::new(),
+            })
+            .collect();
+        for namespace in &mut namespaces {
+            for labels in workload_labels.remove(&namespace.name).unwrap_or_default() {
+                let ident = names.claim(&workload_ident(&labels), &namespace.ident);
+                namespace.workloads.push(WorkloadDecl {
+                    ident,
+                    labels,
+                    ports: Vec::new(),
+                });
+            }
+        }
+        let cidrs: Vec<CidrDecl> = cidrs
+            .into_iter()
+            .map(|(cidr, except)| CidrDecl {
+                ident: names.claim(&cidr_ident(&cidr), "net"),
+                cidr,
+                except,
+            })
+            .collect();
+        let mut declarations = Declarations {
+            namespaces,
+            cidrs,
+            flows: Vec::new(),
+            dropped: Vec::new(),
+        };
+        for flow in &plan.flows {
+            let from = declarations.find(&flow.from);
+            let to = declarations.find(&flow.to);
+            if let EndRef::Workload(n, w) = to {
+                let workload = &mut declarations.namespaces[n].workloads[w];
+                workload.ports = merge(workload.ports.iter().chain(&flow.ports).copied());
+            }
+            declarations.flows.push(FlowDecl {
+                from,
+                to,
+                ports: flow.ports.clone(),
+                said_by: flow.said_by.clone(),
+                reasons: flow.reasons.clone(),
+            });
+        }
+        declarations.drop_unlistened_namespace_ports();
+        declarations.gather_every_managed_namespace();
+        declarations.drop_covered_flows();
+        declarations
+    }
+
+    fn find(&self, end: &End) -> EndRef {
+        let namespace = |name: &str| {
+            self.namespaces
+                .iter()
+                .position(|n| n.name == name)
+                .unwrap_or_default()
+        };
+        match end {
+            End::Workload {
+                namespace: n,
+                labels,
+            } => {
+                let n = namespace(n);
+                let w = self.namespaces[n]
+                    .workloads
+                    .iter()
+                    .position(|w| &w.labels == labels)
+                    .unwrap_or_default();
+                EndRef::Workload(n, w)
+            }
+            End::Namespace(n) => EndRef::Namespace(namespace(n)),
+            End::Cidr { cidr, except } => EndRef::Cidr(
+                self.cidrs
+                    .iter()
+                    .position(|c| c.cidr == *cidr && &c.except == except)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// A flow to a whole namespace names ports that some workload of the namespace must
+    /// declare (the DSL checks a namespace's ports against its workloads'); where none
+    /// does, the flow cannot be written.
+    fn drop_unlistened_namespace_ports(&mut self) {
+        let mut kept = Vec::new();
+        for flow in std::mem::take(&mut self.flows) {
+            if let EndRef::Namespace(n) = flow.to {
+                let namespace = &self.namespaces[n];
+                let listened = |port: &PortRange| {
+                    namespace
+                        .workloads
+                        .iter()
+                        .flat_map(|w| &w.ports)
+                        .any(|declared| declared.covers(port))
+                };
+                let missing: Vec<String> = flow
+                    .ports
+                    .iter()
+                    .filter(|p| !listened(p))
+                    .map(ToString::to_string)
+                    .collect();
+                if !missing.is_empty() {
+                    self.dropped.push(Unsupported {
+                        policy: flow.said_by.iter().cloned().collect::<Vec<_>>().join(", "),
+                        field: format!("the flow {} -> {}", self.end_text(flow.from), namespace.ident),
+                        source: String::new(),
+                        why: format!(
+                            "it allows {} to every pod of namespace `{}`, and no workload of that namespace is known to listen there, which `zero_trust!` cannot write yet",
+                            missing.join(", "),
+                            namespace.name
+                        ),
+                    });
+                    continue;
+                }
+            }
+            kept.push(flow);
+        }
+        self.flows = kept;
+    }
+
+    /// The same flow from every managed namespace as a whole is one `*` flow, as a person
+    /// writes cluster DNS (`* -> kube_dns:53/udp, 53/tcp`).
+    fn gather_every_managed_namespace(&mut self) {
+        let managed: BTreeSet<usize> = (0..self.namespaces.len())
+            .filter(|&n| self.namespaces[n].managed)
+            .collect();
+        if managed.len() < 2 {
+            return;
+        }
+        let mut sources: BTreeMap<(EndRef, Vec<PortRange>), BTreeSet<usize>> = BTreeMap::new();
+        for flow in &self.flows {
+            if let EndRef::Namespace(n) = flow.from
+                && managed.contains(&n)
+            {
+                sources
+                    .entry((flow.to, flow.ports.clone()))
+                    .or_default()
+                    .insert(n);
+            }
+        }
+        for ((to, ports), from) in sources {
+            if from != managed {
+                continue;
+            }
+            let mut said_by = BTreeSet::new();
+            let mut reasons = BTreeSet::new();
+            self.flows.retain(|flow| {
+                let gathered = matches!(flow.from, EndRef::Namespace(_))
+                    && flow.to == to
+                    && flow.ports == ports;
+                if gathered {
+                    said_by.extend(flow.said_by.iter().cloned());
+                    reasons.extend(flow.reasons.iter().cloned());
+                }
+                !gathered
+            });
+            self.flows.push(FlowDecl {
+                from: EndRef::AllManaged,
+                to,
+                ports,
+                said_by,
+                reasons,
+            });
+        }
+    }
+
+    /// A flow of one workload that a flow of its whole namespace, or of `*`, already
+    /// allows on the same ports and with the same other end says nothing more (the
+    /// committed YAML repeats namespace-wide rules in each workload's policy, for rollout).
+    fn drop_covered_flows(&mut self) {
+        let wider = |end: EndRef| -> Vec<EndRef> {
+            match end {
+                EndRef::Workload(n, _) if self.namespaces[n].managed => {
+                    vec![EndRef::Namespace(n), EndRef::AllManaged]
+                }
+                EndRef::Workload(n, _) => vec![EndRef::Namespace(n)],
+                EndRef::Namespace(n) if self.namespaces[n].managed => vec![EndRef::AllManaged],
+                _ => Vec::new(),
+            }
+        };
+        let covers = |flow: &FlowDecl, from: EndRef, to: EndRef| {
+            self.flows.iter().any(|other| {
+                other.from == from
+                    && other.to == to
+                    && flow
+                        .ports
+                        .iter()
+                        .all(|port| other.ports.iter().any(|p| p.covers(port)))
+            })
+        };
+        let covered: Vec<bool> = self
+            .flows
+            .iter()
+            .map(|flow| {
+                wider(flow.from)
+                    .into_iter()
+                    .any(|from| covers(flow, from, flow.to))
+                    || wider(flow.to)
+                        .into_iter()
+                        .any(|to| covers(flow, flow.from, to))
+            })
+            .collect();
+        let mut index = 0;
+        self.flows.retain(|_| {
+            index += 1;
+            !covered[index - 1]
+        });
+    }
+
+    /// The file a flow is written in: its source's namespace if managed, else its
+    /// destination's; `*` flows in the shared file.
+    pub fn file_of_flow(&self, flow: &FlowDecl) -> FileOf {
+        let managed = |end: EndRef| match end {
+            EndRef::Workload(n, _) | EndRef::Namespace(n) if self.namespaces[n].managed => {
+                Some(FileOf::Namespace(n))
+            }
+            _ => None,
+        };
+        managed(flow.from)
+            .or_else(|| managed(flow.to))
+            .unwrap_or(FileOf::Shared)
+    }
+
+    /// The file an end is declared in.
+    pub fn file_of_end(&self, end: EndRef) -> FileOf {
+        match end {
+            EndRef::Workload(n, _) | EndRef::Namespace(n) if self.namespaces[n].managed => {
+                FileOf::Namespace(n)
+            }
+            _ => FileOf::Shared,
+        }
+    }
+
+    /// The identifier of an end (`*` for every managed pod).
+    pub fn end_text(&self, end: EndRef) -> String {
+        match end {
+            EndRef::Workload(n, w) => self.namespaces[n].workloads[w].ident.clone(),
+            EndRef::Namespace(n) => self.namespaces[n].ident.clone(),
+            EndRef::Cidr(c) => self.cidrs[c].ident.clone(),
+            EndRef::AllManaged => "*".to_owned(),
+        }
+    }
+
+    pub fn file_name(&self, file: &FileOf) -> String {
+        match file {
+            FileOf::Namespace(n) => self.namespaces[*n].ident.clone(),
+            FileOf::Shared => SHARED.to_owned(),
+        }
+    }
+}
+
+/// Identifiers already given: every declared name is an item of its file, and imported
+/// into others by `use`, so one name per thing across the whole import.
+#[derive(Default)]
+struct Names {
+    taken: BTreeSet<String>,
+}
+
+impl Names {
+    /// `wanted`, or `<prefix>_<wanted>`, or that with a number, whichever is free.
+    fn claim(&mut self, wanted: &str, prefix: &str) -> String {
+        let candidates = [wanted.to_owned(), format!("{prefix}_{wanted}")];
+        let free = candidates
+            .into_iter()
+            .chain((2..).map(|i| format!("{prefix}_{wanted}_{i}")))
+            .find(|c| !self.taken.contains(c) && !is_reserved(c))
+            .unwrap_or_default();
+        self.taken.insert(free.clone());
+        free
+    }
+}
+
+/// A Rust identifier for a Kubernetes name or label value: lowercase, `_` for anything
+/// else, starting with a letter.
+pub fn identifier(text: &str) -> String {
+    let mut ident = String::new();
+    for c in text.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            ident.push(c);
+        } else if !ident.ends_with('_') && !ident.is_empty() {
+            ident.push('_');
+        }
+    }
+    let ident = ident.trim_end_matches('_').to_owned();
+    match ident.chars().next() {
+        None => "unnamed".to_owned(),
+        Some(first) if first.is_ascii_digit() => format!("n{ident}"),
+        Some(_) => ident,
+    }
+}
+
+/// The Kubernetes name the DSL derives from an identifier.
+pub fn dashed(ident: &str) -> String {
+    ident.replace('_', "-")
+}
+
+/// Named after the label people name workloads by, else the first value.
+fn workload_ident(labels: &BTreeMap<String, String>) -> String {
+    const NAMING: [&str; 5] = [
+        "app.kubernetes.io/name",
+        "app",
+        "k8s-app",
+        "name",
+        "app.kubernetes.io/component",
+    ];
+    let value = NAMING
+        .iter()
+        .find_map(|key| labels.get(*key))
+        .or_else(|| labels.values().next());
+    identifier(value.map(String::as_str).unwrap_or("workload"))
+}
+
+fn cidr_ident(cidr: &IpNet) -> String {
+    match cidr {
+        IpNet::V4(net) if net.prefix_len() == 0 => "internet".to_owned(),
+        IpNet::V6(net) if net.prefix_len() == 0 => "internet_v6".to_owned(),
+        _ => identifier(&format!("net {cidr}")),
+    }
+}
+
+/// Words an identifier cannot be: Rust's keywords, the DSL's, and the macro's own items.
+fn is_reserved(ident: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "as",
+        "async",
+        "await",
+        "box",
+        "break",
+        "const",
+        "continue",
+        "crate",
+        "do",
+        "dyn",
+        "else",
+        "enum",
+        "extern",
+        "false",
+        "final",
+        "fn",
+        "for",
+        "gen",
+        "if",
+        "impl",
+        "in",
+        "let",
+        "loop",
+        "macro",
+        "match",
+        "mod",
+        "move",
+        "mut",
+        "override",
+        "priv",
+        "pub",
+        "ref",
+        "return",
+        "self",
+        "static",
+        "struct",
+        "super",
+        "trait",
+        "true",
+        "try",
+        "type",
+        "typeof",
+        "union",
+        "unsafe",
+        "unsized",
+        "use",
+        "virtual",
+        "where",
+        "while",
+        "yield",
+        "namespace",
+        "namespaces",
+        "external",
+        "cidr",
+        "except",
+        "any",
+        "all_pods",
+    ];
+    WORDS.contains(&ident) || ident.starts_with("__zero_trust")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_rust_and_kubernetes_names() {
+        assert_eq!(identifier("prod-api"), "prod_api");
+        assert_eq!(identifier("Ingress.NGINX--v2"), "ingress_nginx_v2");
+        assert_eq!(identifier("2fa"), "n2fa");
+        assert_eq!(identifier("--"), "unnamed");
+        let mut names = Names::default();
+        assert_eq!(names.claim("web", "prod"), "web");
+        assert_eq!(names.claim("web", "staging"), "staging_web");
+        assert_eq!(names.claim("web", "staging"), "staging_web_2");
+        assert_eq!(names.claim("type", "prod"), "prod_type");
+    }
+}

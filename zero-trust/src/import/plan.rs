@@ -1,0 +1,356 @@
+//! From NetworkPolicies to flows: what the policies' rules say, as `from -> to:ports` lines
+//! between workloads, namespaces and CIDRs, and the rules that cannot be said.
+//!
+//! A NetworkPolicy rule is one half of a flow: an ingress rule of a policy selecting pods P
+//! with peer Q is the half "Q -> P" written at P, an egress rule the half "P -> Q" written
+//! at P. The two halves of one connection become one flow; `zero_trust!` writes both halves
+//! again, so where the input had only one the output allows more (the proof says where).
+//!
+//! Peers are read from the evaluator's compiled policies ([`CompiledPolicy`]), so each
+//! Kubernetes rule (a `namespaceSelector` and a `podSelector` in one item are ANDed, an
+//! absent `namespaceSelector` means the policy's own namespace, absent `ports` means every
+//! port) is the evaluator's, written once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use ipnet::IpNet;
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol};
+
+use crate::eval::policy::{NamespaceScope, Peer, Peers, PortMatch, Ports, Rule};
+use crate::eval::selector::Requirement;
+use crate::eval::{CompiledPolicy, Direction, Selector};
+
+/// How peers' namespace selectors are read.
+#[derive(Clone, Debug, Default)]
+pub struct Assumptions {
+    /// A namespace label that holds the namespace's name (the guide's `name: prod-auth`):
+    /// a selector on it alone names one namespace.
+    pub namespace_label: Option<String>,
+}
+
+/// One end of a flow, as the input's selectors define it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum End {
+    /// The pods of `namespace` carrying every label of `labels` (never empty).
+    Workload {
+        namespace: String,
+        labels: BTreeMap<String, String>,
+    },
+    /// Every pod of the namespace.
+    Namespace(String),
+    /// The addresses of `cidr` outside every `except`.
+    Cidr { cidr: IpNet, except: Vec<IpNet> },
+}
+
+/// Connections `from -> to` on `ports`, gathered from every rule that speaks of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    pub from: End,
+    pub to: End,
+    /// Disjoint and not adjacent, sorted: one entry per range, as the DSL wants them.
+    pub ports: Vec<PortRange>,
+    /// Which policies said it, and in which direction: `prod-api/allow-dns (egress)`.
+    pub said_by: BTreeSet<String>,
+    /// The reasons the policies give (their `zero-trust.dev/reasons` or `description`
+    /// annotations), kept for the flow's comment.
+    pub reasons: BTreeSet<String>,
+}
+
+/// A rule, or part of one, that `zero_trust!` cannot express; it is left out of the code.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unsupported {
+    /// `prod-api/allow-web`, `spec.ingress[0].from[1]`, and where it was read.
+    pub policy: String,
+    pub field: String,
+    pub source: String,
+    pub why: String,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.policy)?;
+        if !self.source.is_empty() {
+            write!(f, " ({})", self.source)?;
+        }
+        write!(f, ": {}: {}", self.field, self.why)
+    }
+}
+
+/// Everything the input's policies say, as flows.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Namespaces that have a policy in the input: `zero_trust!` manages them.
+    pub managed: BTreeSet<String>,
+    pub flows: Vec<Flow>,
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// A compiled policy with where it was read and its annotations' reasons.
+pub struct Input<'a> {
+    pub policy: &'a CompiledPolicy,
+    pub source: String,
+    pub reasons: Vec<String>,
+}
+
+/// Reads every rule of every policy into flows.
+pub fn plan(inputs: &[Input<'_>], assumptions: &Assumptions) -> Plan {
+    let mut result = Plan {
+        managed: inputs.iter().map(|i| i.policy.namespace.clone()).collect(),
+        ..Plan::default()
+    };
+    let mut flows: BTreeMap<(End, End), Flow> = BTreeMap::new();
+    for input in inputs {
+        let policy = input.policy;
+        let name = format!("{}/{}", policy.namespace, policy.name);
+        let unsupported = |field: String, why: String| Unsupported {
+            policy: name.clone(),
+            field,
+            source: input.source.clone(),
+            why,
+        };
+        let subject = match pods_end(&policy.namespace, &policy.pod_selector) {
+            Ok(subject) => subject,
+            Err(why) => {
+                result
+                    .unsupported
+                    .push(unsupported("spec.podSelector".to_owned(), why));
+                continue;
+            }
+        };
+        for direction in [Direction::Ingress, Direction::Egress] {
+            if !policy.affects(direction) {
+                continue;
+            }
+            for (index, rule) in policy.rules(direction).iter().enumerate() {
+                let field = format!("spec.{direction}[{index}]");
+                let (ports, port_problems) = port_ranges(&rule.ports);
+                for why in port_problems {
+                    result
+                        .unsupported
+                        .push(unsupported(format!("{field}.ports"), why));
+                }
+                if ports.is_empty() {
+                    continue;
+                }
+                for (peer_field, peer) in peers(rule, direction, &field) {
+                    let others = match peer.map(|p| peer_ends(&policy.namespace, p, assumptions)) {
+                        Some(Ok(ends)) => ends,
+                        Some(Err(why)) => {
+                            result.unsupported.push(unsupported(peer_field, why));
+                            continue;
+                        }
+                        None => {
+                            result.unsupported.push(unsupported(
+                                peer_field,
+                                format!("a rule without `{}` matches every {} (pods of every namespace and every address), which `zero_trust!` cannot write yet", peer_word(direction), match direction { Direction::Ingress => "source", Direction::Egress => "destination" }),
+                            ));
+                            continue;
+                        }
+                    };
+                    for other in others {
+                        let (from, to) = match direction {
+                            Direction::Ingress => (other, subject.clone()),
+                            Direction::Egress => (subject.clone(), other),
+                        };
+                        let flow = flows.entry((from.clone(), to.clone())).or_insert(Flow {
+                            from,
+                            to,
+                            ports: Vec::new(),
+                            said_by: BTreeSet::new(),
+                            reasons: BTreeSet::new(),
+                        });
+                        flow.ports = merge(flow.ports.iter().chain(&ports).copied());
+                        flow.said_by.insert(format!("{name} ({direction})"));
+                        flow.reasons.extend(input.reasons.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    result.flows = flows.into_values().collect();
+    result.unsupported.sort();
+    result
+}
+
+fn peer_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    }
+}
+
+/// The peers of a rule with their field paths; `None` for a rule that lists none.
+fn peers<'r>(rule: &'r Rule, direction: Direction, field: &str) -> Vec<(String, Option<&'r Peer>)> {
+    let word = peer_word(direction);
+    match &rule.peers {
+        Peers::All => vec![(format!("{field}.{word}"), None)],
+        Peers::Listed(peers) => peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| (format!("{field}.{word}[{i}]"), Some(peer)))
+            .collect(),
+    }
+}
+
+/// The ends a peer stands for (one per namespace it names), or why it cannot be written.
+fn peer_ends(
+    policy_namespace: &str,
+    peer: &Peer,
+    assumptions: &Assumptions,
+) -> Result<Vec<End>, String> {
+    match peer {
+        Peer::Block(block) => Ok(vec![End::Cidr {
+            cidr: block.cidr,
+            except: block.except.clone(),
+        }]),
+        Peer::Pods {
+            namespaces: NamespaceScope::PolicyNamespace,
+            pods,
+        } => Ok(vec![pods_end(policy_namespace, pods)?]),
+        Peer::Pods {
+            namespaces: NamespaceScope::Selected(namespaces),
+            pods,
+        } => named_namespaces(namespaces, assumptions)?
+            .iter()
+            .map(|namespace| pods_end(namespace, pods))
+            .collect(),
+    }
+}
+
+/// The namespaces a namespace selector names: by `kubernetes.io/metadata.name` (which the
+/// API server sets to the name on every namespace) or by the assumed name label, with one
+/// value (`matchLabels`) or several (`In`).
+fn named_namespaces(selector: &Selector, assumptions: &Assumptions) -> Result<Vec<String>, String> {
+    if let [Requirement::In { key, values }] = selector.requirements()
+        && (key == NAMESPACE_NAME_LABEL || assumptions.namespace_label.as_ref() == Some(key))
+    {
+        return Ok(values.iter().cloned().collect());
+    }
+    if selector.selects_everything() {
+        return Err(
+            "`namespaceSelector: {}` selects every namespace, which `zero_trust!` cannot write yet"
+                .to_owned(),
+        );
+    }
+    let hint = match selector.requirements() {
+        [Requirement::In { key, .. }] => format!(
+            "; if every namespace carries `{key}` set to its own name, pass `--namespace-label {key}`"
+        ),
+        _ => String::new(),
+    };
+    Err(format!(
+        "`namespaceSelector` {selector} selects namespaces by label, which `zero_trust!` cannot write yet{hint}"
+    ))
+}
+
+/// A workload for a selector of `matchLabels`, the whole namespace for the empty selector.
+fn pods_end(namespace: &str, selector: &Selector) -> Result<End, String> {
+    if selector.selects_everything() {
+        return Ok(End::Namespace(namespace.to_owned()));
+    }
+    let mut labels = BTreeMap::new();
+    for requirement in selector.requirements() {
+        match requirement {
+            Requirement::In { key, values } if values.len() == 1 => {
+                labels.insert(
+                    key.clone(),
+                    values.iter().next().cloned().unwrap_or_default(),
+                );
+            }
+            _ => {
+                return Err(format!(
+                    "the pod selector {selector} uses `matchExpressions`, which `zero_trust!` cannot write yet"
+                ));
+            }
+        }
+    }
+    Ok(End::Workload {
+        namespace: namespace.to_owned(),
+        labels,
+    })
+}
+
+/// A rule's ports as ranges, and the entries that cannot be written (named ports).
+fn port_ranges(ports: &Ports) -> (Vec<PortRange>, Vec<String>) {
+    let every = |protocol| PortRange {
+        protocol,
+        first: FIRST_PORT,
+        last: LAST_PORT,
+    };
+    match ports {
+        Ports::All => (Protocol::ALL.into_iter().map(every).collect(), Vec::new()),
+        Ports::Listed(list) => {
+            let mut ranges = Vec::new();
+            let mut problems = Vec::new();
+            for entry in list {
+                match entry {
+                    PortMatch::Numbers {
+                        protocol,
+                        first,
+                        last,
+                    } => ranges.push(PortRange {
+                        protocol: *protocol,
+                        first: *first,
+                        last: *last,
+                    }),
+                    PortMatch::EveryPort { protocol } => ranges.push(every(*protocol)),
+                    PortMatch::Named { protocol, name } => problems.push(format!(
+                        "the named port `{name}`/{} cannot be written in `zero_trust!` yet",
+                        protocol.as_dsl()
+                    )),
+                }
+            }
+            (merge(ranges), problems)
+        }
+    }
+}
+
+/// Ranges merged where they overlap or touch: the DSL refuses overlapping ports, and a
+/// flow's port must lie inside one declared range of its target.
+pub fn merge(ranges: impl IntoIterator<Item = PortRange>) -> Vec<PortRange> {
+    let mut ranges: Vec<PortRange> = ranges.into_iter().collect();
+    ranges.sort();
+    let mut merged: Vec<PortRange> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last)
+                if last.protocol == range.protocol
+                    && u32::from(range.first) <= u32::from(last.last) + 1 =>
+            {
+                last.last = last.last.max(range.last);
+            }
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_where_they_overlap_or_touch_and_not_across_protocols() {
+        let tcp = |first, last| PortRange {
+            protocol: Protocol::Tcp,
+            first,
+            last,
+        };
+        let merged = merge([
+            tcp(8080, 8080),
+            tcp(8000, 8079),
+            tcp(9000, 9100),
+            PortRange::single(Protocol::Udp, 8080),
+            tcp(9050, 9200),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                tcp(8000, 8080),
+                tcp(9000, 9200),
+                PortRange::single(Protocol::Udp, 8080)
+            ]
+        );
+    }
+}
