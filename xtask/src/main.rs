@@ -9,6 +9,7 @@ mod flows_render;
 mod k8s_dir;
 mod synth;
 mod verify;
+mod workloads;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
             dirs,
             format,
         } => return diff::run(git_ref.as_deref(), dirs.as_deref(), format),
-        Command::Verify { dir, format } => verify::run_verify(dir.as_deref(), format),
+        Command::Verify(args) => verify::run_verify(&args),
         Command::Explain {
             source,
             destination,

@@ -76,3 +76,4 @@ pub mod __private {
 }
 pub mod diff;
 pub mod verify;
+pub mod workloads;

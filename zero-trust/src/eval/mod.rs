@@ -49,4 +49,7 @@ pub use pairs::{PairVerdict, format_pairs};
 pub use policy::{CompileError, CompiledPolicy, Direction};
 pub use ports::PortSet;
 pub use selector::{Labels, Selector};
-pub use topology::{Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, Provenance, Topology};
+pub use topology::{
+    Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, PodSource, Provenance, SKIPPED_LISTED,
+    Skipped, Topology,
+};

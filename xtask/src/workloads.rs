@@ -1,0 +1,192 @@
+//! The policies against the real workloads: `cargo xtask verify --workloads PATH` and
+//! `--context NAME`, and the same checks on every `cargo xtask emit` for the manifest
+//! folders named in `zero-trust.toml`. The checks, the proof and the drift report are the
+//! library's (`zero_trust::workloads`); this module finds the sources and prints.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use zero_trust::Cluster;
+use zero_trust::eval::{Inputs, LoadedPolicy};
+use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
+use zero_trust::workloads::drift::drift;
+use zero_trust::workloads::kubectl::{read_managed_policies, read_workloads};
+use zero_trust::workloads::proof::prove_on_pods;
+use zero_trust::workloads::{Mode, Severity, Workloads, check};
+
+use crate::flags::Verify;
+use crate::project_root;
+
+/// The file next to `policies/` that names the manifest folders `emit` checks.
+pub const CONFIG: &str = "zero-trust.toml";
+
+/// `verify --workloads` / `--context`; nothing to do without them. `k8s` is what `verify`
+/// read (k8s/ when `cluster` is given).
+pub fn run(args: &Verify, cluster: Option<&Cluster>, k8s: &Inputs) -> Result<(), String> {
+    if args.workloads.is_none() && args.context.is_none() {
+        return Ok(());
+    }
+    let cluster = cluster.ok_or(
+        "--workloads and --context check the policies of policies/, so they go with k8s/ \
+         (the default DIR), not with another folder",
+    )?;
+    let mut failures = Vec::new();
+    if let Some(path) = &args.workloads {
+        let workloads = read_path(path)?;
+        failures.extend(check_against(
+            cluster,
+            &k8s.policies,
+            &workloads,
+            Mode::Manifests,
+            args.verbose,
+        ));
+    }
+    if let Some(context) = &args.context {
+        let kubectl = kubectl();
+        let workloads = read_workloads(&kubectl, context)?;
+        failures.extend(check_against(
+            cluster,
+            &k8s.policies,
+            &workloads,
+            Mode::Cluster,
+            args.verbose,
+        ));
+        let live = read_managed_policies(&kubectl, context, cluster.source)?;
+        let drift = drift(&k8s.policies, &live, model_topology(cluster))
+            .map_err(|errors| lines("cannot evaluate the cluster's managed policies", &errors))?;
+        eprint!("drift of context {context}:\n{drift}");
+        if !drift.is_empty() {
+            failures.push(format!(
+                "the cluster of context {context} has drifted from k8s/"
+            ));
+        }
+    }
+    if failures.is_empty() {
+        eprintln!(
+            "the policies select the real pods, and each pod gets exactly its workloads' flows"
+        );
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// `kubectl`, or the program `$KUBECTL` names.
+fn kubectl() -> PathBuf {
+    std::env::var_os("KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from)
+}
+
+/// A folder, a file, or `-` for standard input.
+fn read_path(path: &Path) -> Result<Workloads, String> {
+    let read = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the manifests from standard input: {e}"))?;
+        Workloads::from_text("<stdin>", &text)
+    } else {
+        Workloads::read(path)
+    };
+    read.map_err(|errors| {
+        lines(
+            &format!("cannot read the manifests in {}", path.display()),
+            &errors,
+        )
+    })
+}
+
+/// Prints the findings and runs the proof on the pods; the failures, one line each.
+fn check_against(
+    cluster: &Cluster,
+    policies: &[LoadedPolicy],
+    workloads: &Workloads,
+    mode: Mode,
+    verbose: bool,
+) -> Vec<String> {
+    if verbose {
+        crate::verify::print_skipped(&workloads.inputs);
+    }
+    let findings = check(cluster, workloads, mode);
+    for finding in &findings {
+        eprintln!("{}", crate::relative_to_root(&finding.to_string()));
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let mut failures = Vec::new();
+    if errors > 0 {
+        failures.push(format!(
+            "{errors} of the checks against the workloads failed (above)"
+        ));
+    }
+    if let Err(mismatches) = prove_on_pods(cluster, policies, workloads) {
+        failures.push(lines(
+            "on the real pods, the YAML does not allow exactly what policies/ declares",
+            &mismatches,
+        ));
+    }
+    failures
+}
+
+/// The manifest folders `zero-trust.toml` names (`[workloads] manifests = [...]`), relative
+/// to the project root; none when the file is absent.
+pub fn configured_folders(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let file = root.join(CONFIG);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {CONFIG}: {e}")),
+    };
+    let table: toml::Table = text.parse().map_err(|e| format!("{CONFIG}: {e}"))?;
+    let bad = || {
+        format!("{CONFIG}: write the manifest folders as `[workloads]` `manifests = [\"deploy\"]`")
+    };
+    let Some(workloads) = table.get("workloads") else {
+        return Ok(Vec::new());
+    };
+    let manifests = workloads
+        .get("manifests")
+        .and_then(toml::Value::as_array)
+        .ok_or_else(bad)?;
+    manifests
+        .iter()
+        .map(|folder| folder.as_str().map(|f| root.join(f)).ok_or_else(bad))
+        .collect()
+}
+
+/// What `emit` runs before it touches k8s/: the checks and the proof on the pods of the
+/// configured folders against the emitted files. Warnings are printed; an error fails.
+pub fn check_for_emit(
+    cluster: &Cluster,
+    files: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let folders = configured_folders(&project_root())?;
+    if folders.is_empty() {
+        return Ok(());
+    }
+    let mut workloads = Workloads::default();
+    for folder in &folders {
+        workloads.extend(read_path(folder)?);
+    }
+    let policies = zero_trust::workloads::emitted_policies(files)
+        .map_err(|errors| lines("cannot read the emitted YAML", &errors))?;
+    let failures = check_against(cluster, &policies, &workloads, Mode::Manifests, false);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n(the manifests are named in {CONFIG}); nothing was written",
+            failures.join("\n")
+        ))
+    }
+}
+
+/// `what`, then the first [`SHOWN_PROBLEMS`] problems and a count of the rest.
+fn lines(what: &str, problems: &[impl ToString]) -> String {
+    let lines: Vec<String> = bounded_problems(problems, SHOWN_PROBLEMS)
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect();
+    format!("{what}:\n{}", lines.join("\n"))
+}
