@@ -8,7 +8,7 @@ use std::path::Path;
 use zero_trust::Cluster;
 use zero_trust::emit::emit;
 use zero_trust::workloads::proof::prove_on_pods;
-use zero_trust::workloads::{Mode, Workloads, check, emitted_policies};
+use zero_trust::workloads::{Mode, Workloads, check, emitted_policies, named_ports_are_defined};
 
 /// The guide's cluster in one block, with `$platform` declaring ingress-nginx and
 /// kube-system and `$api` the namespace prod-api: the variants change only those.
@@ -245,4 +245,33 @@ fn the_proof_on_the_real_pods_names_the_template_its_file_and_the_flow() {
              prod-auth/deployment/auth-service (deploy/prod-auth.yaml, document 1, line 2)"
         ]
     );
+}
+
+#[test]
+fn a_named_port_no_selected_container_defines_is_an_error() {
+    let policy = |port: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web, namespace: prod-api}}\nspec:\n  podSelector: {{matchLabels: {{app: main-api}}}}\n  ingress:\n  - ports: [{{port: {port}}}]\n  egress:\n  - to: [{{namespaceSelector: {{}}, podSelector: {{matchLabels: {{app: minio}}}}}}]\n    ports: [{{port: {port}}}]\n"
+        )
+    };
+    let workloads = manifests_with("", str::to_owned);
+    let findings = |port: &str| {
+        let inputs = zero_trust::eval::Inputs::from_yaml("web.yaml", &policy(port)).expect("loads");
+        named_ports_are_defined(&inputs.policies, &workloads)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    // main-api names its port `http`; MinIO names `s3` and `console`.
+    assert_eq!(
+        findings("http"),
+        [
+            "error: NetworkPolicy `prod-api/web` (web.yaml, document 1, line 1) spec.egress[0] \
+          names port `http` (TCP), which no container of the pods it reaches defines: \
+          prod-storage/statefulset/minio (deploy/prod-storage.yaml, document 1, line 2); name \
+          the containerPort `http` in the manifest, or write the port's number"
+        ]
+    );
+    assert_eq!(findings("s3").len(), 1, "{:?}", findings("s3"));
+    assert!(findings("s3")[0].contains("spec.ingress[0] names port `s3`"));
 }

@@ -12,7 +12,7 @@ use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
 use zero_trust::workloads::drift::drift;
 use zero_trust::workloads::kubectl::{read_managed_policies, read_workloads};
 use zero_trust::workloads::proof::prove_on_pods;
-use zero_trust::workloads::{Mode, Severity, Workloads, check};
+use zero_trust::workloads::{Finding, Mode, Severity, Workloads, check, named_ports_are_defined};
 
 use crate::flags::Verify;
 use crate::project_root;
@@ -26,10 +26,18 @@ pub fn run(args: &Verify, cluster: Option<&Cluster>, k8s: &Inputs) -> Result<(),
     if args.workloads.is_none() && args.context.is_none() {
         return Ok(());
     }
-    let cluster = cluster.ok_or(
-        "--workloads and --context check the policies of policies/, so they go with k8s/ \
-         (the default DIR), not with another folder",
-    )?;
+    let Some(cluster) = cluster else {
+        // Another folder: no policies/ to check the pods against, only its own YAML.
+        let path = args.workloads.as_deref().ok_or(
+            "--context checks the cluster against policies/ and k8s/, so it goes with k8s/ \
+             (the default DIR), not with another folder",
+        )?;
+        let workloads = read_path(path)?;
+        return report(
+            &named_ports_are_defined(&k8s.policies, &workloads),
+            Vec::new(),
+        );
+    };
     let mut failures = Vec::new();
     if let Some(path) = &args.workloads {
         let workloads = read_path(path)?;
@@ -106,20 +114,9 @@ fn check_against(
     if verbose {
         crate::verify::print_skipped(&workloads.inputs);
     }
-    let findings = check(cluster, workloads, mode);
-    for finding in &findings {
-        eprintln!("{}", crate::relative_to_root(&finding.to_string()));
-    }
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let mut failures = Vec::new();
-    if errors > 0 {
-        failures.push(format!(
-            "{errors} of the checks against the workloads failed (above)"
-        ));
-    }
+    let mut findings = check(cluster, workloads, mode);
+    findings.extend(named_ports_are_defined(policies, workloads));
+    let mut failures = print_findings(&findings);
     if let Err(mismatches) = prove_on_pods(cluster, policies, workloads) {
         failures.push(lines(
             "on the real pods, the YAML does not allow exactly what policies/ declares",
@@ -127,6 +124,33 @@ fn check_against(
         ));
     }
     failures
+}
+
+/// Prints the findings; a failure line when some are errors.
+fn print_findings(findings: &[Finding]) -> Vec<String> {
+    for finding in findings {
+        eprintln!("{}", crate::relative_to_root(&finding.to_string()));
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors == 0 {
+        return Vec::new();
+    }
+    vec![format!(
+        "{errors} of the checks against the workloads failed (above)"
+    )]
+}
+
+/// `Ok` unless some finding is an error or some other failure happened.
+fn report(findings: &[Finding], mut failures: Vec<String>) -> Result<(), String> {
+    failures.extend(print_findings(findings));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// The manifest folders `zero-trust.toml` names (`[workloads] manifests = [...]`), relative
@@ -189,4 +213,46 @@ fn lines(what: &str, problems: &[impl ToString]) -> String {
         .map(|e| format!("  - {e}"))
         .collect();
     format!("{what}:\n{}", lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_trust_toml_names_the_manifest_folders() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(configured_folders(root.path()), Ok(Vec::new()), "no file");
+        let write = |text: &str| std::fs::write(root.path().join(CONFIG), text).unwrap();
+        write("[workloads]\nmanifests = [\"deploy\", \"charts/out\"]\n");
+        assert_eq!(
+            configured_folders(root.path()),
+            Ok(vec![
+                root.path().join("deploy"),
+                root.path().join("charts/out")
+            ])
+        );
+        write("# nothing configured\n");
+        assert_eq!(configured_folders(root.path()), Ok(Vec::new()));
+        write("[workloads]\nmanifests = \"deploy\"\n");
+        assert_eq!(
+            configured_folders(root.path()).unwrap_err(),
+            "zero-trust.toml: write the manifest folders as `[workloads]` `manifests = [\"deploy\"]`"
+        );
+        write("[workloads\n");
+        assert!(
+            configured_folders(root.path())
+                .unwrap_err()
+                .starts_with("zero-trust.toml: ")
+        );
+    }
+
+    /// The repository's own file names deploy/, which emit checks on every run.
+    #[test]
+    fn the_project_checks_deploy_on_every_emit() {
+        assert_eq!(
+            configured_folders(&project_root()),
+            Ok(vec![project_root().join("deploy")])
+        );
+    }
 }

@@ -11,6 +11,8 @@ use zero_trust_rules::{NAMESPACE_NAME_LABEL, PortRange};
 
 use super::{Finding, Severity, Template, Workloads};
 use crate::cluster::Cluster;
+use crate::eval::policy::{NamespaceScope, Peer, Peers, PortMatch, Ports, compile};
+use crate::eval::{Direction, LoadedPolicy, NamespaceInfo, PodInfo};
 use crate::model::{Endpoint, Workload};
 
 /// Where the pods were read from, which decides what an absent namespace means.
@@ -323,4 +325,93 @@ fn flow_ports_are_declared(cluster: &Cluster, workloads: &Workloads, findings: &
             );
         }
     }
+}
+
+/// Rule: a named port of a NetworkPolicy is defined by a container of the pods it refers
+/// to: for ingress the pods the policy selects, for egress the pods of its peers (an
+/// error: a named port matches only on pods that define it, so the rule allows nothing
+/// there). Policies the validator refuses are reported by the evaluator, not here.
+pub fn named_ports_are_defined(policies: &[LoadedPolicy], workloads: &Workloads) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let namespace_labels = |name: &str| {
+        let declared = workloads
+            .inputs
+            .topology
+            .namespaces
+            .iter()
+            .find(|n| n.name == name);
+        declared
+            .cloned()
+            .unwrap_or_else(|| NamespaceInfo::named(name))
+            .effective_labels()
+    };
+    for loaded in policies {
+        let Ok(policy) = compile(loaded) else {
+            continue;
+        };
+        let in_scope = |scope: &NamespaceScope, pod: &PodInfo| match scope {
+            NamespaceScope::PolicyNamespace => pod.namespace == policy.namespace,
+            NamespaceScope::Selected(selector) => {
+                selector.matches(&namespace_labels(&pod.namespace))
+            }
+        };
+        for direction in [Direction::Ingress, Direction::Egress] {
+            for (index, rule) in policy.rules(direction).iter().enumerate() {
+                let Ports::Listed(ports) = &rule.ports else {
+                    continue;
+                };
+                let pods: Vec<Template> = match direction {
+                    Direction::Ingress => workloads
+                        .templates_in(&policy.namespace)
+                        .filter(|t| policy.pod_selector.matches(&t.pod.labels))
+                        .collect(),
+                    Direction::Egress => workloads
+                        .templates()
+                        .filter(|t| match &rule.peers {
+                            Peers::All => true,
+                            Peers::Listed(peers) => peers.iter().any(|peer| match peer {
+                                Peer::Pods { namespaces, pods } => {
+                                    in_scope(namespaces, t.pod) && pods.matches(&t.pod.labels)
+                                }
+                                Peer::Block(_) => false,
+                            }),
+                        })
+                        .collect(),
+                };
+                // Pods the manifests do not hold cannot be checked.
+                if pods.is_empty() {
+                    continue;
+                }
+                for port in ports {
+                    let PortMatch::Named { protocol, name } = port else {
+                        continue;
+                    };
+                    let defines = |t: &Template| {
+                        t.pod
+                            .named_ports
+                            .iter()
+                            .any(|p| p.protocol == *protocol && p.name == *name)
+                    };
+                    if pods.iter().any(defines) {
+                        continue;
+                    }
+                    let names: Vec<String> = pods.iter().map(ToString::to_string).collect();
+                    error(
+                        &mut findings,
+                        format!(
+                            "NetworkPolicy `{}` ({}) spec.{direction}[{index}] names port \
+                             `{name}` ({}), which no container of the pods it reaches defines: {}; \
+                             name the containerPort `{name}` in the manifest, or write the \
+                             port's number",
+                            loaded.display_name(),
+                            loaded.source,
+                            protocol.as_k8s(),
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    findings
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::eval::{Inputs, LoadError, PodInfo, PodSource, load_dir, load_file};
 
-pub use checks::{Mode, check};
+pub use checks::{Mode, check, named_ports_are_defined};
 
 /// How much a finding matters: an error fails `verify` and `emit`, a warning is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
