@@ -58,7 +58,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 }
 
 /// `what`, then the first [`SHOWN_PROBLEMS`] errors and a count of the rest.
-fn lines(what: &str, errors: &[impl ToString]) -> String {
+pub fn lines(what: &str, errors: &[impl ToString]) -> String {
     let lines: Vec<String> = bounded_problems(errors, SHOWN_PROBLEMS)
         .iter()
         .map(|e| format!("  - {e}"))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use zero_trust::Cluster;
 use zero_trust::eval::{Inputs, LoadedPolicy};
-use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
+use zero_trust::verify::model_topology;
 use zero_trust::workloads::drift::drift;
 use zero_trust::workloads::kubectl::{read_managed_policies, read_workloads};
 use zero_trust::workloads::proof::prove_on_pods;
@@ -16,6 +16,7 @@ use zero_trust::workloads::{Finding, Mode, Severity, Workloads, check, named_por
 
 use crate::flags::Verify;
 use crate::project_root;
+use crate::verify::lines;
 
 /// The file next to `policies/` that names the manifest folders `emit` checks.
 pub const CONFIG: &str = "zero-trust.toml";
@@ -204,15 +205,6 @@ pub fn check_for_emit(
             failures.join("\n")
         ))
     }
-}
-
-/// `what`, then the first [`SHOWN_PROBLEMS`] problems and a count of the rest.
-fn lines(what: &str, problems: &[impl ToString]) -> String {
-    let lines: Vec<String> = bounded_problems(problems, SHOWN_PROBLEMS)
-        .iter()
-        .map(|e| format!("  - {e}"))
-        .collect();
-    format!("{what}:\n{}", lines.join("\n"))
 }
 
 #[cfg(test)]

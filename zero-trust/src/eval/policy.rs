@@ -32,7 +32,8 @@ impl fmt::Display for Direction {
     }
 }
 
-/// A policy the evaluator cannot give a meaning to (the API server would refuse it too).
+/// A rule of the API server's validation (`crate::validate`) that a policy breaks: such a
+/// policy has no meaning, and the evaluator refuses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
     pub policy: String,
