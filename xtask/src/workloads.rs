@@ -186,12 +186,19 @@ pub fn check_for_emit(
     cluster: &Cluster,
     files: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), String> {
-    let folders = configured_folders(&project_root())?;
+    check_folders(cluster, files, &configured_folders(&project_root())?)
+}
+
+fn check_folders(
+    cluster: &Cluster,
+    files: &std::collections::BTreeMap<String, String>,
+    folders: &[PathBuf],
+) -> Result<(), String> {
     if folders.is_empty() {
         return Ok(());
     }
     let mut workloads = Workloads::default();
-    for folder in &folders {
+    for folder in folders {
         workloads.extend(read_path(folder)?);
     }
     let policies = zero_trust::workloads::emitted_policies(files)
@@ -245,6 +252,28 @@ mod tests {
         assert_eq!(
             configured_folders(&project_root()),
             Ok(vec![project_root().join("deploy")])
+        );
+    }
+
+    /// An error in the manifests fails emit before anything is written; warnings do not.
+    #[test]
+    fn emit_stops_on_an_error_of_the_checks() {
+        let cluster = policies::cluster().unwrap();
+        let files = zero_trust::emit::emit(&cluster).unwrap().files;
+        let deploy = project_root().join("deploy");
+        assert_eq!(check_folders(&cluster, &files, &[deploy.clone()]), Ok(()));
+        let folder = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&deploy).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("k8s-app: kube-dns}", "k8s-app: coredns}");
+            std::fs::write(folder.path().join(path.file_name().unwrap()), text).unwrap();
+        }
+        let error = check_folders(&cluster, &files, &[folder.path().to_owned()]).unwrap_err();
+        assert_eq!(
+            error,
+            "1 of the checks against the workloads failed (above)\n\
+             (the manifests are named in zero-trust.toml); nothing was written"
         );
     }
 }
