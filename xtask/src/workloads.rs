@@ -261,7 +261,10 @@ mod tests {
         let cluster = policies::cluster().unwrap();
         let files = zero_trust::emit::emit(&cluster).unwrap().files;
         let deploy = project_root().join("deploy");
-        assert_eq!(check_folders(&cluster, &files, &[deploy.clone()]), Ok(()));
+        assert_eq!(
+            check_folders(&cluster, &files, std::slice::from_ref(&deploy)),
+            Ok(())
+        );
         let folder = tempfile::tempdir().unwrap();
         for entry in std::fs::read_dir(&deploy).unwrap() {
             let path = entry.unwrap().path();
