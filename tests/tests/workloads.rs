@@ -206,6 +206,43 @@ fn a_template_no_workload_selects_is_a_warning() {
 }
 
 #[test]
+fn a_namespace_the_manifests_lack_is_a_warning() {
+    let cluster = policies::cluster().expect("assembles");
+    let workloads = manifests_with("", str::to_owned);
+    let mut without = Workloads::default();
+    for (file, text) in [
+        (
+            "deploy/prod-api.yaml",
+            include_str!("../../deploy/prod-api.yaml"),
+        ),
+        (
+            "deploy/ingress-nginx.yaml",
+            include_str!("../../deploy/ingress-nginx.yaml"),
+        ),
+    ] {
+        without.extend(Workloads::from_text(file, text).expect("loads"));
+    }
+    assert_eq!(findings(&cluster, &workloads), Vec::<String>::new());
+    assert_eq!(
+        findings(&cluster, &without),
+        [
+            "warning: namespace `kube-system` of the policies is not in the manifests, so no pod \
+             of it could be checked; add its Namespace and workloads to the manifests, or fix \
+             its name in policies/",
+            "warning: namespace `prod-auth` of the policies is not in the manifests, so no pod \
+             of it could be checked; add its Namespace and workloads to the manifests, or fix \
+             its name in policies/",
+            "warning: namespace `prod-image` of the policies is not in the manifests, so no pod \
+             of it could be checked; add its Namespace and workloads to the manifests, or fix \
+             its name in policies/",
+            "warning: namespace `prod-storage` of the policies is not in the manifests, so no pod \
+             of it could be checked; add its Namespace and workloads to the manifests, or fix \
+             its name in policies/",
+        ]
+    );
+}
+
+#[test]
 fn a_template_two_workloads_select_is_a_warning() {
     let found = findings(
         &cluster_of(&two_selectors::POLICY),

@@ -99,8 +99,8 @@ fn namespaces_exist(
             warning(
                 findings,
                 format!(
-                    "namespace `{name}` of the policies is not in {where_}: its workloads could \
-                     not be checked, and its policies select no pod; {fix}"
+                    "namespace `{name}` of the policies is not in {where_}, so no pod of it \
+                     could be checked; {fix}"
                 ),
             );
             continue;
