@@ -192,4 +192,7 @@ pub struct Inputs {
     /// `(namespace, name)` of each policy read -> its index in `policies`: two policies
     /// with one name are an error, found without a scan per policy.
     pub(crate) policy_index: std::collections::HashMap<(String, String), usize>,
+    /// `(kind, namespace, name)` of each pod read: likewise for pods, which a live cluster
+    /// lists by the ten thousand.
+    pub(crate) pod_index: std::collections::HashSet<(String, String, String)>,
 }

@@ -236,11 +236,19 @@ fn closest_labels(workload: &Workload, templates: &[Template]) -> Option<String>
 /// get the union of both workloads' flows).
 fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &mut Vec<Finding>) {
     let managed = cluster.managed_namespace_names();
+    let mut by_namespace: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for workload in cluster.workloads.values() {
+        by_namespace
+            .entry(workload.namespace.name)
+            .or_default()
+            .push(workload);
+    }
     for template in workloads.templates() {
         let namespace = template.pod.namespace.as_str();
-        let selecting: Vec<&Workload> = cluster
-            .workloads
-            .values()
+        let selecting: Vec<&Workload> = by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
             .copied()
             .filter(|w| selects(w, &template))
             .collect();
@@ -277,18 +285,26 @@ fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &m
 fn flow_ports_are_declared(cluster: &Cluster, workloads: &Workloads, findings: &mut Vec<Finding>) {
     let mut seen = std::collections::BTreeSet::new();
     for flow in &cluster.flows {
+        let ranges: Vec<&PortRange> = flow
+            .ports
+            .iter()
+            .filter(|range| seen.insert((flow.to.key(), **range)))
+            .collect();
+        if ranges.is_empty() {
+            continue;
+        }
         let targets: Vec<Template> = match flow.to {
-            Endpoint::Workload(w) => workloads.templates().filter(|t| selects(w, t)).collect(),
+            Endpoint::Workload(w) => workloads
+                .templates_in(w.namespace.name)
+                .filter(|t| selects(w, t))
+                .collect(),
             Endpoint::Namespace(n) => workloads.templates_in(n.name).collect(),
             Endpoint::Cidr(_) | Endpoint::AllManaged => continue,
         };
         if targets.is_empty() {
             continue;
         }
-        for range in flow.ports {
-            if !seen.insert((flow.to.key(), *range)) {
-                continue;
-            }
+        for range in ranges {
             let declares = |t: &Template| {
                 t.source.container_ports.iter().any(|&(protocol, port)| {
                     protocol == range.protocol && range.covers(&PortRange::single(protocol, port))

@@ -11,7 +11,7 @@ pub mod drift;
 pub mod kubectl;
 pub mod proof;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -47,6 +47,9 @@ impl fmt::Display for Finding {
 #[derive(Clone, Debug, Default)]
 pub struct Workloads {
     pub inputs: Inputs,
+    /// Namespace -> indexes of its templates, so a check per workload reads only its
+    /// namespace's templates, not every template of the cluster.
+    by_namespace: HashMap<String, Vec<usize>>,
 }
 
 /// One pod template: the evaluator's view of it and where it was read.
@@ -87,7 +90,20 @@ impl Workloads {
                 .unzip();
         inputs.topology.pods = pods;
         inputs.pod_sources = sources;
-        Workloads { inputs }
+        let mut workloads = Workloads {
+            inputs,
+            by_namespace: HashMap::new(),
+        };
+        workloads.index();
+        workloads
+    }
+
+    fn index(&mut self) {
+        self.by_namespace.clear();
+        for (index, pod) in self.inputs.topology.pods.iter().enumerate() {
+            let entry = self.by_namespace.entry(pod.namespace.clone()).or_default();
+            entry.push(index);
+        }
     }
 
     /// Reads a folder (recursively, as `verify` reads one) or a single file.
@@ -130,6 +146,7 @@ impl Workloads {
             .extend(inputs.namespace_sources);
         self.inputs.skipped.extend(inputs.skipped);
         self.inputs.skipped_count += inputs.skipped_count;
+        self.index();
     }
 
     pub fn templates(&self) -> impl Iterator<Item = Template<'_>> {
@@ -141,9 +158,14 @@ impl Workloads {
             .map(|(pod, source)| Template { pod, source })
     }
 
-    pub fn templates_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = Template<'a>> {
-        self.templates()
-            .filter(move |t| t.pod.namespace == namespace)
+    pub fn templates_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = Template<'a>> {
+        let indexes = self.by_namespace.get(namespace).map(Vec::as_slice);
+        indexes.unwrap_or_default().iter().filter_map(|&index| {
+            Some(Template {
+                pod: self.inputs.topology.pods.get(index)?,
+                source: self.inputs.pod_sources.get(index)?,
+            })
+        })
     }
 }
 

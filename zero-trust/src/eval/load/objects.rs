@@ -350,13 +350,12 @@ fn add_pod(
         "{kind} has no `metadata.name`; give it one so results can name it"
     ))?;
     let namespace = metadata.namespace.unwrap_or_else(|| "default".to_owned());
-    if inputs
-        .topology
-        .pods
-        .iter()
-        .any(|p| p.kind == kind && p.namespace == namespace && p.name == name)
-    {
-        return Err(format!("{kind} `{namespace}/{name}` is declared twice"));
+    let key = (kind.to_owned(), namespace.clone(), name.clone());
+    if !inputs.pod_index.insert(key) {
+        return Err(format!(
+            "{kind} `{namespace}/{name}` is declared twice; only one can exist in a cluster: \
+             rename or remove one"
+        ));
     }
     let controller = metadata
         .owner_references
