@@ -312,3 +312,35 @@ fn a_named_port_no_selected_container_defines_is_an_error() {
     assert_eq!(findings("s3").len(), 1, "{:?}", findings("s3"));
     assert!(findings("s3")[0].contains("spec.ingress[0] names port `s3`"));
 }
+
+#[test]
+fn unselected_templates_of_a_namespace_are_one_warning() {
+    let cluster = policies::cluster().expect("assembles");
+    let workloads = manifests_with("prod-api.yaml", |t| {
+        let mut text = t.to_owned();
+        for i in 0..12 {
+            text.push_str(&format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: debug-{i:02}, namespace: prod-api, labels: {{run: debug}}}}\nspec: {{containers: [{{name: c}}]}}\n"));
+        }
+        text
+    });
+    let found = findings(&cluster, &workloads);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "warning: pod templates prod-api/debug-00 (deploy/prod-api.yaml, document 3, line 30), \
+             prod-api/debug-01 (deploy/prod-api.yaml, document 4, line 35)"
+        ),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[0].ends_with(
+            "prod-api/debug-09 (deploy/prod-api.yaml, document 12, line 75) and 2 more in \
+             managed namespace prod-api are selected by no workload: their pods get default deny \
+             and only the flows of the whole namespace; declare each in policies/ (by its labels) \
+             or remove it"
+        ),
+        "{}",
+        found[0]
+    );
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use zero_trust::Cluster;
 use zero_trust::eval::{Inputs, LoadedPolicy};
-use zero_trust::verify::model_topology;
+use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
 use zero_trust::workloads::drift::drift;
 use zero_trust::workloads::kubectl::{read_managed_policies, read_workloads};
 use zero_trust::workloads::proof::prove_on_pods;
@@ -129,8 +129,9 @@ fn check_against(
 
 /// Prints the findings; a failure line when some are errors.
 fn print_findings(findings: &[Finding]) -> Vec<String> {
-    for finding in findings {
-        eprintln!("{}", crate::relative_to_root(&finding.to_string()));
+    // Errors first (the checks sort them so), then the warnings, bounded.
+    for line in bounded_problems(findings, SHOWN_PROBLEMS) {
+        eprintln!("{}", crate::relative_to_root(&line));
     }
     let errors = findings
         .iter()

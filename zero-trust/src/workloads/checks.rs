@@ -57,6 +57,19 @@ fn selects(workload: &Workload, template: &Template) -> bool {
             .all(|l| template.pod.labels.get(l.key).map(String::as_str) == Some(l.value))
 }
 
+/// The first [`LISTED`] of `items` joined with `separator`, then how many more: a namespace
+/// of thousands of pods must not make a message of thousands of lines.
+fn listed(items: &[String], separator: &str) -> String {
+    let mut text = items[..items.len().min(LISTED)].join(separator);
+    if items.len() > LISTED {
+        text.push_str(&format!(" and {} more", items.len() - LISTED));
+    }
+    text
+}
+
+/// How many templates a message names.
+const LISTED: usize = 10;
+
 fn selector_text(workload: &Workload) -> String {
     let labels: Vec<String> = workload
         .selector
@@ -169,7 +182,7 @@ fn selectors_match_templates(
                 workload.ident,
                 workload.name,
                 selector_text(workload),
-                carried.join("; "),
+                listed(&carried, "; "),
                 workload.ident,
             ),
         );
@@ -243,6 +256,8 @@ fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &m
             .or_default()
             .push(workload);
     }
+    // Per managed namespace, in order: the templates no workload selects.
+    let mut unselected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for template in workloads.templates() {
         let namespace = template.pod.namespace.as_str();
         let selecting: Vec<&Workload> = by_namespace
@@ -253,14 +268,12 @@ fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &m
             .filter(|w| selects(w, &template))
             .collect();
         match selecting.as_slice() {
-            [] if managed.contains(namespace) => warning(
-                findings,
-                format!(
-                    "pod template {template} in managed namespace {namespace} is selected by no \
-                     workload: its pods get default deny and only the flows of the whole \
-                     namespace; declare it in policies/ (by its labels) or remove it"
-                ),
-            ),
+            [] if managed.contains(namespace) => {
+                unselected
+                    .entry(namespace)
+                    .or_default()
+                    .push(template.to_string());
+            }
             [] | [_] => {}
             [first, rest @ ..] => {
                 let others: Vec<String> = rest.iter().map(|w| format!("`{}`", w.ident)).collect();
@@ -276,6 +289,21 @@ fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &m
                 );
             }
         }
+    }
+    for (namespace, templates) in unselected {
+        let names = listed(&templates, ", ");
+        let (subject, verb, their, each) = match templates.len() {
+            1 => ("pod template", "is", "its", "it"),
+            _ => ("pod templates", "are", "their", "each"),
+        };
+        warning(
+            findings,
+            format!(
+                "{subject} {names} in managed namespace {namespace} {verb} selected by no \
+                 workload: {their} pods get default deny and only the flows of the whole \
+                 namespace; declare {each} in policies/ (by its labels) or remove it"
+            ),
+        );
     }
 }
 
@@ -336,7 +364,7 @@ fn flow_ports_are_declared(cluster: &Cluster, workloads: &Workloads, findings: &
                     "flow `{flow}`: no container of the pods it reaches declares {range} \
                      (containerPort); {}; fix the port of the flow, or declare it in the \
                      manifest (containerPorts are optional, so the traffic may still work)",
-                    declared.join("; ")
+                    listed(&declared, "; ")
                 ),
             );
         }
@@ -422,7 +450,7 @@ pub fn named_ports_are_defined(policies: &[LoadedPolicy], workloads: &Workloads)
                             loaded.display_name(),
                             loaded.source,
                             protocol.as_k8s(),
-                            names.join(", ")
+                            listed(&names, ", ")
                         ),
                     );
                 }
