@@ -2,7 +2,7 @@
 //!
 //! Accepts multi-document streams, `kind: List` (and `*List`) objects with `items`, and
 //! JSON. Every object is understood or reported, never dropped without a word: see
-//! [`objects`] for what each kind contributes. Every failure names the file, the document
+//! `objects.rs` for what each kind contributes. Every failure names the file, the document
 //! and, where known, the line and column; nothing here panics on bad input.
 
 use std::fmt;
