@@ -344,3 +344,22 @@ fn unselected_templates_of_a_namespace_are_one_warning() {
         found[0]
     );
 }
+
+#[test]
+fn a_network_policy_in_the_manifests_is_a_warning() {
+    let cluster = policies::cluster().expect("assembles");
+    let workloads = manifests_with("prod-api.yaml", |t| {
+        format!(
+            "{t}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: chart-allow-all, namespace: prod-api}}\nspec: {{podSelector: {{}}, ingress: [{{}}]}}\n"
+        )
+    });
+    assert_eq!(
+        findings(&cluster, &workloads),
+        [
+            "warning: the manifests hold NetworkPolicy `prod-api/chart-allow-all` \
+          (deploy/prod-api.yaml, document 3, line 30): policies are additive, so it allows more \
+          than k8s/, and the proof does not cover it; write its flows in policies/ and remove it \
+          (for a Helm chart, usually `networkPolicy.enabled: false`)"
+        ]
+    );
+}

@@ -31,6 +31,7 @@ pub fn check(cluster: &Cluster, workloads: &Workloads, mode: Mode) -> Vec<Findin
     selectors_match_templates(cluster, workloads, &mut findings);
     templates_are_selected(cluster, workloads, &mut findings);
     flow_ports_are_declared(cluster, workloads, &mut findings);
+    no_other_policies(workloads, &mut findings);
     findings.sort_by_key(|f| f.severity);
     findings
 }
@@ -302,6 +303,24 @@ fn templates_are_selected(cluster: &Cluster, workloads: &Workloads, findings: &m
                 "{subject} {names} in managed namespace {namespace} {verb} selected by no \
                  workload: {their} pods get default deny and only the flows of the whole \
                  namespace; declare {each} in policies/ (by its labels) or remove it"
+            ),
+        );
+    }
+}
+
+/// Rule: the manifests hold no NetworkPolicy of their own (a warning: policies are
+/// additive, so one that a chart ships allows more than `k8s/`, outside the proof).
+fn no_other_policies(workloads: &Workloads, findings: &mut Vec<Finding>) {
+    for loaded in &workloads.inputs.policies {
+        warning(
+            findings,
+            format!(
+                "the manifests hold NetworkPolicy `{}` ({}): policies are additive, so it \
+                 allows more than k8s/, and the proof does not cover it; write its flows in \
+                 policies/ and remove it (for a Helm chart, usually `networkPolicy.enabled: \
+                 false`)",
+                loaded.display_name(),
+                loaded.source
             ),
         );
     }

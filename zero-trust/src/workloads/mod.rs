@@ -139,6 +139,7 @@ impl Workloads {
                 None => self.inputs.topology.namespaces.push(namespace),
             }
         }
+        self.inputs.policies.extend(inputs.policies);
         self.inputs.topology.pods.extend(inputs.topology.pods);
         self.inputs.pod_sources.extend(inputs.pod_sources);
         self.inputs
