@@ -25,6 +25,8 @@ pub fn run(mode: Mode) -> Result<(), String> {
     })?;
     let emitted =
         emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
+    // The policies against the manifests zero-trust.toml names, before k8s/ is touched.
+    crate::workloads::check_for_emit(&cluster, &emitted.files)?;
     let dir = GeneratedDir::new(project_root().join("k8s"));
     // A first rollout (to a cluster without these policies) must be as safe as an update.
     prove_rollout(

@@ -59,13 +59,11 @@ pub enum Command {
         format: Option<diff::Format>,
     },
     /// What the YAML in DIR allows; k8s/ is proven against policies/.
-    Verify {
-        /// The folder of YAML, read recursively (default: k8s/).
-        #[arg(value_name = "DIR")]
-        dir: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: verify::Format,
-    },
+    ///
+    /// With --workloads or --context, also against the real pods: every workload of the
+    /// policies must select pods, and each pod must get exactly its workloads' flows.
+    /// --context also reports drift: live managed policies that allow otherwise than k8s/.
+    Verify(Verify),
     /// Whether SRC may connect to DST, and the policies and rules that decide it.
     Explain {
         /// NAMESPACE/NAME, NAMESPACE/* (any other pod) or an IP address.
@@ -119,6 +117,26 @@ pub struct Import {
     /// Exit 0 even when the code allows something else than the input.
     #[arg(long)]
     pub accept_differences: bool,
+}
+
+#[derive(Debug, PartialEq, Eq, clap::Args)]
+pub struct Verify {
+    /// The folder of YAML, read recursively (default: k8s/).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: verify::Format,
+    /// Manifests of the workloads (Deployments, ...; `helm template` or `kustomize build`
+    /// output): a folder, a file, or - for standard input.
+    #[arg(long, value_name = "PATH")]
+    pub workloads: Option<PathBuf>,
+    /// The kubectl context of a live cluster: its pods and namespaces are checked, and its
+    /// managed NetworkPolicies compared with k8s/.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// List the objects skipped because they carry neither pods nor policies.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, clap::Args)]
@@ -294,10 +312,30 @@ mod tests {
         );
         assert_eq!(
             ok(&["verify"]),
-            Command::Verify {
+            Command::Verify(Verify {
                 dir: None,
-                format: verify::Format::Text
-            }
+                format: verify::Format::Text,
+                workloads: None,
+                context: None,
+                verbose: false
+            })
+        );
+        assert_eq!(
+            ok(&[
+                "verify",
+                "--workloads",
+                "-",
+                "--context",
+                "prod",
+                "--verbose"
+            ]),
+            Command::Verify(Verify {
+                dir: None,
+                format: verify::Format::Text,
+                workloads: Some(PathBuf::from("-")),
+                context: Some("prod".to_owned()),
+                verbose: true
+            })
         );
         for (word, format) in [
             ("text", verify::Format::Text),
@@ -308,10 +346,13 @@ mod tests {
         ] {
             assert_eq!(
                 ok(&["verify", "some/dir", "--format", word]),
-                Command::Verify {
+                Command::Verify(Verify {
                     dir: Some(PathBuf::from("some/dir")),
-                    format
-                }
+                    format,
+                    workloads: None,
+                    context: None,
+                    verbose: false
+                })
             );
         }
         assert_eq!(

@@ -10,6 +10,7 @@ mod import;
 mod k8s_dir;
 mod synth;
 mod verify;
+mod workloads;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
             format,
         } => return diff::run(git_ref.as_deref(), dirs.as_deref(), format),
         Command::Import(import) => return import::run(&import),
-        Command::Verify { dir, format } => verify::run_verify(dir.as_deref(), format),
+        Command::Verify(args) => verify::run_verify(&args),
         Command::Explain {
             source,
             destination,

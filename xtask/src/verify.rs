@@ -28,6 +28,7 @@ pub enum Format {
 struct Loaded {
     analysis: Analysis,
     proven_against: Option<zero_trust::Cluster>,
+    inputs: Inputs,
 }
 
 fn load(dir: Option<&Path>) -> Result<Loaded, String> {
@@ -42,11 +43,13 @@ fn load(dir: Option<&Path>) -> Result<Loaded, String> {
         inputs.topology = model_topology(&cluster);
         proven_against = Some(cluster);
     }
+    // Validates every NetworkPolicy with the API server's rules, then evaluates them.
     let analysis = Analysis::new(&inputs)
         .map_err(|errors| lines(&format!("cannot evaluate {}", dir.display()), &errors))?;
     Ok(Loaded {
         analysis,
         proven_against,
+        inputs,
     })
 }
 
@@ -55,7 +58,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 }
 
 /// `what`, then the first [`SHOWN_PROBLEMS`] errors and a count of the rest.
-fn lines(what: &str, errors: &[impl ToString]) -> String {
+pub fn lines(what: &str, errors: &[impl ToString]) -> String {
     let lines: Vec<String> = bounded_problems(errors, SHOWN_PROBLEMS)
         .iter()
         .map(|e| format!("  - {e}"))
@@ -63,16 +66,20 @@ fn lines(what: &str, errors: &[impl ToString]) -> String {
     format!("{what}:\n{}", lines.join("\n"))
 }
 
-pub fn run_verify(dir: Option<&Path>, format: Format) -> Result<(), String> {
+pub fn run_verify(args: &crate::flags::Verify) -> Result<(), String> {
     let Loaded {
         analysis,
         proven_against,
-    } = load(dir)?;
+        inputs,
+    } = load(args.dir.as_deref())?;
+    if args.verbose {
+        print_skipped(&inputs);
+    }
     let pairs: Vec<PairVerdict> = analysis.constrained_pairs().collect();
-    out(render(&analysis, &pairs, format))?;
+    out(render(&analysis, &pairs, args.format))?;
     let Some(cluster) = proven_against else {
         eprintln!("(topology from the folder; no policies/ to prove it against)");
-        return Ok(());
+        return crate::workloads::run(args, None, &inputs);
     };
     let mismatches = check_intent(&cluster, &analysis);
     if mismatches.is_empty() {
@@ -81,12 +88,26 @@ pub fn run_verify(dir: Option<&Path>, format: Format) -> Result<(), String> {
             cluster.flows.len(),
             analysis.classes().len()
         );
-        Ok(())
+        crate::workloads::run(args, Some(&cluster), &inputs)
     } else {
         Err(lines(
             "the YAML does not allow exactly what policies/ declares",
             &mismatches,
         ))
+    }
+}
+
+/// `--verbose`: the objects the loader skipped, since they carry neither pods nor policies.
+pub fn print_skipped(inputs: &Inputs) {
+    for skipped in &inputs.skipped {
+        eprintln!(
+            "skipped (no pods, no policies): {}",
+            relative_to_root(&skipped.to_string())
+        );
+    }
+    let unlisted = inputs.skipped_count - inputs.skipped.len();
+    if unlisted > 0 {
+        eprintln!("… and {unlisted} more skipped objects");
     }
 }
 

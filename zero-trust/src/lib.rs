@@ -77,3 +77,4 @@ pub mod __private {
 }
 pub mod diff;
 pub mod verify;
+pub mod workloads;

@@ -79,10 +79,10 @@ pub fn validate_network_policy(policy: &NetworkPolicy) -> Vec<FieldError> {
     if let Some(labels) = &metadata.labels {
         validate_labels(labels, "metadata.labels", &mut errors);
     }
-    errors.extend(validate_network_policy_spec(
-        &policy.spec.clone().unwrap_or_default(),
-        "spec",
-    ));
+    // Validation now runs on every policy the evaluator reads: no copy of the spec.
+    if let Some(spec) = &policy.spec {
+        errors.extend(validate_network_policy_spec(spec, "spec"));
+    }
     errors
 }
 

@@ -430,24 +430,14 @@ pub struct Proof {
 pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, Vec<String>> {
     let mut inputs = crate::eval::load_dir(dir)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let mut problems = Vec::new();
-    for loaded in &inputs.policies {
-        for error in crate::validate::validate_network_policy(&loaded.policy) {
-            problems.push(format!(
-                "{} ({}): {error}",
-                loaded.display_name(),
-                loaded.source
-            ));
-        }
-    }
     inputs.topology = model_topology(cluster);
+    // Validates every policy with the API server's rules before evaluating it.
     let analysis = Analysis::new(&inputs)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    problems.extend(
-        check_intent(cluster, &analysis)
-            .iter()
-            .map(ToString::to_string),
-    );
+    let problems: Vec<String> = check_intent(cluster, &analysis)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if problems.is_empty() {
         Ok(Proof {
             policies: inputs.policies.len(),

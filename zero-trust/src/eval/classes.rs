@@ -283,15 +283,12 @@ mod tests {
         let by_name = |name: &str| {
             let mut s = Labels::new();
             s.insert(NAMESPACE_NAME_LABEL.into(), name.into());
-            u.select_namespaces(
-                &Selector::compile(
-                    &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
-                        match_labels: Some(s),
-                        match_expressions: None,
-                    },
-                )
-                .unwrap(),
-            )
+            u.select_namespaces(&Selector::compile(
+                &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                    match_labels: Some(s),
+                    match_expressions: None,
+                },
+            ))
         };
         assert_eq!(by_name("prod"), [0]);
         assert_eq!(by_name("forged"), Vec::<u32>::new());
@@ -311,8 +308,7 @@ mod tests {
                 match_labels: Some(Labels::from([("app".into(), "api".into())])),
                 match_expressions: None,
             },
-        )
-        .unwrap();
+        );
         assert_eq!(u.select_pods(0, &app_api), [0]);
         assert_eq!(u.select_pods(1, &app_api), [1]);
         assert_eq!(u.select_pods(0, &Selector::everything()), [0, 2]);

@@ -6,6 +6,7 @@
 //! ("the docs"), `k8s.io/api/networking/v1/types.go` and
 //! `pkg/apis/networking/validation/validation.go`. Each rule is written once, in the
 //! module that owns the concept, next to the sentence it follows:
+//! - [`load`]: the one loader of YAML and JSON, which understands or reports every object;
 //! - [`selector`]: label selectors (matchLabels AND matchExpressions; the operators);
 //! - [`policy`]: which pods a policy selects, `policyTypes` defaulting, peers (podSelector,
 //!   namespaceSelector, both ANDed, ipBlock with except), empty vs absent `from`/`to`/`ports`,
@@ -13,6 +14,10 @@
 //! - [`analysis`]: isolation per direction, additive rules, and a connection needing both the
 //!   source's egress and the destination's ingress;
 //! - [`classes`] and [`addresses`]: the equivalence classes that make the answer exact.
+//!
+//! Input is validated once, at the border: [`policy::compile`] checks every policy with the
+//! API server's rules (`crate::validate`, the one validator) and refuses what they refuse;
+//! past that, the evaluator relies on valid input and only interprets it.
 //!
 //! The answer is exact, not sampled: pods, addresses and ports are reduced to equivalence
 //! classes and every pair of classes is decided. A topology pod stands for all pods with its
@@ -49,4 +54,7 @@ pub use pairs::{PairVerdict, format_pairs};
 pub use policy::{CompileError, CompiledPolicy, Direction};
 pub use ports::PortSet;
 pub use selector::{Labels, Selector};
-pub use topology::{Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, Provenance, Topology};
+pub use topology::{
+    Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, PodSource, Provenance, SKIPPED_LISTED,
+    Skipped, Topology,
+};

@@ -32,7 +32,8 @@ impl fmt::Display for Direction {
     }
 }
 
-/// A policy the evaluator cannot give a meaning to (the API server would refuse it too).
+/// A rule of the API server's validation (`crate::validate`) that a policy breaks: such a
+/// policy has no meaning, and the evaluator refuses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
     pub policy: String,
@@ -190,37 +191,36 @@ impl CompiledPolicy {
     }
 }
 
-/// A rule as written: its peers (`from` or `to`) and its ports.
-type RawRule<'p> = (
-    Option<&'p [NetworkPolicyPeer]>,
-    Option<&'p [NetworkPolicyPort]>,
-);
-
+/// Gives a policy its meaning. The policy is first validated with the API server's rules
+/// (`crate::validate`, the one validator): an object the API server would refuse has no
+/// meaning, and is reported with the field and rule it breaks. What follows relies on
+/// valid input and only interprets it.
 pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError>> {
-    let policy: &NetworkPolicy = &loaded.policy;
-    let mut errors = Vec::new();
-    let mut fail = |field: String, message: String| {
-        errors.push(CompileError {
+    let errors: Vec<CompileError> = crate::validate::validate_network_policy(&loaded.policy)
+        .into_iter()
+        .map(|e| CompileError {
             policy: loaded.display_name(),
             source: loaded.source.clone(),
-            field,
-            message,
-        });
-    };
+            field: e.field,
+            message: e.message,
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(interpret(&loaded.policy))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The meaning of a valid policy.
+fn interpret(policy: &NetworkPolicy) -> CompiledPolicy {
     let no_spec = NetworkPolicySpec::default();
     let spec = policy.spec.as_ref().unwrap_or(&no_spec);
-    let pod_selector = match spec
+    let pod_selector = spec
         .pod_selector
         .as_ref()
         .map(Selector::compile)
-        .transpose()
-    {
-        Ok(selector) => selector.unwrap_or_default(),
-        Err(message) => {
-            fail("spec.podSelector".into(), message);
-            Selector::everything()
-        }
-    };
+        .unwrap_or_default();
     // `policyTypes` defaulting (`NetworkPolicySpec.policyTypes`, types.go): "If this field
     // is not specified, it will default based on the existence of ingress or egress rules;
     // policies that contain an egress section are assumed to affect egress, and all
@@ -228,84 +228,22 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
     // ingress." An empty list is "not specified" after the API's defaulting.
     let egress_rules = spec.egress.as_deref().unwrap_or_default();
     let ingress_rules = spec.ingress.as_deref().unwrap_or_default();
-    let (mut affects_ingress, mut affects_egress) = (false, false);
-    match spec.policy_types.as_deref() {
-        None | Some([]) => {
-            affects_ingress = true;
-            affects_egress = !egress_rules.is_empty();
-        }
-        Some(types) => {
-            for (i, t) in types.iter().enumerate() {
-                match t.as_str() {
-                    "Ingress" => affects_ingress = true,
-                    "Egress" => affects_egress = true,
-                    other => fail(
-                        format!("spec.policyTypes[{i}]"),
-                        format!("`{other}` is not a policy type; use `Ingress` or `Egress`"),
-                    ),
-                }
-            }
-        }
-    }
-    let mut compile_rules = |direction: &str, rules: Vec<RawRule>| {
-        let peer_word = if direction == "ingress" { "from" } else { "to" };
-        let mut out = Vec::new();
-        for (r, (peers, ports)) in rules.into_iter().enumerate() {
-            let at = format!("spec.{direction}[{r}]");
-            // Absent or empty `from`/`to` both mean every peer (types.go: "If this field is
-            // empty or missing, this rule matches all sources/destinations").
-            let peers = match peers.unwrap_or_default() {
-                [] => Peers::All,
-                list => Peers::Listed(
-                    list.iter()
-                        .enumerate()
-                        .filter_map(|(p, peer)| {
-                            compile_peer(peer)
-                                .map_err(|(field, message)| {
-                                    fail(format!("{at}.{peer_word}[{p}]{field}"), message)
-                                })
-                                .ok()
-                        })
-                        .collect(),
-                ),
-            };
-            let ports = match ports.unwrap_or_default() {
-                [] => Ports::All,
-                list => Ports::Listed(
-                    list.iter()
-                        .enumerate()
-                        .filter_map(|(p, port)| {
-                            compile_port(port)
-                                .map_err(|(field, message)| {
-                                    fail(format!("{at}.ports[{p}]{field}"), message)
-                                })
-                                .ok()
-                        })
-                        .collect(),
-                ),
-            };
-            out.push(Rule { peers, ports });
-        }
-        out
+    let (affects_ingress, affects_egress) = match spec.policy_types.as_deref() {
+        None | Some([]) => (true, !egress_rules.is_empty()),
+        Some(types) => (
+            types.iter().any(|t| t == "Ingress"),
+            types.iter().any(|t| t == "Egress"),
+        ),
     };
-    let ingress = compile_rules(
-        "ingress",
-        ingress_rules
-            .iter()
-            .map(|r| (r.from.as_deref(), r.ports.as_deref()))
-            .collect(),
-    );
-    let egress = compile_rules(
-        "egress",
-        egress_rules
-            .iter()
-            .map(|r| (r.to.as_deref(), r.ports.as_deref()))
-            .collect(),
-    );
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(CompiledPolicy {
+    let ingress = ingress_rules
+        .iter()
+        .map(|r| rule(r.from.as_deref(), r.ports.as_deref()))
+        .collect();
+    let egress = egress_rules
+        .iter()
+        .map(|r| rule(r.to.as_deref(), r.ports.as_deref()))
+        .collect();
+    CompiledPolicy {
         namespace: policy_namespace(policy).to_owned(),
         name: policy.metadata.name.clone().unwrap_or_default(),
         pod_selector,
@@ -313,106 +251,78 @@ pub fn compile(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Vec<CompileError
         affects_egress,
         ingress: if affects_ingress { ingress } else { Vec::new() },
         egress: if affects_egress { egress } else { Vec::new() },
-    })
-}
-
-/// Errors carry the field path below the peer (`.ipBlock.cidr`) and the message.
-fn compile_peer(peer: &NetworkPolicyPeer) -> Result<Peer, (String, String)> {
-    if let Some(block) = &peer.ip_block {
-        if peer.pod_selector.is_some() || peer.namespace_selector.is_some() {
-            return Err((
-                String::new(),
-                "an ipBlock peer may not also have a selector".into(),
-            ));
-        }
-        // `ParseCIDRSloppy` keeps only the network part of the CIDR.
-        let parse = |text: &str, field: String| {
-            text.parse::<ipnet::IpNet>()
-                .map(|n| n.trunc())
-                .map_err(|_| (field, format!("`{text}` is not a CIDR")))
-        };
-        let cidr = parse(&block.cidr, ".ipBlock.cidr".into())?;
-        let except = block
-            .except
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, e)| parse(e, format!(".ipBlock.except[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Peer::Block(IpBlock { cidr, except }));
     }
-    let selector = |s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-                    field: &str| {
-        Selector::compile(s).map_err(|m| (field.to_owned(), m))
-    };
-    let pods = match &peer.pod_selector {
-        Some(s) => selector(s, ".podSelector")?,
-        // "If namespaceSelector is also set ... Otherwise it selects all pods in the
-        // namespaces selected by namespaceSelector" (types.go, `namespaceSelector`).
-        None => Selector::everything(),
-    };
-    let namespaces = match &peer.namespace_selector {
-        Some(s) => NamespaceScope::Selected(selector(s, ".namespaceSelector")?),
-        None if peer.pod_selector.is_some() => NamespaceScope::PolicyNamespace,
-        None => {
-            return Err((
-                String::new(),
-                "a peer must have a podSelector, a namespaceSelector or an ipBlock".into(),
-            ));
-        }
-    };
-    Ok(Peer::Pods { namespaces, pods })
 }
 
-fn compile_port(port: &NetworkPolicyPort) -> Result<PortMatch, (String, String)> {
-    // "The protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this
-    // field defaults to TCP" — also when `port` is absent.
-    let protocol_text = port.protocol.as_deref().unwrap_or("TCP");
-    let protocol = Protocol::from_k8s(protocol_text).ok_or_else(|| {
-        (
-            ".protocol".to_owned(),
-            format!("`{protocol_text}` is not TCP, UDP or SCTP"),
-        )
-    })?;
-    let in_range = |value: i32, field: &str| {
-        u16::try_from(value)
-            .ok()
-            .filter(|&p| p >= FIRST_PORT)
-            .ok_or_else(|| {
-                (
-                    field.to_owned(),
-                    format!("{value} is not a port; ports are {FIRST_PORT} to {LAST_PORT}"),
-                )
-            })
+fn rule(peers: Option<&[NetworkPolicyPeer]>, ports: Option<&[NetworkPolicyPort]>) -> Rule {
+    // Absent or empty `from`/`to` both mean every peer (types.go: "If this field is empty
+    // or missing, this rule matches all sources/destinations"); likewise `ports`.
+    let peers = match peers.unwrap_or_default() {
+        [] => Peers::All,
+        list => Peers::Listed(list.iter().map(peer).collect()),
     };
-    match (&port.port, port.end_port) {
-        (None, None) => Ok(PortMatch::EveryPort { protocol }),
-        (None, Some(_)) => Err((".endPort".into(), "endPort needs a numeric port".into())),
-        (Some(IntOrString::String(_)), Some(_)) => Err((
-            ".endPort".into(),
-            "endPort may not be used with a named port".into(),
-        )),
-        (Some(IntOrString::String(name)), None) => Ok(PortMatch::Named {
+    let ports = match ports.unwrap_or_default() {
+        [] => Ports::All,
+        list => Ports::Listed(list.iter().map(port).collect()),
+    };
+    Rule { peers, ports }
+}
+
+fn peer(peer: &NetworkPolicyPeer) -> Peer {
+    if let Some(block) = &peer.ip_block {
+        // `ParseCIDRSloppy` keeps only the network part of the CIDR. The validator has
+        // parsed both; an entry that still did not parse would match no address.
+        let parse = |text: &str| text.parse::<ipnet::IpNet>().ok().map(|n| n.trunc());
+        return match parse(&block.cidr) {
+            Some(cidr) => Peer::Block(IpBlock {
+                cidr,
+                except: block
+                    .except
+                    .iter()
+                    .flatten()
+                    .filter_map(|e| parse(e))
+                    .collect(),
+            }),
+            None => Peer::Pods {
+                namespaces: NamespaceScope::Selected(Selector::nothing()),
+                pods: Selector::nothing(),
+            },
+        };
+    }
+    // "If namespaceSelector is also set ... Otherwise it selects all pods in the namespaces
+    // selected by namespaceSelector" (types.go, `namespaceSelector`).
+    let pods = peer
+        .pod_selector
+        .as_ref()
+        .map(Selector::compile)
+        .unwrap_or_default();
+    let namespaces = match &peer.namespace_selector {
+        Some(s) => NamespaceScope::Selected(Selector::compile(s)),
+        None => NamespaceScope::PolicyNamespace,
+    };
+    Peer::Pods { namespaces, pods }
+}
+
+fn port(port: &NetworkPolicyPort) -> PortMatch {
+    // "The protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this
+    // field defaults to TCP" — also when `port` is absent. The validator refuses others.
+    let protocol =
+        Protocol::from_k8s(port.protocol.as_deref().unwrap_or("TCP")).unwrap_or(Protocol::Tcp);
+    // Validated to lie in FIRST_PORT..=LAST_PORT, with `endPort` >= `port`.
+    let number = |value: i32| u16::try_from(value).unwrap_or(LAST_PORT).max(FIRST_PORT);
+    match &port.port {
+        None => PortMatch::EveryPort { protocol },
+        Some(IntOrString::String(name)) => PortMatch::Named {
             protocol,
             name: name.clone(),
-        }),
-        (Some(IntOrString::Int(first)), end) => {
-            let first = in_range(*first, ".port")?;
-            let last = match end {
-                Some(end) => in_range(end, ".endPort")?,
-                None => first,
-            };
-            if last < first {
-                return Err((
-                    ".endPort".into(),
-                    format!("endPort {last} is below port {first}"),
-                ));
-            }
-            Ok(PortMatch::Numbers {
+        },
+        Some(IntOrString::Int(first)) => {
+            let first = number(*first);
+            PortMatch::Numbers {
                 protocol,
                 first,
-                last,
-            })
+                last: port.end_port.map_or(first, number).max(first),
+            }
         }
     }
 }

@@ -551,8 +551,8 @@ fn invalid_policies_are_reported_with_their_field() {
     assert_eq!(
         fields,
         [
-            "spec.ingress[0].from[0].ipBlock.cidr",
-            "spec.ingress[0].ports[0].endPort"
+            "spec.ingress[0].ports[0].endPort",
+            "spec.ingress[0].from[0].ipBlock.cidr"
         ]
     );
     assert!(

@@ -61,9 +61,20 @@ impl Selector {
         Selector::default()
     }
 
-    /// Compiles a selector; the error says which requirement `LabelSelectorAsSelector`
-    /// would refuse, which the API server's validation also refuses (see `validate.rs`).
-    pub fn compile(selector: &LabelSelector) -> Result<Selector, String> {
+    /// Selects nothing: one requirement no label set meets.
+    pub fn nothing() -> Selector {
+        Selector {
+            requirements: vec![Requirement::In {
+                key: String::new(),
+                values: BTreeSet::new(),
+            }],
+        }
+    }
+
+    /// Compiles a selector the API server's validation accepted (`crate::validate`, the
+    /// one validator: `In`/`NotIn` with values, `Exists`/`DoesNotExist` without, no other
+    /// operator). An operator it would refuse selects nothing here.
+    pub fn compile(selector: &LabelSelector) -> Selector {
         let mut requirements = Vec::new();
         for (key, value) in selector.match_labels.iter().flatten() {
             requirements.push(Requirement::In {
@@ -74,34 +85,20 @@ impl Selector {
         for expression in selector.match_expressions.iter().flatten() {
             let key = expression.key.clone();
             let values: BTreeSet<String> = expression.values.iter().flatten().cloned().collect();
-            let requirement = match expression.operator.as_str() {
-                "In" | "NotIn" if values.is_empty() => {
-                    return Err(format!(
-                        "operator `{}` on `{key}` needs at least one value",
-                        expression.operator
-                    ));
-                }
-                "Exists" | "DoesNotExist" if !values.is_empty() => {
-                    return Err(format!(
-                        "operator `{}` on `{key}` takes no values",
-                        expression.operator
-                    ));
-                }
-                "In" => Requirement::In { key, values },
+            requirements.push(match expression.operator.as_str() {
                 "NotIn" => Requirement::NotIn { key, values },
                 "Exists" => Requirement::Exists { key },
                 "DoesNotExist" => Requirement::DoesNotExist { key },
-                other => {
-                    return Err(format!(
-                        "operator `{other}` on `{key}` is not a selector operator; use `In`, `NotIn`, `Exists` or `DoesNotExist`"
-                    ));
-                }
-            };
-            requirements.push(requirement);
+                "In" => Requirement::In { key, values },
+                _ => Requirement::In {
+                    key,
+                    values: BTreeSet::new(),
+                },
+            });
         }
         requirements.sort();
         requirements.dedup();
-        Ok(Selector { requirements })
+        Selector { requirements }
     }
 
     pub fn selects_everything(&self) -> bool {
@@ -182,7 +179,6 @@ mod tests {
             match_labels: (!match_labels.is_empty()).then(|| labels(match_labels)),
             match_expressions: (!expressions.is_empty()).then_some(expressions),
         })
-        .unwrap()
     }
 
     #[test]
@@ -217,31 +213,6 @@ mod tests {
         assert!(exists.matches(&labels(&[("env", "")])) && !exists.matches(&labels(&[])));
         let absent = selector(&[], vec![expression("env", "DoesNotExist", &[])]);
         assert!(!absent.matches(&labels(&[("env", "x")])) && absent.matches(&labels(&[])));
-    }
-
-    #[test]
-    fn malformed_requirements_are_refused() {
-        let compile = |e| {
-            Selector::compile(&LabelSelector {
-                match_labels: None,
-                match_expressions: Some(vec![e]),
-            })
-        };
-        assert!(
-            compile(expression("a", "In", &[]))
-                .unwrap_err()
-                .contains("at least one value")
-        );
-        assert!(
-            compile(expression("a", "Exists", &["x"]))
-                .unwrap_err()
-                .contains("no values")
-        );
-        assert!(
-            compile(expression("a", "Equals", &["x"]))
-                .unwrap_err()
-                .contains("not a selector operator")
-        );
     }
 
     #[test]

@@ -144,9 +144,55 @@ pub fn policy_namespace(policy: &NetworkPolicy) -> &str {
     policy.metadata.namespace.as_deref().unwrap_or("default")
 }
 
+/// What the readers know of a topology pod beyond what selectors see: where it was read,
+/// every port its containers declare, and the object that controls it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodSource {
+    pub source: Provenance,
+    /// Every `containerPort` of its containers (named or not), protocol defaulted to TCP.
+    pub container_ports: Vec<(Protocol, u16)>,
+    /// `kind/name` of its controlling owner (`ownerReferences` with `controller: true`),
+    /// e.g. the ReplicaSet of a Deployment's pod.
+    pub controller: Option<(String, String)>,
+}
+
+/// How many skipped objects [`Inputs::skipped`] lists.
+pub const SKIPPED_LISTED: usize = 1000;
+
+/// An object of a kind that carries neither pods nor policies (Service, ConfigMap, ...):
+/// skipped, but remembered so `--verbose` can list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub kind: String,
+    pub name: String,
+    pub source: Provenance,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}` ({})", self.kind, self.name, self.source)
+    }
+}
+
 /// Everything loaded from files.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Inputs {
     pub policies: Vec<LoadedPolicy>,
     pub topology: Topology,
+    /// Per pod of `topology.pods`, same index: where it came from.
+    pub pod_sources: Vec<PodSource>,
+    /// The `Namespace` objects read, by name: a namespace the topology holds only because
+    /// a pod or policy lives there has no entry.
+    pub namespace_sources: std::collections::BTreeMap<String, Provenance>,
+    /// The first [`SKIPPED_LISTED`] of them: a stream of a million ConfigMaps must not
+    /// cost a record each.
+    pub skipped: Vec<Skipped>,
+    /// How many objects were skipped in all.
+    pub skipped_count: usize,
+    /// `(namespace, name)` of each policy read -> its index in `policies`: two policies
+    /// with one name are an error, found without a scan per policy.
+    pub(crate) policy_index: std::collections::HashMap<(String, String), usize>,
+    /// `(kind, namespace, name)` of each pod read: likewise for pods, which a live cluster
+    /// lists by the ten thousand.
+    pub(crate) pod_index: std::collections::HashSet<(String, String, String)>,
 }

@@ -1,6 +1,8 @@
 //! Tests of reading objects from YAML and JSON, and of walking folders of it.
 
 use super::*;
+use crate::eval::{Analysis, NamedPort};
+use zero_trust_rules::Protocol;
 
 const MIXED: &str = r#"
 apiVersion: v1
@@ -323,5 +325,216 @@ fn invalid_utf8_names_file_document_and_line() {
             .contains("latin1.yaml:6:19, document 2: byte 0xff is not UTF-8"),
         "{}",
         errors[0]
+    );
+}
+
+/// The messages of what `text` cannot load, as `file:line:column, document N[, item I]: ...`.
+fn load_errors(text: &str) -> Vec<String> {
+    Inputs::from_yaml("in.yaml", text)
+        .expect_err("must not load")
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_list_item_without_kind_is_of_the_lists_item_kind() {
+    // As `kubectl get namespaces -o json` against the API prints it: items without kind.
+    let namespaces = r#"{"apiVersion":"v1","kind":"NamespaceList","items":[
+        {"metadata":{"name":"web","labels":{"team":"shop"}}}]}"#;
+    let inputs = Inputs::from_yaml("ns.json", namespaces).unwrap();
+    assert_eq!(inputs.topology.namespaces[0].labels["team"], "shop");
+    assert_eq!(
+        inputs.namespace_sources["web"].to_string(),
+        "ns.json, document 1, line 1, item 0"
+    );
+
+    // The label decides a verdict: only namespaces of team shop may reach prod/api.
+    let policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\nspec:\n  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {team: shop}}}]}]\n";
+    let verdict = |namespaces: &str| {
+        let mut inputs = Inputs::default();
+        load_str(&mut inputs, Path::new("ns.json"), namespaces).unwrap();
+        load_str(&mut inputs, Path::new("p.yaml"), policy).unwrap();
+        let analysis = Analysis::new(&inputs).unwrap();
+        let web = analysis.class_of_other_pod("web").unwrap();
+        let prod = analysis.class_of_other_pod("prod").unwrap();
+        analysis.verdict(web, prod).end_to_end.is_empty()
+    };
+    assert!(!verdict(namespaces), "web carries team=shop: allowed");
+    let unlabelled =
+        r#"{"apiVersion":"v1","kind":"NamespaceList","items":[{"metadata":{"name":"web"}}]}"#;
+    assert!(verdict(unlabelled), "without the label: denied");
+}
+
+#[test]
+fn what_is_not_an_object_is_reported_never_skipped() {
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n";
+    assert_eq!(
+        load_errors(&format!(
+            "{namespace}- kind: Namespace\n  metadata: {{name: b}}\n"
+        )),
+        [
+            "in.yaml:5:1, document 2: the document is a sequence (a YAML list), not a Kubernetes \
+          object; write each object as a mapping with `kind` and `apiVersion`, one per \
+          document (`---`) or as `items:` of a `kind: List`"
+        ]
+    );
+    let scalar = load_errors(&format!("{namespace}just text\n"));
+    assert!(
+        scalar[0]
+            .starts_with("in.yaml:5:1, document 2: the document is the string `just text`, not"),
+        "{scalar:?}"
+    );
+    assert_eq!(
+        load_errors("apiVersion: v1\nkind: List\nitems: {a: b}\n"),
+        [
+            "in.yaml:1:1, document 1: `items` of this List is a mapping, not a sequence; a List \
+          holds its objects as a sequence under `items:`"
+        ]
+    );
+    assert_eq!(
+        load_errors("apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n- 7\n"),
+        [
+            "in.yaml:1:1, document 1, item 0: the item has no `kind`; an item of a plain `List` \
+             names its kind (and `apiVersion`)",
+            "in.yaml:1:1, document 1, item 1: the item is the scalar `7`, not a Kubernetes \
+             object; write each object as a mapping with `kind` and `apiVersion`, one per \
+             document (`---`) or as `items:` of a `kind: List`"
+        ]
+    );
+    assert_eq!(
+        load_errors("metadata: {name: a}\n"),
+        [
+            "in.yaml:1:1, document 1: the object has no `kind`; every Kubernetes object names its \
+          `kind` and `apiVersion`"
+        ]
+    );
+}
+
+#[test]
+fn a_policy_without_spec_or_declared_twice_is_an_error() {
+    let policy = |name: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: prod}}\nspec: {{podSelector: {{}}}}\n"
+        )
+    };
+    assert_eq!(
+        load_errors(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\n"
+        ),
+        [
+            "in.yaml:1:1, document 1: NetworkPolicy `prod/p` has no `spec`; the API server requires \
+          one (`spec: {podSelector: {}}` selects every pod of its namespace)"
+        ]
+    );
+    let mut inputs = Inputs::default();
+    load_str(&mut inputs, Path::new("a.yaml"), &policy("deny")).unwrap();
+    let twice = load_str(
+        &mut inputs,
+        Path::new("b.yaml"),
+        &format!("{}---\n{}", policy("other"), policy("deny")),
+    )
+    .unwrap_err();
+    assert_eq!(
+        twice.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "b.yaml:6:1, document 2: NetworkPolicy `prod/deny` is declared twice, here and at \
+          a.yaml, document 1, line 1; only one object of a namespace and name can exist in a \
+          cluster: rename or remove one"
+        ]
+    );
+}
+
+#[test]
+fn kinds_without_pods_or_policies_are_listed_as_skipped() {
+    let inputs = Inputs::from_yaml("mixed.yaml", MIXED).unwrap();
+    let skipped: Vec<String> = inputs.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        skipped,
+        ["ConfigMap `ignored` (mixed.yaml, document 3, line 24)"]
+    );
+}
+
+const CONTROLLERS: &str = r#"
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: backup, namespace: ops}
+spec:
+  schedule: "@daily"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: backup}}
+        spec: {containers: [{name: c, ports: [{containerPort: 9000}]}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: ops}
+spec:
+  template:
+    metadata: {labels: {app: migrate}}
+    spec: {containers: [{name: c}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d8f
+  namespace: ops
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{containerPort: 53, protocol: UDP, name: dns}]}]}
+---
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy, namespace: ops}
+spec:
+  template:
+    metadata: {labels: {app: legacy}}
+    spec: {containers: [{name: c}]}
+"#;
+
+#[test]
+fn every_controller_kind_gives_its_pod_template() {
+    let inputs = Inputs::from_yaml("c.yaml", CONTROLLERS).unwrap();
+    let pods: Vec<String> = inputs
+        .topology
+        .pods
+        .iter()
+        .map(|p| format!("{} {:?}", p.display_name(), p.labels))
+        .collect();
+    assert_eq!(
+        pods,
+        [
+            "ops/cronjob/backup {\"app\": \"backup\"}",
+            "ops/job/migrate {\"app\": \"migrate\"}",
+            "ops/replicaset/web-5d8f {\"app\": \"web\"}",
+            "ops/replicationcontroller/legacy {\"app\": \"legacy\"}",
+        ]
+    );
+    assert_eq!(
+        inputs.pod_sources[0].container_ports,
+        [(Protocol::Tcp, 9000)]
+    );
+    assert_eq!(inputs.pod_sources[2].container_ports, [(Protocol::Udp, 53)]);
+    assert_eq!(
+        inputs.pod_sources[2].controller,
+        Some(("Deployment".to_owned(), "web".to_owned()))
+    );
+    assert_eq!(inputs.pod_sources[3].source.document, 3);
+}
+
+#[test]
+fn a_pod_template_without_labels_is_an_error() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: ops}\nspec:\n  selector: {}\n  template: {spec: {containers: [{name: c}]}}\n";
+    assert_eq!(
+        load_errors(text),
+        [
+            "in.yaml:1:1, document 1: Deployment `web` has a pod template without labels \
+          (`spec.template.metadata.labels`); give its pods the labels its selector and the \
+          policies select them by"
+        ]
     );
 }
