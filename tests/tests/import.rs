@@ -120,16 +120,49 @@ fn the_committed_guide_code_emits_what_the_import_proved() {
     let cluster = Cluster::assemble(zero_trust_tests::imported_guide::PARTS).expect("assembles");
     let emitted = emit(&cluster).expect("renders").files;
     let imported = import_with(&guide(), Some("name"));
-    assert_eq!(emitted, imported.emitted);
+    assert_eq!(
+        emitted.keys().collect::<Vec<_>>(),
+        imported.emitted.keys().collect::<Vec<_>>()
+    );
+    for (name, text) in &emitted {
+        assert!(
+            *text == imported.emitted[name],
+            "{name} differs between the committed code and the import's proof"
+        );
+    }
 }
 
+/// The committed `k8s/`, imported with the workloads of `deploy/` (which say that minio
+/// is who listens on 9000 in prod-storage, since image-service's flow goes to the whole
+/// namespace), gives code that allows exactly what it allows.
 #[test]
 fn the_committed_k8s_imports_back_to_code_that_allows_the_same() {
-    let inputs = load_dir(&root().join("k8s")).expect("loads");
+    let mut inputs = load_dir(&root().join("k8s")).expect("loads");
+    let workloads = load_dir(&root().join("deploy")).expect("loads");
+    inputs
+        .topology
+        .namespaces
+        .extend(workloads.topology.namespaces);
+    inputs.topology.pods.extend(workloads.topology.pods);
+    inputs.pod_sources.extend(workloads.pod_sources);
     let imported = import_with(&inputs, None);
     assert!(
         imported.report.is_exact(),
         "the round trip changes something:\n{}",
         imported.report
+    );
+    let storage = &imported.files["prod_storage.rs"];
+    assert!(storage.contains("minio: 9000"), "{storage}");
+}
+
+/// Without the workloads, nothing says who listens in prod-storage: the flow to the
+/// whole namespace is left out, with what to do.
+#[test]
+fn a_flow_to_a_whole_managed_namespace_needs_its_workloads() {
+    let inputs = load_dir(&root().join("k8s")).expect("loads");
+    let report = import_with(&inputs, None).report.to_string();
+    assert!(
+        report.contains("the flow image_service -> prod_storage: it allows 9000/tcp to every pod of namespace `prod-storage`, and no workload of that namespace is known to listen there; give its workloads with --workloads, or declare the one that listens"),
+        "{report}"
     );
 }

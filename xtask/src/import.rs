@@ -95,6 +95,7 @@ fn read(paths: &[PathBuf]) -> Result<Inputs, String> {
                     .namespaces
                     .extend(loaded.topology.namespaces);
                 inputs.topology.pods.extend(loaded.topology.pods);
+                inputs.pod_sources.extend(loaded.pod_sources);
             })
         } else {
             load_file(&mut inputs, path)

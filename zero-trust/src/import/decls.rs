@@ -18,6 +18,17 @@ pub struct Declarations {
     pub flows: Vec<FlowDecl>,
     /// Flows that compile to nothing the DSL accepts, with why.
     pub dropped: Vec<Unsupported>,
+    /// The identifiers given so far.
+    names: Names,
+}
+
+/// A workload given with the policies: its namespace, the labels that select it, and
+/// the ports its containers declare.
+#[derive(Clone, Debug)]
+pub struct Listener {
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub ports: Vec<PortRange>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,7 +114,9 @@ pub enum FileOf {
 pub const SHARED: &str = "shared";
 
 impl Declarations {
-    pub fn build(plan: &Plan) -> Declarations {
+    /// `listeners`: the workloads given with the policies, which say who listens where
+    /// when a flow goes to a whole namespace.
+    pub fn build(plan: &Plan, listeners: &[Listener]) -> Declarations {
         let mut names = Names::default();
         let mut namespace_names: BTreeSet<String> = plan.managed.clone();
         let mut workload_labels: BTreeMap<String, BTreeSet<BTreeMap<String, String>>> =
@@ -160,6 +173,7 @@ impl Declarations {
             cidrs,
             flows: Vec::new(),
             dropped: Vec::new(),
+            names,
         };
         for flow in &plan.flows {
             let from = declarations.find(&flow.from);
@@ -176,7 +190,7 @@ impl Declarations {
                 reasons: flow.reasons.clone(),
             });
         }
-        declarations.drop_unlistened_namespace_ports();
+        declarations.drop_unlistened_namespace_ports(listeners);
         declarations.gather_every_managed_namespace();
         declarations.drop_covered_flows();
         declarations
@@ -213,33 +227,31 @@ impl Declarations {
     }
 
     /// A flow to a whole namespace names ports that some workload of the namespace must
-    /// declare (the DSL checks a namespace's ports against its workloads'); where none
-    /// does, the flow cannot be written.
-    fn drop_unlistened_namespace_ports(&mut self) {
+    /// declare (the DSL checks a managed namespace's ports against its workloads'). Where
+    /// none does, the workloads given with the policies that listen there are declared;
+    /// failing that, the flow cannot be written.
+    fn drop_unlistened_namespace_ports(&mut self, listeners: &[Listener]) {
         let mut kept = Vec::new();
         for flow in std::mem::take(&mut self.flows) {
             if let EndRef::Namespace(n) = flow.to {
-                let namespace = &self.namespaces[n];
-                let listened = |port: &PortRange| {
-                    namespace
-                        .workloads
-                        .iter()
-                        .flat_map(|w| &w.ports)
-                        .any(|declared| declared.covers(port))
-                };
-                let missing: Vec<String> = flow
-                    .ports
-                    .iter()
-                    .filter(|p| !listened(p))
-                    .map(ToString::to_string)
-                    .collect();
+                let mut missing = self.unlistened(n, &flow.ports);
                 if !missing.is_empty() {
+                    self.declare_listeners(n, &missing, listeners);
+                    missing = self.unlistened(n, &flow.ports);
+                }
+                if !missing.is_empty() {
+                    let namespace = &self.namespaces[n];
+                    let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
                     self.dropped.push(Unsupported {
                         policy: flow.said_by.iter().cloned().collect::<Vec<_>>().join(", "),
-                        field: format!("the flow {} -> {}", self.end_text(flow.from), namespace.ident),
+                        field: format!(
+                            "the flow {} -> {}",
+                            self.end_text(flow.from),
+                            namespace.ident
+                        ),
                         source: String::new(),
                         why: format!(
-                            "it allows {} to every pod of namespace `{}`, and no workload of that namespace is known to listen there, which `zero_trust!` cannot write yet",
+                            "it allows {} to every pod of namespace `{}`, and no workload of that namespace is known to listen there; give its workloads with --workloads, or declare the one that listens",
                             missing.join(", "),
                             namespace.name
                         ),
@@ -250,6 +262,63 @@ impl Declarations {
             kept.push(flow);
         }
         self.flows = kept;
+    }
+
+    /// The ports of `ports` that no workload of namespace `n` declares, where the DSL
+    /// checks them (a managed namespace, or one whose workloads declare ports).
+    fn unlistened(&self, n: usize, ports: &[PortRange]) -> Vec<PortRange> {
+        let namespace = &self.namespaces[n];
+        let declared: Vec<PortRange> = namespace
+            .workloads
+            .iter()
+            .flat_map(|w| w.ports.iter().copied())
+            .collect();
+        // A namespace zero-trust does not manage, whose workloads declare no port, accepts
+        // every port: nobody here can know what it listens on.
+        if !namespace.managed && declared.is_empty() {
+            return Vec::new();
+        }
+        ports
+            .iter()
+            .filter(|port| !declared.iter().any(|d| d.covers(port)))
+            .copied()
+            .collect()
+    }
+
+    /// Declares, in namespace `n`, each given workload whose containers listen on one of
+    /// `ports`, with those ports.
+    fn declare_listeners(&mut self, n: usize, ports: &[PortRange], listeners: &[Listener]) {
+        let name = self.namespaces[n].name.clone();
+        for listener in listeners.iter().filter(|l| l.namespace == name) {
+            let heard: Vec<PortRange> = ports
+                .iter()
+                .filter(|port| listener.ports.iter().any(|p| p.covers(port)))
+                .copied()
+                .collect();
+            if heard.is_empty() {
+                continue;
+            }
+            let namespace = &mut self.namespaces[n];
+            match namespace
+                .workloads
+                .iter_mut()
+                .find(|w| w.labels == listener.labels)
+            {
+                Some(workload) => {
+                    workload.ports = merge(workload.ports.iter().chain(&heard).copied());
+                }
+                None => {
+                    let ident = self
+                        .names
+                        .claim(&workload_ident(&listener.labels), &namespace.ident);
+                    namespace.workloads.push(WorkloadDecl {
+                        ident,
+                        labels: listener.labels.clone(),
+                        ports: merge(heard),
+                    });
+                }
+            }
+        }
     }
 
     /// The same flow from every managed namespace as a whole is one `*` flow, as a person
@@ -385,7 +454,7 @@ impl Declarations {
 
 /// Identifiers already given: every declared name is an item of its file, and imported
 /// into others by `use`, so one name per thing across the whole import.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 struct Names {
     taken: BTreeSet<String>,
 }

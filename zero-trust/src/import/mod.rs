@@ -81,7 +81,7 @@ pub fn import(inputs: &Inputs, assumptions: &Assumptions) -> Result<Imported, Ve
         })
         .collect();
     let plan = plan::plan(&planned, assumptions);
-    let decls = decls::Declarations::build(&plan);
+    let decls = decls::Declarations::build(&plan, &listeners(inputs));
     let mut report = Report {
         left_out: plan.unsupported.clone(),
         ..Report::default()
@@ -120,6 +120,40 @@ pub fn import(inputs: &Inputs, assumptions: &Assumptions) -> Result<Imported, Ve
         emitted,
         report,
     })
+}
+
+/// The workloads read with the policies, with the ports their containers declare; a
+/// template's `app` label alone selects it when no other template of its namespace has
+/// that value, as a person would write the selector.
+fn listeners(inputs: &Inputs) -> Vec<decls::Listener> {
+    let pods = &inputs.topology.pods;
+    pods.iter()
+        .zip(&inputs.pod_sources)
+        .filter(|(pod, _)| !pod.labels.is_empty())
+        .map(|(pod, source)| {
+            let app = pod.labels.get("app").filter(|value| {
+                pods.iter()
+                    .filter(|other| {
+                        other.namespace == pod.namespace && other.labels.get("app") == Some(value)
+                    })
+                    .count()
+                    == 1
+            });
+            let labels = match app {
+                Some(value) => [("app".to_owned(), value.clone())].into(),
+                None => pod.labels.clone(),
+            };
+            decls::Listener {
+                namespace: pod.namespace.clone(),
+                labels,
+                ports: plan::merge(
+                    source.container_ports.iter().map(|(protocol, port)| {
+                        zero_trust_rules::PortRange::single(*protocol, *port)
+                    }),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The reasons a policy's annotations give.
