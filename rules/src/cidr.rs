@@ -103,9 +103,58 @@ pub fn parse_except(cidr: &Cidr, text: &str) -> Result<Cidr, CidrError> {
     Ok(except)
 }
 
+/// A CIDR as the API server accepts it in a NetworkPolicy it is given: host bits are
+/// cleared, not refused (`ValidateIPBlock` parses with `net.ParseCIDR`, which returns the
+/// network). zero-trust writes only canonical CIDRs ([`parse_cidr`]); this reads others'.
+pub fn parse_cidr_as_given(text: &str) -> Result<Cidr, CidrError> {
+    match parse_cidr(text) {
+        Err(CidrError::HostBitsSet { .. } | CidrError::NotCanonical { .. }) => text
+            .parse::<IpNet>()
+            .map(|net| Cidr(net.trunc()))
+            .map_err(|_| CidrError::Invalid {
+                text: text.to_owned(),
+            }),
+        other => other,
+    }
+}
+
+/// An `except` entry as the API server accepts it: read as [`parse_cidr_as_given`], then a
+/// strict subset of its CIDR ("must be a strict subset of `cidr`": it contains the
+/// entry's network address, and its prefix is shorter).
+pub fn parse_except_as_given(cidr: &Cidr, text: &str) -> Result<Cidr, CidrError> {
+    let except = parse_cidr_as_given(text)?;
+    if !cidr.strictly_contains(&except) {
+        return Err(CidrError::ExceptNotSubset {
+            except: text.to_owned(),
+            cidr: cidr.to_string(),
+        });
+    }
+    Ok(except)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidrs_as_given_clear_host_bits_as_the_api_server_does() {
+        let cidr = parse_cidr_as_given("10.1.2.3/8").unwrap();
+        assert_eq!(cidr.to_string(), "10.0.0.0/8");
+        assert_eq!(
+            parse_except_as_given(&cidr, "10.1.2.3/16")
+                .unwrap()
+                .to_string(),
+            "10.1.0.0/16"
+        );
+        assert!(matches!(
+            parse_except_as_given(&cidr, "10.1.2.3/8"),
+            Err(CidrError::ExceptNotSubset { .. })
+        ));
+        assert!(matches!(
+            parse_cidr_as_given("10.0.0.0/33"),
+            Err(CidrError::Invalid { .. })
+        ));
+    }
 
     #[test]
     fn canonical_cidrs_parse() {

@@ -6,7 +6,9 @@ mod cidr;
 mod names;
 mod ports;
 
-pub use cidr::{Cidr, CidrError, parse_cidr, parse_except};
+pub use cidr::{
+    Cidr, CidrError, parse_cidr, parse_cidr_as_given, parse_except, parse_except_as_given,
+};
 pub use names::{
     ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
     POLICY_SOURCE_LABEL, check_dns1123_label, check_dns1123_subdomain, check_label_key,

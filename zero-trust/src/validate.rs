@@ -6,10 +6,12 @@
 //! `ValidateIPBlock`), `ValidateLabelSelector` of
 //! `k8s.io/apimachinery/pkg/apis/meta/v1/validation/validation.go`, and `IsValidPortName`
 //! of `k8s.io/apimachinery/pkg/util/validation/validation.go`. Names, labels and CIDRs are
-//! checked by `zero_trust_rules`, the one place those rules live. Two deliberate
-//! differences, both stricter: a CIDR with host bits set is refused (the API server's strict
-//! CIDR validation does the same; its legacy mode only warns), and a repeated policy type is
-//! refused (upstream only caps the list at two entries, which lets `[Ingress, Ingress]` by).
+//! checked by `zero_trust_rules`, the one place those rules live. It accepts what the API
+//! server accepts, since `verify` reads policies written elsewhere: a CIDR with host bits
+//! set is read as its network (`net.ParseCIDR`), and `[Ingress, Ingress]` passes (upstream
+//! only caps the list at two entries). What zero-trust itself writes is held to more: the
+//! macro refuses host bits (`zero_trust_rules::parse_cidr`), and the lowering writes each
+//! policy type once.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
     CidrError, FIRST_PORT, LAST_PORT, Protocol, check_dns1123_label, check_dns1123_subdomain,
-    check_label_key, check_label_value, parse_cidr, parse_except,
+    check_label_key, check_label_value, parse_cidr_as_given, parse_except_as_given,
 };
 
 /// One reason the API server would refuse the object.
@@ -140,11 +142,6 @@ pub fn validate_network_policy_spec(spec: &NetworkPolicySpec, path: &str) -> Vec
             errors.add(
                 at,
                 format!("unsupported value `{policy_type}`; supported values: `Ingress`, `Egress`"),
-            );
-        } else if types[..i].contains(policy_type) {
-            errors.add(
-                at,
-                format!("`{policy_type}` is listed twice; list each policy type once"),
             );
         }
     }
@@ -283,19 +280,15 @@ pub fn validate_ip_block(block: &IPBlock, path: &str) -> Vec<FieldError> {
         );
         return errors;
     }
-    let cidr = match parse_cidr(&block.cidr) {
+    let cidr = match parse_cidr_as_given(&block.cidr) {
         Ok(cidr) => cidr,
         Err(e) => {
             errors.add(format!("{path}.cidr"), e.to_string());
-            // As upstream, excepts are still compared when the CIDR parses loosely.
-            match block.cidr.parse::<ipnet::IpNet>() {
-                Ok(net) => zero_trust_rules::Cidr(net.trunc()),
-                Err(_) => return errors,
-            }
+            return errors;
         }
     };
     for (i, except) in block.except.iter().flatten().enumerate() {
-        if let Err(e) = parse_except(&cidr, except) {
+        if let Err(e) = parse_except_as_given(&cidr, except) {
             let e = match e {
                 CidrError::ExceptNotSubset { .. } => {
                     e.to_string().replace("an except", "every except")
@@ -500,9 +493,10 @@ mod tests {
             fields("  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/33}}]"),
             ["spec.egress[0].to[0].ipBlock.cidr"]
         );
+        // Host bits are cleared, as `net.ParseCIDR` does for the API server.
         assert_eq!(
-            fields("  egress:\n  - to: [{ipBlock: {cidr: 10.1.2.3/8}}]"),
-            ["spec.egress[0].to[0].ipBlock.cidr"]
+            fields("  egress:\n  - to: [{ipBlock: {cidr: 10.1.2.3/8, except: [10.1.2.3/16]}}]"),
+            Vec::<String>::new()
         );
         let excepts = fields(
             "  ingress:\n  - from:\n    - podSelector: {}\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.0.0.0/8, 192.168.0.0/16, fd00::/8, nonsense]}",
@@ -517,13 +511,10 @@ mod tests {
                 format!("{prefix}[4]")
             ]
         );
-        // A CIDR with host bits is refused, yet its excepts are still compared.
+        // The excepts of a CIDR with host bits are compared with its network.
         assert_eq!(
             fields("  egress:\n  - to: [{ipBlock: {cidr: 10.1.2.3/8, except: [11.0.0.0/8]}}]"),
-            [
-                "spec.egress[0].to[0].ipBlock.cidr",
-                "spec.egress[0].to[0].ipBlock.except[0]"
-            ]
+            ["spec.egress[0].to[0].ipBlock.except[0]"]
         );
     }
 
@@ -533,9 +524,10 @@ mod tests {
             fields("  policyTypes: [Ingress, Sideways]"),
             ["spec.policyTypes[1]"]
         );
+        // Upstream only caps the list at two entries.
         assert_eq!(
             fields("  policyTypes: [Egress, Egress]"),
-            ["spec.policyTypes[1]"]
+            Vec::<String>::new()
         );
         assert_eq!(
             fields("  policyTypes: [Ingress, Egress, Ingress]"),
