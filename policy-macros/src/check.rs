@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use syn::{Ident, LitStr};
 use zero_trust_rules::{
     ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
-    check_port_range, parse_cidr, parse_except,
+    check_port_range, parse_cidr, parse_except, ports_are_checked,
 };
 
-use crate::ast::{CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl};
+use crate::ast::{
+    CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+};
 use crate::checked::{
     Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
 };
@@ -244,10 +246,25 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
                 }
             },
         };
-        let Some(first) = port_number(&decl.first, errors) else {
+        let (first, last) = match &decl.number {
+            PortNumber::Any(_) => {
+                let every = match &decl.protocol {
+                    Some(_) => vec![protocol],
+                    None => Protocol::ALL.to_vec(),
+                };
+                ports.extend(
+                    every
+                        .into_iter()
+                        .map(|p| (PortRange::every(p), decl.span())),
+                );
+                continue;
+            }
+            PortNumber::Range { first, last } => (first, last),
+        };
+        let Some(first) = port_number(first, errors) else {
             continue;
         };
-        let last = match &decl.last {
+        let last = match last {
             Some(last) => match port_number(last, errors) {
                 Some(last) => Some(last),
                 None => continue,
@@ -314,7 +331,8 @@ fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Err
 }
 
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any
-/// workload's of a namespace target). Foreign targets are checked in the expansion.
+/// workload's of a namespace target), where they are checked (`ports_are_checked`).
+/// Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
     to: &CheckedEnd,
     ports: &[(PortRange, SpanRange)],
@@ -324,17 +342,22 @@ fn flow_ports_are_listened_on(
     let CheckedEnd::Local(ident, _) = to else {
         return;
     };
-    let (subject, listed) = match declared[&ident_text(ident)] {
-        Declared::Workload(_, workload) => (
+    let (subject, listed, managed) = match declared[&ident_text(ident)] {
+        Declared::Workload(namespace, workload) => (
             format!("workload `{ident}` does not listen"),
             &workload.ports,
+            namespace.managed,
         ),
         Declared::Namespace(namespace) => (
             format!("no workload of namespace `{ident}` listens"),
             &namespace.ports,
+            namespace.managed,
         ),
         Declared::Cidr => return,
     };
+    if !ports_are_checked(managed, listed) {
+        return;
+    }
     let listening = Listening::new(listed, ports.len());
     let mut fix = None;
     for (port, span) in ports {

@@ -98,6 +98,12 @@ pub(crate) const INVALID: &[&str] = &[
     "..=",
     "'a",
     "'a -> 'b:80;",
+    // `any` misused.
+    "namespace shop { web: 80; batch } batch -> web:any;",
+    "namespace shop { web: any/tcp, 80 }",
+    "namespace shop { web: any..=80 }",
+    "namespace shop { web: any/icmp }",
+    "namespace shop { web: 80 } external namespace db { pg: 5432 } web -> db:6379;",
     "#[cfg(test)] namespace a { b: 80 }",
     "pub(crate) use crate::a;",
     "fn main() {}",
@@ -239,6 +245,12 @@ pub(crate) const VALID: &[&str] = &[
     "namespace prod_api { cidr: 80; namespace: 81; except: 82; external: 83 } cidr -> namespace:81;",
     "namespace prod_api { main_api: 1, 65535, 1024..=2048/udp, 9/sctp }",
     "namespace prod_api { main_api [\"example.com/a_b.c\" = \"\"]: 80 }",
+    // `any`, and external ends declared without ports.
+    "namespace prod_api { main_api: any; batch } batch -> main_api:any;",
+    "namespace shop { web: any/tcp, 53/udp; batch } batch -> web:any/tcp, 53/udp;",
+    "namespace shop { batch } external namespace db {} batch -> db:5432, 6379;",
+    "namespace shop { batch } external namespace ext { api [\"app\" = \"api\"] } batch -> api:any/udp, 8080;",
+    "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
 ];
 
 #[test]
@@ -524,5 +536,29 @@ fn a_name_the_expansion_uses_is_refused_at_the_name() {
             "namespace policy { Policy as \"a\": 80; POLICY_V2 as \"b\": 81; zero_trust: 82 }"
         )),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn any_reaches_a_managed_target_only_where_it_listens_on_every_port() {
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web: 80; batch } batch -> web:any/tcp;"
+        )),
+        ["workload `web` does not listen on any/tcp; declared: 80/tcp"]
+    );
+    assert_eq!(
+        errors(&expand("namespace shop { web: any/tcp, 80 }")),
+        ["port 80/tcp overlaps any/tcp, listed before it; list each port once"]
+    );
+}
+
+#[test]
+fn an_external_end_declared_with_ports_is_still_checked() {
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web } external namespace db { pg: 5432 } web -> db:6379;"
+        )),
+        ["no workload of namespace `db` listens on 6379/tcp; declared: 5432/tcp"]
     );
 }

@@ -31,7 +31,7 @@ use zero_trust_rules::{
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Label};
+use crate::model::{Endpoint, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,7 +209,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyIngressRule {
                         from: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -220,7 +220,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyEgressRule {
                         to: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -321,15 +321,23 @@ fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Lab
 /// Ports with an explicit protocol (TCP is the API's default, but explicit reads better);
 /// a range is `port` with `endPort`. Sorted, so reordering a flow's ports changes nothing.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-range-of-ports>
-fn ports(ports: &[PortRange]) -> Vec<NetworkPolicyPort> {
+///
+/// `any/tcp` is a port with a protocol and no number, which "matches all port names and
+/// numbers" of it; `any` leaves out `ports`, so that the rule "matches all ports"
+/// (`NetworkPolicyPort.port` and `NetworkPolicyIngressRule.ports` in the API reference).
+fn ports(ports: &[PortRange]) -> Option<Vec<NetworkPolicyPort>> {
+    if every_port(ports) {
+        return None;
+    }
     let mut ports = ports.to_vec();
     ports.sort();
-    ports
+    let ports = ports
         .iter()
         .map(|port| NetworkPolicyPort {
             protocol: Some(port.protocol.as_k8s().to_owned()),
-            port: Some(IntOrString::Int(i32::from(port.first))),
-            end_port: (!port.is_single()).then_some(i32::from(port.last)),
+            port: (!port.is_every()).then_some(IntOrString::Int(i32::from(port.first))),
+            end_port: (!port.is_single() && !port.is_every()).then_some(i32::from(port.last)),
         })
-        .collect()
+        .collect();
+    Some(ports)
 }

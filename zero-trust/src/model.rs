@@ -4,7 +4,7 @@
 //! not code per flow), so large policies stay cheap to compile. References between
 //! items are `&'static`, which lets a flow in one file name a workload of another.
 
-use zero_trust_rules::PortRange;
+use zero_trust_rules::{PortRange, ports_are_checked};
 
 /// A namespace: `managed` ones get a default deny and the policies of their workloads;
 /// external ones (ingress-nginx, kube-system) are only referenced, never written to.
@@ -75,6 +75,9 @@ impl std::fmt::Display for Flow {
             Endpoint::AllManaged => "*",
         };
         write!(f, "{} -> {}:", end(&self.from), end(&self.to))?;
+        if every_port(self.ports) {
+            return write!(f, "any");
+        }
         // TCP is the DSL's default and goes unwritten, unless other protocols are beside it.
         let only_tcp = self
             .ports
@@ -92,6 +95,14 @@ impl std::fmt::Display for Flow {
         }
         Ok(())
     }
+}
+
+/// Whether `ports` hold every port of every protocol: the DSL's `any`, which a
+/// NetworkPolicy rule says by leaving out `ports`.
+pub fn every_port(ports: &[PortRange]) -> bool {
+    zero_trust_rules::Protocol::ALL
+        .iter()
+        .all(|&protocol| ports.contains(&PortRange::every(protocol)))
 }
 
 /// What one `zero_trust!` block declares; a cluster is assembled from several.
@@ -152,12 +163,18 @@ impl CidrBlock {
 
 impl Endpoint {
     /// The ports known to listen at this end, or `None` where nothing is known (a CIDR,
-    /// every managed pod), in which case any port may be named.
+    /// every managed pod, an external end declared without ports), in which case any port
+    /// may be named.
     pub const fn listening_ports(&self) -> Option<&'static [PortRange]> {
-        match self {
-            Endpoint::Workload(workload) => Some(workload.ports),
-            Endpoint::Namespace(namespace) => Some(namespace.ports),
-            Endpoint::Cidr(_) | Endpoint::AllManaged => None,
+        let (managed, ports) = match self {
+            Endpoint::Workload(workload) => (workload.namespace.managed, workload.ports),
+            Endpoint::Namespace(namespace) => (namespace.managed, namespace.ports),
+            Endpoint::Cidr(_) | Endpoint::AllManaged => return None,
+        };
+        if ports_are_checked(managed, ports) {
+            Some(ports)
+        } else {
+            None
         }
     }
 
