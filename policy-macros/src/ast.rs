@@ -45,9 +45,25 @@ pub struct Labels {
     pub labels: Vec<LabelDecl>,
 }
 
+/// One requirement of a workload's selector.
 pub struct LabelDecl {
     pub key: LitStr,
-    pub value: LitStr,
+    pub matching: LabelMatch,
+}
+
+pub enum LabelMatch {
+    /// `"app" = "web"` (`matchLabels`).
+    Equals(LitStr),
+    /// `"tier" in ["web", "api"]`, or with `not` before `in`.
+    In {
+        not: Option<Ident>,
+        bracket: Span,
+        values: Vec<LitStr>,
+    },
+    /// `"canary"`: the pod has the label, with any value.
+    Exists,
+    /// `!"legacy"`: the pod does not have the label.
+    DoesNotExist(Token![!]),
 }
 
 /// `8080`, `53/udp`, `30000..=32767/tcp`, `any`, `any/tcp`

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syn::{Ident, LitStr};
 use zero_trust_rules::{
-    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
-    check_port_range, parse_cidr, parse_except, ports_are_checked,
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, parse_cidr, parse_except,
+    ports_are_checked,
 };
 
 use crate::ast::{
@@ -19,6 +19,7 @@ use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::resolve::{Declared, Imports, declarations, end_text, ident_text, resolve_end};
+use crate::selector::check_selector;
 use crate::suggest::Suggester;
 
 pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
@@ -114,9 +115,9 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         ),
     };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
-    let labels = match &decl.labels {
-        None => vec![("app".to_owned(), name.clone())],
-        Some(labels) => labels_are_valid(labels, errors),
+    let (labels, expressions) = match &decl.labels {
+        None => (vec![("app".to_owned(), name.clone())], Vec::new()),
+        Some(labels) => check_selector(labels, errors),
     };
     let ports = check_ports(&decl.ports, errors);
     ports_are_listed_once(&ports, errors);
@@ -124,6 +125,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         ident: &decl.ident,
         name,
         labels,
+        expressions,
         ports: ports.into_iter().map(|(p, _)| p).collect(),
     }
 }
@@ -197,32 +199,6 @@ fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors)
     if name == ALL_PODS {
         errors.push(ident.span(), format!("the workload name `{ALL_PODS}` is reserved for namespace-wide policies; choose another name with `as \"...\"`"));
     }
-}
-
-/// Rule: label keys are qualified names, values valid label values, each key once.
-fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(String, String)> {
-    if labels.labels.is_empty() {
-        errors.push(labels.bracket, "a workload's label selector is empty, which would select every pod of the namespace; name at least one label, or use the namespace as the flow's end");
-    }
-    let mut seen = BTreeSet::new();
-    let mut checked = Vec::new();
-    for label in &labels.labels {
-        let (key, value) = (label.key.value(), label.value.value());
-        if let Err(why) = check_label_key(&key) {
-            errors.push(label.key.span(), format!("label key `{key}` {why}"));
-        }
-        if let Err(why) = check_label_value(&value) {
-            errors.push(label.value.span(), format!("label value `{value}` {why}"));
-        }
-        if !seen.insert(key.clone()) {
-            errors.push(
-                label.key.span(),
-                format!("label key `{key}` is given twice; a pod has one value per key"),
-            );
-        }
-        checked.push((key, value));
-    }
-    checked
 }
 
 /// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols tcp/udp/sctp.

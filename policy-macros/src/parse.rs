@@ -8,8 +8,8 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, Labels, NamespaceDecl, PortDecl,
-    PortNumber, WorkloadDecl,
+    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels, NamespaceDecl,
+    PortDecl, PortNumber, WorkloadDecl,
 };
 
 mod kw {
@@ -18,6 +18,7 @@ mod kw {
     syn::custom_keyword!(cidr);
     syn::custom_keyword!(except);
     syn::custom_keyword!(any);
+    syn::custom_keyword!(not);
 }
 
 /// Parses a whole block. syn reports a premature end of input at its scope, which for the
@@ -280,12 +281,42 @@ impl Parse for WorkloadDecl {
 
 impl Parse for LabelDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let not_exists: Option<Token![!]> = input.parse()?;
         let key = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected a label as `\"key\" = \"value\"`")
+            syn::Error::new(
+                error.span(),
+                "expected a label as `\"key\" = \"value\"`, `\"key\" in [\"a\", \"b\"]`, `\"key\" not in [...]`, `\"key\"` or `!\"key\"`",
+            )
         })?;
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(LabelDecl { key, value })
+        let matching = if let Some(bang) = not_exists {
+            LabelMatch::DoesNotExist(bang)
+        } else if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            LabelMatch::Equals(input.parse()?)
+        } else if input.peek(Token![in]) || (input.peek(kw::not) && input.peek2(Token![in])) {
+            let not = match input.peek(kw::not) {
+                true => Some(input.call(Ident::parse_any)?),
+                false => None,
+            };
+            input.parse::<Token![in]>()?;
+            let content;
+            let bracket = bracketed!(content in input);
+            let values = drained_on_error(&content, |content| {
+                Punctuated::<LitStr, Token![,]>::parse_terminated(content)
+            })?;
+            LabelMatch::In {
+                not,
+                bracket: bracket.span.join(),
+                values: values.into_iter().collect(),
+            }
+        } else if input.is_empty() || input.peek(Token![,]) {
+            LabelMatch::Exists
+        } else {
+            return Err(input.error(
+                "expected `= \"value\"`, `in [\"a\", \"b\"]`, `not in [...]` or `,` after the label key",
+            ));
+        };
+        Ok(LabelDecl { key, matching })
     }
 }
 

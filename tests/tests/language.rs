@@ -100,3 +100,65 @@ spec:
   - Egress"#
     );
 }
+
+mod set_based {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop {
+            web ["tier" in ["web", "api"], "canary", !"legacy"]: 8080;
+            batch ["app" = "batch", "track" not in ["beta"]];
+            // Selects the pods nobody labelled too: a selector of `!` alone.
+            unlabelled [!"app"]: 9000
+        }
+        batch -> web:8080;
+        web -> unlabelled:9000;
+    }
+}
+
+#[test]
+fn set_based_selectors_are_match_expressions_anded_with_match_labels() {
+    let files = emit_proven(&[&set_based::POLICY]);
+    // `values` only for `In` and `NotIn`, as the API server requires.
+    assert_eq!(
+        policy(&files, "10-allow-shop.yaml", "web.ingress"),
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  labels:
+    app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
+  name: web.ingress
+  namespace: shop
+spec:
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: shop
+      podSelector:
+        matchExpressions:
+        - key: track
+          operator: NotIn
+          values:
+          - beta
+        matchLabels:
+          app: batch
+    ports:
+    - port: 8080
+      protocol: TCP
+  podSelector:
+    matchExpressions:
+    - key: tier
+      operator: In
+      values:
+      - web
+      - api
+    - key: canary
+      operator: Exists
+    - key: legacy
+      operator: DoesNotExist
+  policyTypes:
+  - Ingress
+"#
+    );
+}

@@ -31,7 +31,7 @@ use zero_trust_rules::{
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Label, every_port};
+use crate::model::{Endpoint, Expression, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +71,7 @@ enum Target {
     Workload {
         name: &'static str,
         selector: &'static [Label],
+        expressions: &'static [Expression],
     },
 }
 
@@ -169,6 +170,7 @@ fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Targe
                 Target::Workload {
                     name: w.name,
                     selector: w.selector,
+                    expressions: w.expressions,
                 },
             )]
         }
@@ -191,10 +193,11 @@ fn allow_policy(
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
-        Target::Workload { name, selector } => (
+        Target::Workload {
             name,
-            match_labels(selector.iter().map(|l| (l.key, l.value))),
-        ),
+            selector,
+            expressions,
+        } => (name, pod_selector(selector, expressions)),
     };
     let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
     let mut spec = NetworkPolicySpec {
@@ -271,7 +274,7 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
     match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(w.namespace.name)),
-            pod_selector: Some(match_labels(w.selector.iter().map(|l| (l.key, l.value)))),
+            pod_selector: Some(pod_selector(w.selector, w.expressions)),
             ip_block: None,
         },
         Endpoint::Namespace(n) => NetworkPolicyPeer {
@@ -304,6 +307,30 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
 /// keeps equal to the name, so no labelling step can be forgotten.
 fn namespace_named(name: &str) -> LabelSelector {
     match_labels([(NAMESPACE_NAME_LABEL, name)])
+}
+
+/// A workload's selector: `matchLabels` and `matchExpressions`, which Kubernetes ANDs;
+/// either is left out when empty. `values` is written only for `In` and `NotIn`, as the
+/// API server requires ("must be non-empty" for those, "must be empty" for `Exists` and
+/// `DoesNotExist`: `ValidateLabelSelectorRequirement`).
+/// <https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/>
+fn pod_selector(labels: &[Label], expressions: &[Expression]) -> LabelSelector {
+    let mut selector = match labels {
+        [] => LabelSelector::default(),
+        labels => match_labels(labels.iter().map(|l| (l.key, l.value))),
+    };
+    selector.match_expressions = (!expressions.is_empty()).then(|| {
+        expressions
+            .iter()
+            .map(|e| LabelSelectorRequirement {
+                key: e.key.to_owned(),
+                operator: e.operator.as_k8s().to_owned(),
+                values: (!e.values.is_empty())
+                    .then(|| e.values.iter().map(|v| (*v).to_owned()).collect()),
+            })
+            .collect()
+    });
+    selector
 }
 
 fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSelector {
