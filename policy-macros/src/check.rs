@@ -53,7 +53,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         let ports = check_ports(&decl.ports, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
-            flow_ports_are_listened_on(&to, &ports, &declared, &mut errors);
+            flow_ports_are_listened_on(decl, &to, &ports, &declared, &mut errors);
             flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
             flows.push(CheckedFlow {
                 decl,
@@ -310,6 +310,7 @@ fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Err
 /// workload's of a namespace target), where they are checked (`ports_are_checked`).
 /// Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
+    decl: &FlowDecl,
     to: &CheckedEnd,
     ports: &[(PortRange, SpanRange)],
     declared: &BTreeMap<String, Declared>,
@@ -334,6 +335,13 @@ fn flow_ports_are_listened_on(
     if !ports_are_checked(managed, listed) {
         return;
     }
+    // `any` stands for a port of each protocol; one error says it for all three. (Any
+    // other `any/...` of the flow overlaps it, which is its own error.)
+    let any = decl
+        .ports
+        .iter()
+        .find(|p| matches!(p.number, PortNumber::Any(_)) && p.protocol.is_none());
+    let mut any_reported = false;
     let listening = Listening::new(listed, ports.len());
     let mut fix = None;
     for (port, span) in ports {
@@ -342,7 +350,14 @@ fn flow_ports_are_listened_on(
                 [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
                 ports => format!("declared: {}", list(ports)),
             });
-            errors.push(*span, format!("{subject} on {port}; {fix}"));
+            match any {
+                Some(_) if port.is_every() && any_reported => {}
+                Some(any) if port.is_every() => {
+                    any_reported = true;
+                    errors.push(any.span(), format!("{subject} on every port (`any`); {fix}"));
+                }
+                _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
+            }
         }
     }
 }
