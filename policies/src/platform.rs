@@ -12,6 +12,6 @@ zero_trust! {
     }
     cidr public_internet = "0.0.0.0/0" except "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16";
 
-    // Every managed pod may resolve names.
+    /// Every managed pod may resolve names.
     * -> kube_dns:53/udp, 53/tcp;
 }

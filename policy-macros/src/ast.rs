@@ -25,6 +25,8 @@ pub enum Item {
 
 /// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
 pub struct NamespaceDecl {
+    /// The doc comments (`/// why`) before it.
+    pub docs: Vec<LitStr>,
     pub external: Option<Span>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
@@ -33,6 +35,7 @@ pub struct NamespaceDecl {
 
 /// `main_api [as "main-api"] [["app" = "main-api", ...]] [: 3000, 53/udp]`
 pub struct WorkloadDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
     /// `None` when the selector defaults to `app: <name>`.
@@ -81,6 +84,7 @@ pub enum PortNumber {
 
 /// `cidr public_internet = "0.0.0.0/0" [except "10.0.0.0/8", ...];`
 pub struct CidrDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
     pub cidr: LitStr,
     pub except: Vec<LitStr>,
@@ -88,6 +92,8 @@ pub struct CidrDecl {
 
 /// `from -> to:ports;`
 pub struct FlowDecl {
+    /// Why the flow exists: kept in the model, FLOWS.md and the policies' annotations.
+    pub docs: Vec<LitStr>,
     pub from: EndpointRef,
     pub arrow: Token![->],
     pub to: EndpointRef,
@@ -137,6 +143,12 @@ impl EndpointRef {
             }
         }
     }
+}
+
+/// Doc comments as one line of text: each line trimmed, joined by spaces.
+pub fn doc_text(docs: &[LitStr]) -> String {
+    let lines: Vec<String> = docs.iter().map(|d| d.value().trim().to_owned()).collect();
+    lines.join(" ").trim().to_owned()
 }
 
 impl FlowDecl {

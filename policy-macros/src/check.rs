@@ -10,7 +10,7 @@ use zero_trust_rules::{
 };
 
 use crate::ast::{
-    CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+    CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl, doc_text,
 };
 use crate::checked::{
     Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
@@ -96,6 +96,7 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
     ports.sort();
     ports.dedup();
     CheckedNamespace {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         managed: decl.external.is_none(),
@@ -122,6 +123,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
     let ports = check_ports(&decl.ports, errors);
     ports_are_listed_once(&ports, errors);
     CheckedWorkload {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         labels,
@@ -151,6 +153,7 @@ fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
     except_is_listed_once(decl, errors);
     name_is_not_reserved(&decl.ident, "cidr", errors);
     CheckedCidr {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         cidr: decl.cidr.value(),
         except,
@@ -354,7 +357,10 @@ fn flow_ports_are_listened_on(
                 Some(_) if port.is_every() && any_reported => {}
                 Some(any) if port.is_every() => {
                     any_reported = true;
-                    errors.push(any.span(), format!("{subject} on every port (`any`); {fix}"));
+                    errors.push(
+                        any.span(),
+                        format!("{subject} on every port (`any`); {fix}"),
+                    );
                 }
                 _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
             }

@@ -15,6 +15,8 @@ pub struct Checked<'a> {
 }
 
 pub struct CheckedNamespace<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
     pub name: String,
     pub managed: bool,
@@ -24,6 +26,8 @@ pub struct CheckedNamespace<'a> {
 }
 
 pub struct CheckedWorkload<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
     pub name: String,
     pub labels: Vec<(String, String)>,
@@ -32,6 +36,8 @@ pub struct CheckedWorkload<'a> {
 }
 
 pub struct CheckedCidr<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
     pub cidr: String,
     pub except: Vec<String>,

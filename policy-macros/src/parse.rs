@@ -152,47 +152,89 @@ fn skip_to_next_item(input: ParseStream, consumed: bool) -> syn::Result<()> {
 /// The keywords that start an item, for "did you mean" on a misspelled one.
 const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
+/// The doc comments (`/// why`, which reach the macro as `#[doc = "..."]`) before an item
+/// or workload; any other attribute is an error.
+fn parse_docs(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    let mut docs = Vec::new();
+    for attribute in input.call(syn::Attribute::parse_outer)? {
+        let doc = match &attribute.meta {
+            syn::Meta::NameValue(meta) if meta.path.is_ident("doc") => match &meta.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match doc {
+            Some(doc) => docs.push(doc),
+            None => {
+                return Err(syn::Error::new_spanned(
+                    attribute,
+                    "only doc comments (`/// why`) may stand before a flow or declaration",
+                ));
+            }
+        }
+    }
+    Ok(docs)
+}
+
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        // `namespace`, `external` and `cidr` start a declaration unless they are the source
-        // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
-        let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
-        if input.peek(kw::external) && !is_flow_source {
-            let external: kw::external = input.parse()?;
-            if !input.peek(kw::namespace) {
-                return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
-            }
-            return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+        let docs = parse_docs(input)?;
+        let mut item = parse_item(input)?;
+        match &mut item {
+            Item::Namespace(decl) => decl.docs = docs,
+            Item::Cidr(decl) => decl.docs = docs,
+            Item::Flow(decl) => decl.docs = docs,
+            Item::Use(decl) => decl
+                .attrs
+                .extend(docs.into_iter().map(|doc| syn::parse_quote!(#[doc = #doc]))),
         }
-        if input.peek(kw::namespace) && !is_flow_source {
-            return parse_namespace(input, None).map(Item::Namespace);
+        Ok(item)
+    }
+}
+
+fn parse_item(input: ParseStream) -> syn::Result<Item> {
+    // `namespace`, `external` and `cidr` start a declaration unless they are the source
+    // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
+    let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
+    if input.peek(kw::external) && !is_flow_source {
+        let external: kw::external = input.parse()?;
+        if !input.peek(kw::namespace) {
+            return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
         }
-        if input.peek(kw::cidr) && !is_flow_source {
-            return input.parse().map(Item::Cidr);
-        }
-        if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
-            return input.parse().map(Item::Use);
-        }
-        if let Some(keyword) = misspelled_keyword(input) {
-            let word: Ident = input.parse()?;
-            return Err(syn::Error::new(
-                word.span(),
-                format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
-            ));
-        }
-        if input.peek(Ident)
-            || input.peek(Token![*])
-            || input.peek(Token![::])
-            || input.peek(Token![crate])
-            || input.peek(Token![super])
-            || input.peek(Token![self])
-        {
-            return input.parse().map(Item::Flow);
-        }
-        Err(input.error(
+        return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+    }
+    if input.peek(kw::namespace) && !is_flow_source {
+        return parse_namespace(input, None).map(Item::Namespace);
+    }
+    if input.peek(kw::cidr) && !is_flow_source {
+        return input.parse().map(Item::Cidr);
+    }
+    if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
+        return input.parse().map(Item::Use);
+    }
+    if let Some(keyword) = misspelled_keyword(input) {
+        let word: Ident = input.parse()?;
+        return Err(syn::Error::new(
+            word.span(),
+            format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
+        ));
+    }
+    if input.peek(Ident)
+        || input.peek(Token![*])
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![super])
+        || input.peek(Token![self])
+    {
+        return input.parse().map(Item::Flow);
+    }
+    Err(input.error(
             "expected `namespace`, `external namespace`, `cidr`, `use` or a flow like `main_api -> auth_service:8080;`",
         ))
-    }
 }
 
 fn parse_namespace(
@@ -226,6 +268,7 @@ fn parse_namespace(
         Ok(workloads)
     })?;
     Ok(NamespaceDecl {
+        docs: Vec::new(),
         external,
         ident,
         rename,
@@ -244,6 +287,7 @@ fn parse_rename(input: ParseStream) -> syn::Result<Option<LitStr>> {
 
 impl Parse for WorkloadDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let docs = parse_docs(input)?;
         let ident: Ident = input.parse()?;
         let rename = parse_rename(input)?;
         let labels = if input.peek(syn::token::Bracket) {
@@ -271,6 +315,7 @@ impl Parse for WorkloadDecl {
             ));
         }
         Ok(WorkloadDecl {
+            docs,
             ident,
             rename,
             labels,
@@ -403,6 +448,7 @@ impl Parse for CidrDecl {
         }
         parse_end_of_line(input)?;
         Ok(CidrDecl {
+            docs: Vec::new(),
             ident,
             cidr,
             except,
@@ -426,6 +472,7 @@ impl Parse for FlowDecl {
         let ports = parse_ports(input)?;
         parse_end_of_line(input)?;
         Ok(FlowDecl {
+            docs: Vec::new(),
             from,
             arrow,
             to,

@@ -229,7 +229,12 @@ fn build(spec: &Spec) -> Cluster {
             continue;
         }
         let ports = leak_slice(flow_ports(ports));
-        flows.push(Flow { from, to, ports });
+        flows.push(Flow {
+            from,
+            to,
+            ports,
+            reason: "",
+        });
     }
     let policy = leak(Policy {
         file: "generated.rs",

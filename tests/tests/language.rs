@@ -162,3 +162,38 @@ spec:
 "#
     );
 }
+
+mod reasons {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: 8080; batch }
+        /// Nightly reports | read the catalogue.
+        batch -> web:8080;
+        /// Resolve names.
+        * -> crate::reasons::web:8080;
+    }
+}
+
+#[test]
+fn a_flows_doc_comment_is_kept_in_its_policies_and_in_flows_md() {
+    let files = emit_proven(&[&reasons::POLICY]);
+    let ingress = policy(&files, "10-allow-shop.yaml", "web.ingress");
+    assert!(
+        ingress.contains(
+            "  annotations:\n    zero-trust.dev/reasons: |-\n      * -> web:8080: Resolve names.\n      batch -> web:8080: Nightly reports | read the catalogue.\n"
+        ),
+        "{ingress}"
+    );
+    let egress = policy(&files, "10-allow-shop.yaml", "batch.egress");
+    assert!(
+        egress.contains("    zero-trust.dev/reasons: |-\n      * -> web:8080: Resolve names.\n      batch -> web:8080: Nightly reports | read the catalogue.\n"),
+        "{egress}"
+    );
+    assert!(
+        files["FLOWS-shop.md"].contains(
+            "| `shop/batch` | `shop/web` | 8080 | TCP | Nightly reports \\| read the catalogue. |"
+        ),
+        "{}",
+        files["FLOWS-shop.md"]
+    );
+}

@@ -27,11 +27,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
     ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
-    POLICY_SOURCE_LABEL, PortRange,
+    POLICY_SOURCE_LABEL, PortRange, REASONS_ANNOTATION,
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Expression, Label, every_port};
+use crate::model::{Endpoint, Expression, Flow, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,11 +75,12 @@ enum Target {
     },
 }
 
-/// A rule before lowering: the flow's other end and its ports.
+/// A rule before lowering: the flow's other end and its ports, and the flow.
 #[derive(Clone, Copy)]
 struct PendingRule {
     peer: Endpoint,
     ports: &'static [PortRange],
+    flow: Flow,
 }
 
 /// Lowers every flow of the cluster; the output is sorted and does not depend on the
@@ -93,6 +94,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.to,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Egress))
@@ -103,6 +105,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.from,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Ingress))
@@ -124,9 +127,10 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         {
             rules.extend_from_slice(wide);
         }
+        let reasons = reasons(&rules);
         rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
         rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
-        let policy = allow_policy(
+        let mut policy = allow_policy(
             namespace,
             target,
             direction,
@@ -134,6 +138,9 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             &managed,
             cluster.source,
         );
+        if let Some(reasons) = reasons {
+            policy.metadata.annotations = Some([(REASONS_ANNOTATION.to_owned(), reasons)].into());
+        }
         by_namespace.entry(namespace).or_default().push(policy);
     }
     by_namespace
@@ -147,6 +154,20 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             }
         })
         .collect()
+}
+
+/// The reasons of the flows a policy holds, one line each (`main_api -> auth_service:8080:
+/// why`), sorted; `None` when no flow has one. Kept in an annotation, which
+/// `kubectl describe networkpolicy` shows and which changes nothing the policy allows.
+fn reasons(rules: &[PendingRule]) -> Option<String> {
+    let mut lines: Vec<String> = rules
+        .iter()
+        .filter(|rule| !rule.flow.reason.is_empty())
+        .map(|rule| format!("{}: {}", rule.flow, rule.flow.reason))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// The order a namespace's allow-policies are written and applied in: each workload's own

@@ -125,6 +125,9 @@ pub struct Flow {
     pub from: Endpoint,
     pub to: Endpoint,
     pub ports: &'static [PortRange],
+    /// Why the flow exists: its doc comment (`/// why`), empty without one. Shown in
+    /// FLOWS.md and carried by the policies that hold the flow.
+    pub reason: &'static str,
 }
 
 /// The flow as a line of the DSL, for messages: `main_api -> auth_service:8080, 53/udp`.

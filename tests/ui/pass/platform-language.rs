@@ -8,12 +8,14 @@ zero_trust! {
         batch ["app" = "batch", "track" not in ["beta", "alpha"]];
         everything: any
     }
+    /// Managed by the database team.
     external namespace prod_database {}
     external namespace partners {
         partner_api ["app" = "partner-api"]
     }
     cidr partner_net = "203.0.113.0/24";
 
+    /// Nightly reports read the catalogue; kept as the flow's reason.
     batch -> web:8080, 53/udp;
     batch -> everything:any;
     web -> everything:any/tcp, 9000/sctp;

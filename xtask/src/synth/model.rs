@@ -86,6 +86,7 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                     from: endpoint(flow.from),
                     to: endpoint(flow.to),
                     ports: leak_slice(flow.ports.clone()),
+                    reason: "",
                 })
                 .collect();
             let declared = part.namespaces.iter().map(|&n| namespaces[n]).collect();
