@@ -86,6 +86,12 @@ pub enum PortNumber {
 pub struct CidrDecl {
     pub docs: Vec<LitStr>,
     pub ident: Ident,
+    /// One or more, separated by `;`.
+    pub blocks: Vec<BlockDecl>,
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+pub struct BlockDecl {
     pub cidr: LitStr,
     pub except: Vec<LitStr>,
 }

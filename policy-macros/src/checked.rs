@@ -39,8 +39,8 @@ pub struct CheckedCidr<'a> {
     /// Its doc comment, kept as the doc of the generated item.
     pub docs: String,
     pub ident: &'a Ident,
-    pub cidr: String,
-    pub except: Vec<String>,
+    /// Each block's CIDR and excepts.
+    pub blocks: Vec<(String, Vec<String>)>,
 }
 
 pub struct CheckedFlow<'a> {

@@ -57,13 +57,16 @@ pub fn expand(checked: &Checked) -> TokenStream {
     }
     for cidr in &checked.cidrs {
         let ident = cidr.ident;
-        let (ident_str, block, except) = (ident_text(ident), &cidr.cidr, &cidr.except);
+        let ident_str = ident_text(ident);
+        let blocks = cidr.blocks.iter().map(|(block, except)| {
+            quote!(::zero_trust::__private::AddressBlock { cidr: #block, except: &[#(#except),*] })
+        });
         let docs = doc_attribute(&cidr.docs);
         items.extend(quote! {
             #docs
             #[allow(non_upper_case_globals)]
             pub const #ident: ::zero_trust::__private::CidrBlock = ::zero_trust::__private::CidrBlock {
-                ident: #ident_str, cidr: #block, except: &[#(#except),*],
+                ident: #ident_str, blocks: &[#(#blocks),*],
             };
         });
     }

@@ -8,8 +8,8 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels, NamespaceDecl,
-    PortDecl, PortNumber, WorkloadDecl,
+    BlockDecl, CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels,
+    NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
 };
 
 mod kw {
@@ -431,29 +431,39 @@ impl Parse for CidrDecl {
             )
         })?;
         input.parse::<Token![=]>()?;
-        let cidr = input.parse().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
-            )
-        })?;
-        let mut except = Vec::new();
-        if input.peek(kw::except) {
-            input.parse::<kw::except>()?;
-            except.push(input.parse()?);
-            while input.peek(Token![,]) {
-                input.parse::<Token![,]>()?;
-                except.push(input.parse()?);
-            }
+        let mut blocks = vec![parse_block(input)?];
+        // `; "::/0"`: another block of the same name.
+        while input.peek(Token![;]) && input.peek2(LitStr) {
+            input.parse::<Token![;]>()?;
+            blocks.push(parse_block(input)?);
         }
         parse_end_of_line(input)?;
         Ok(CidrDecl {
             docs: Vec::new(),
             ident,
-            cidr,
-            except,
+            blocks,
         })
     }
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+fn parse_block(input: ParseStream) -> syn::Result<BlockDecl> {
+    let cidr = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
+        )
+    })?;
+    let mut except = Vec::new();
+    if input.peek(kw::except) {
+        input.parse::<kw::except>()?;
+        except.push(input.parse()?);
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            except.push(input.parse()?);
+        }
+    }
+    Ok(BlockDecl { cidr, except })
 }
 
 impl Parse for FlowDecl {

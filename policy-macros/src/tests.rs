@@ -104,6 +104,10 @@ pub(crate) const INVALID: &[&str] = &[
     "namespace shop { web: 80 } #[doc(hidden)] web -> web:80;",
     "#[doc = 1] namespace shop {}",
     "/// dangling",
+    // Several blocks misused.
+    "cidr both = \"10.0.0.0/8\"; \"10.0.0.0/8\";",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\" except \"10.1.0.0/16\";",
+    "cidr both = \"10.0.0.0/8\"; ;",
     // Set-based selectors misused.
     "namespace shop { web [\"tier\" in []] }",
     "namespace shop { web [\"tier\" not in []] }",
@@ -268,6 +272,9 @@ pub(crate) const VALID: &[&str] = &[
     "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
     // Doc comments: reasons of flows, docs of declarations.
     "/// The API.\nnamespace shop {\n/// Serves.\nweb: 80; batch }\n/// Nightly.\nbatch -> web:80;\n/// Partner.\ncidr p = \"10.0.0.0/8\";\n/// Imported.\nuse crate::x::y;",
+    // A cidr of several blocks.
+    "cidr internet = \"0.0.0.0/0\" except \"10.0.0.0/8\"; \"::/0\" except \"fc00::/7\"; namespace s { w } w -> internet:443;",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\"",
     // Set-based selectors.
     "namespace shop { web [\"tier\" in [\"web\", \"api\"], \"canary\", !\"legacy\", \"app\" = \"web\"]: 80 }",
     "namespace shop { web [\"tier\" not in [\"batch\"]]; not [!\"in\"] }",
@@ -633,5 +640,18 @@ fn a_flows_doc_comment_becomes_its_reason_and_other_attributes_are_refused() {
             "namespace shop { web: 80 } #[allow(x)] web -> web:80;"
         )),
         ["only doc comments (`/// why`) may stand before a flow or declaration"]
+    );
+}
+
+#[test]
+fn each_block_of_a_cidr_is_checked_on_its_own() {
+    assert_eq!(
+        errors(&expand(
+            "cidr both = \"10.0.0.0/8\" except \"10.1.0.0/16\"; \"fd00::/8\" except \"10.1.0.0/16\"; \"10.0.0.0/8\";"
+        )),
+        [
+            "except `10.1.0.0/16` is not a strict subset of `fd00::/8`; an except entry must lie inside its CIDR and be smaller",
+            "block `10.0.0.0/8` is listed twice in cidr `both`; list each block once, with all its excepts",
+        ]
     );
 }

@@ -197,3 +197,44 @@ fn a_flows_doc_comment_is_kept_in_its_policies_and_in_flows_md() {
         files["FLOWS-shop.md"]
     );
 }
+
+mod cidr_blocks {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web }
+        cidr internet = "0.0.0.0/0" except "10.0.0.0/8", "192.168.0.0/16"; "::/0" except "fc00::/7";
+        web -> internet:443;
+    }
+}
+
+#[test]
+fn a_cidr_of_several_blocks_is_one_ip_block_peer_per_block_in_one_rule() {
+    let files = emit_proven(&[&cidr_blocks::POLICY]);
+    let egress = policy(&files, "10-allow-shop.yaml", "web.egress");
+    assert!(
+        egress.contains(
+            "  egress:
+  - ports:
+    - port: 443
+      protocol: TCP
+    to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except:
+        - 10.0.0.0/8
+        - 192.168.0.0/16
+    - ipBlock:
+        cidr: ::/0
+        except:
+        - fc00::/7
+"
+        ),
+        "{egress}"
+    );
+    assert!(
+        files["FLOWS-shop.md"]
+            .contains("`internet` (0.0.0.0/0 except 10.0.0.0/8, 192.168.0.0/16; ::/0 except fc00::/7)"),
+        "{}",
+        files["FLOWS-shop.md"]
+    );
+}

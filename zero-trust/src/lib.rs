@@ -15,7 +15,8 @@ pub mod yaml;
 
 pub use cluster::{Cluster, ClusterError};
 pub use model::{
-    CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
+    Workload,
 };
 pub use policy_macros::zero_trust;
 pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
@@ -24,8 +25,8 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::{
-        CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
-        expect_managed_end, expect_port,
+        AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
+        Workload, expect_managed_end, expect_port,
     };
     pub use zero_trust_rules::{PortRange, Protocol};
 
@@ -49,8 +50,7 @@ pub mod __private {
     };
     pub const ERRORED_CIDR: CidrBlock = CidrBlock {
         ident: "",
-        cidr: "",
-        except: &[],
+        blocks: &[],
     };
     const EVERY_PORT: &[PortRange] = &[
         PortRange {

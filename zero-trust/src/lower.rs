@@ -220,7 +220,7 @@ fn allow_policy(
             expressions,
         } => (name, pod_selector(selector, expressions)),
     };
-    let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
+    let peer_of = |rule: &PendingRule| peers(&rule.peer, managed);
     let mut spec = NetworkPolicySpec {
         pod_selector: Some(pod_selector),
         policy_types: Some(vec![direction.policy_type().to_owned()]),
@@ -291,8 +291,11 @@ fn metadata(namespace: &str, name: String, source: &str) -> ObjectMeta {
 /// the pod selector in the namespaces that match the namespace selector. Two items would be
 /// ORed, so a workload is always one item.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors>
-fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
-    match end {
+///
+/// A CIDR of several blocks is one `ipBlock` peer per block in the same rule: the peers of
+/// a rule are ORed, so the rule allows any of the blocks.
+fn peers(end: &Endpoint, managed: &[&'static str]) -> Vec<NetworkPolicyPeer> {
+    let peer = match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(w.namespace.name)),
             pod_selector: Some(pod_selector(w.selector, w.expressions)),
@@ -302,14 +305,20 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(n.name)),
             ..NetworkPolicyPeer::default()
         },
-        Endpoint::Cidr(c) => NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: c.cidr.to_owned(),
-                except: (!c.except.is_empty())
-                    .then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
-            }),
-            ..NetworkPolicyPeer::default()
-        },
+        Endpoint::Cidr(c) => {
+            return c
+                .blocks
+                .iter()
+                .map(|block| NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: block.cidr.to_owned(),
+                        except: (!block.except.is_empty())
+                            .then(|| block.except.iter().map(|e| (*e).to_owned()).collect()),
+                    }),
+                    ..NetworkPolicyPeer::default()
+                })
+                .collect();
+        }
         Endpoint::AllManaged => NetworkPolicyPeer {
             namespace_selector: Some(LabelSelector {
                 match_expressions: Some(vec![LabelSelectorRequirement {
@@ -321,7 +330,8 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
             }),
             ..NetworkPolicyPeer::default()
         },
-    }
+    };
+    vec![peer]
 }
 
 /// Namespaces are selected by `kubernetes.io/metadata.name`, which Kubernetes sets and

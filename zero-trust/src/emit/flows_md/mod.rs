@@ -187,8 +187,7 @@ fn describe(end: &Endpoint) -> String {
     match end {
         Endpoint::Workload(w) => format!("`{}/{}`", w.namespace.name, w.name),
         Endpoint::Namespace(n) => format!("every pod of `{}`", n.name),
-        Endpoint::Cidr(c) if c.except.is_empty() => format!("`{}` ({})", c.ident, c.cidr),
-        Endpoint::Cidr(c) => format!("`{}` ({} except {})", c.ident, c.cidr, c.except.join(", ")),
+        Endpoint::Cidr(c) => format!("`{}` ({})", c.ident, c.describe()),
         Endpoint::AllManaged => "every managed pod".to_owned(),
     }
 }
