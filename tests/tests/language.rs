@@ -232,9 +232,28 @@ fn a_cidr_of_several_blocks_is_one_ip_block_peer_per_block_in_one_rule() {
         "{egress}"
     );
     assert!(
-        files["FLOWS-shop.md"]
-            .contains("`internet` (0.0.0.0/0 except 10.0.0.0/8, 192.168.0.0/16; ::/0 except fc00::/7)"),
+        files["FLOWS-shop.md"].contains(
+            "`internet` (0.0.0.0/0 except 10.0.0.0/8, 192.168.0.0/16; ::/0 except fc00::/7)"
+        ),
         "{}",
         files["FLOWS-shop.md"]
+    );
+}
+
+mod named_ports {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: http = 8080, metrics = 9090/tcp; lb }
+        lb -> web:http, metrics;
+    }
+}
+
+#[test]
+fn a_named_port_is_written_as_the_number_it_names() {
+    let files = emit_proven(&[&named_ports::POLICY]);
+    let egress = policy(&files, "10-allow-shop.yaml", "lb.egress");
+    assert!(
+        egress.contains("  - ports:\n    - port: 8080\n      protocol: TCP\n    - port: 9090\n      protocol: TCP\n"),
+        "{egress}"
     );
 }
