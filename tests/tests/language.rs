@@ -118,6 +118,14 @@ mod set_based {
 #[test]
 fn set_based_selectors_are_match_expressions_anded_with_match_labels() {
     let files = emit_proven(&[&set_based::POLICY]);
+    // verify.sh finds the pods with kubectl's set-based syntax.
+    assert!(
+        files["verify.sh"].contains(
+            "  [shop/batch]='app=batch,track notin (beta)'\n  [shop/unlabelled]='!app'\n  [shop/web]='tier in (web,api),canary,!legacy'\n"
+        ),
+        "{}",
+        files["verify.sh"]
+    );
     // `values` only for `In` and `NotIn`, as the API server requires.
     assert_eq!(
         policy(&files, "10-allow-shop.yaml", "web.ingress"),
