@@ -25,6 +25,8 @@ pub enum Item {
 
 /// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
 pub struct NamespaceDecl {
+    /// The doc comments (`/// why`) before it.
+    pub docs: Vec<LitStr>,
     pub external: Option<Span>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
@@ -33,6 +35,7 @@ pub struct NamespaceDecl {
 
 /// `main_api [as "main-api"] [["app" = "main-api", ...]] [: 3000, 53/udp]`
 pub struct WorkloadDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
     /// `None` when the selector defaults to `app: <name>`.
@@ -45,27 +48,63 @@ pub struct Labels {
     pub labels: Vec<LabelDecl>,
 }
 
+/// One requirement of a workload's selector.
 pub struct LabelDecl {
     pub key: LitStr,
-    pub value: LitStr,
+    pub matching: LabelMatch,
 }
 
-/// `8080`, `53/udp`, `30000..=32767/tcp`
+pub enum LabelMatch {
+    /// `"app" = "web"` (`matchLabels`).
+    Equals(LitStr),
+    /// `"tier" in ["web", "api"]`, or with `not` before `in`.
+    In {
+        not: Option<Ident>,
+        bracket: Span,
+        values: Vec<LitStr>,
+    },
+    /// `"canary"`: the pod has the label, with any value.
+    Exists,
+    /// `!"legacy"`: the pod does not have the label.
+    DoesNotExist(Token![!]),
+}
+
+/// `8080`, `53/udp`, `30000..=32767/tcp`, `any`, `any/tcp`; in a workload's declaration
+/// also `http = 8080`, in a flow `http`.
 pub struct PortDecl {
-    pub first: LitInt,
-    pub last: Option<LitInt>,
+    /// `http` of `http = 8080`.
+    pub name: Option<Ident>,
+    pub number: PortNumber,
     pub protocol: Option<Ident>,
+}
+
+pub enum PortNumber {
+    /// `8080` or `30000..=32767`.
+    Range { first: LitInt, last: Option<LitInt> },
+    /// `any`: every port, of every protocol unless one is written after it.
+    Any(Ident),
+    /// `http` in a flow: the port the target's declaration names so.
+    Named(Ident),
 }
 
 /// `cidr public_internet = "0.0.0.0/0" [except "10.0.0.0/8", ...];`
 pub struct CidrDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
+    /// One or more, separated by `;`.
+    pub blocks: Vec<BlockDecl>,
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+pub struct BlockDecl {
     pub cidr: LitStr,
     pub except: Vec<LitStr>,
 }
 
 /// `from -> to:ports;`
 pub struct FlowDecl {
+    /// Why the flow exists: kept in the model, FLOWS.md and the policies' annotations.
+    pub docs: Vec<LitStr>,
     pub from: EndpointRef,
     pub arrow: Token![->],
     pub to: EndpointRef,
@@ -82,14 +121,16 @@ pub enum EndpointRef {
 impl PortDecl {
     /// The whole port as written, for errors about it.
     pub fn span(&self) -> SpanRange {
-        let last = match (&self.protocol, &self.last) {
-            (Some(protocol), _) => protocol.span(),
-            (None, Some(last)) => last.span(),
-            (None, None) => self.first.span(),
+        let (first, last) = match &self.number {
+            PortNumber::Range { first, last } => (
+                first.span(),
+                last.as_ref().map_or(first.span(), LitInt::span),
+            ),
+            PortNumber::Any(word) | PortNumber::Named(word) => (word.span(), word.span()),
         };
         SpanRange {
-            first: self.first.span(),
-            last,
+            first,
+            last: self.protocol.as_ref().map_or(last, Ident::span),
         }
     }
 }
@@ -113,6 +154,12 @@ impl EndpointRef {
             }
         }
     }
+}
+
+/// Doc comments as one line of text: each line trimmed, joined by spaces.
+pub fn doc_text(docs: &[LitStr]) -> String {
+    let lines: Vec<String> = docs.iter().map(|d| d.value().trim().to_owned()).collect();
+    lines.join(" ").trim().to_owned()
 }
 
 impl FlowDecl {

@@ -3,79 +3,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use syn::{Ident, LitStr, Path};
+use syn::{Ident, LitStr};
 use zero_trust_rules::{
-    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
-    check_port_range, parse_cidr, parse_except,
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, parse_cidr, parse_except,
+    ports_are_checked,
 };
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
+    BlockDecl, CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+    doc_text,
+};
+use crate::checked::{
+    Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
 };
 use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
+use crate::resolve::{Declared, Imports, declarations, end_text, ident_text, resolve_end};
+use crate::selector::check_selector;
 use crate::suggest::Suggester;
-
-pub struct Checked<'a> {
-    pub namespaces: Vec<CheckedNamespace<'a>>,
-    pub cidrs: Vec<CheckedCidr<'a>>,
-    pub uses: Vec<&'a syn::ItemUse>,
-    pub flows: Vec<CheckedFlow<'a>>,
-}
-
-pub struct CheckedNamespace<'a> {
-    pub ident: &'a Ident,
-    pub name: String,
-    pub managed: bool,
-    pub workloads: Vec<CheckedWorkload<'a>>,
-    /// Every port a workload of the namespace listens on.
-    pub ports: Vec<PortRange>,
-}
-
-pub struct CheckedWorkload<'a> {
-    pub ident: &'a Ident,
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub ports: Vec<PortRange>,
-}
-
-pub struct CheckedCidr<'a> {
-    pub ident: &'a Ident,
-    pub cidr: String,
-    pub except: Vec<String>,
-}
-
-pub struct CheckedFlow<'a> {
-    pub decl: &'a FlowDecl,
-    pub from: CheckedEnd<'a>,
-    pub to: CheckedEnd<'a>,
-    pub ports: Vec<(PortRange, SpanRange)>,
-}
-
-pub enum CheckedEnd<'a> {
-    AllManaged,
-    /// Declared in this block; the macro has checked what it could.
-    Local(&'a Ident, LocalKind),
-    /// Declared elsewhere and named by a path or a `use`; rustc resolves it and the
-    /// expansion checks ports and sides in `const` items.
-    Foreign(&'a Path),
-}
-
-#[derive(Clone, Copy)]
-pub enum LocalKind {
-    Namespace,
-    Workload,
-    Cidr,
-}
-
-/// What a name declared in this block stands for.
-#[derive(Clone, Copy)]
-enum Declared<'c, 'a> {
-    Namespace(&'c CheckedNamespace<'a>),
-    Workload(&'c CheckedNamespace<'a>, &'c CheckedWorkload<'a>),
-    Cidr,
-}
 
 pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     let mut errors = Errors::default();
@@ -97,19 +43,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     names_are_declared_once(&namespaces, &cidrs, &mut errors);
     kubernetes_names_are_unique(&namespaces, &mut errors);
 
-    let mut declared = BTreeMap::new();
-    for namespace in &namespaces {
-        declared.insert(ident_text(namespace.ident), Declared::Namespace(namespace));
-        for workload in &namespace.workloads {
-            declared.insert(
-                ident_text(workload.ident),
-                Declared::Workload(namespace, workload),
-            );
-        }
-    }
-    for cidr in &cidrs {
-        declared.insert(ident_text(cidr.ident), Declared::Cidr);
-    }
+    let declared = declarations(&namespaces, &cidrs);
     let imports = Imports::of(&uses);
     let mut suggester = Suggester::new(declared.keys().chain(imports.names.iter()));
 
@@ -117,10 +51,11 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     for decl in flow_decls {
         let from = resolve_end(&decl.from, &declared, &imports, &mut suggester, &mut errors);
         let to = resolve_end(&decl.to, &declared, &imports, &mut suggester, &mut errors);
-        let ports = check_ports(&decl.ports, &mut errors);
+        let named = |name: &Ident| named_port(to.as_ref(), name, &declared);
+        let ports = check_ports(&decl.ports, &named, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
-            flow_ports_are_listened_on(&to, &ports, &declared, &mut errors);
+            flow_ports_are_listened_on(decl, &to, &ports, &declared, &mut errors);
             flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
             flows.push(CheckedFlow {
                 decl,
@@ -163,6 +98,7 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
     ports.sort();
     ports.dedup();
     CheckedNamespace {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         managed: decl.external.is_none(),
@@ -182,55 +118,86 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         ),
     };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
-    let labels = match &decl.labels {
-        None => vec![("app".to_owned(), name.clone())],
-        Some(labels) => labels_are_valid(labels, errors),
+    let (labels, expressions) = match &decl.labels {
+        None => (vec![("app".to_owned(), name.clone())], Vec::new()),
+        Some(labels) => check_selector(labels, errors),
     };
-    let ports = check_ports(&decl.ports, errors);
+    let ports = check_ports(&decl.ports, &|_| None, errors);
     ports_are_listed_once(&ports, errors);
+    let named_ports = named_ports_are_single_and_unique(decl, errors);
     CheckedWorkload {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         labels,
+        expressions,
+        named_ports,
         ports: ports.into_iter().map(|(p, _)| p).collect(),
     }
 }
 
 fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
-    // Rule: the CIDR is canonical and every `except` a strict subset of it (the API
-    // server's `ValidateIPBlock`).
-    let cidr = match parse_cidr(&decl.cidr.value()) {
+    let blocks = decl
+        .blocks
+        .iter()
+        .map(|block| check_block(block, errors))
+        .collect();
+    blocks_are_listed_once(decl, errors);
+    name_is_not_reserved(&decl.ident, "cidr", errors);
+    CheckedCidr {
+        docs: doc_text(&decl.docs),
+        ident: &decl.ident,
+        blocks,
+    }
+}
+
+/// Rule: the CIDR is canonical and every `except` a strict subset of it (the API server's
+/// `ValidateIPBlock`).
+fn check_block(block: &BlockDecl, errors: &mut Errors) -> (String, Vec<String>) {
+    let cidr = match parse_cidr(&block.cidr.value()) {
         Ok(cidr) => Some(cidr),
         Err(error) => {
-            errors.push(decl.cidr.span(), error);
+            errors.push(block.cidr.span(), error);
             None
         }
     };
     let mut except = Vec::new();
-    for entry in &decl.except {
+    for entry in &block.except {
         match cidr.as_ref().map(|cidr| parse_except(cidr, &entry.value())) {
             Some(Ok(block)) => except.push(block.to_string()),
             Some(Err(error)) => errors.push(entry.span(), error),
             None => {}
         }
     }
-    except_is_listed_once(decl, errors);
-    name_is_not_reserved(&decl.ident, "cidr", errors);
-    CheckedCidr {
-        ident: &decl.ident,
-        cidr: decl.cidr.value(),
-        except,
-    }
+    except_is_listed_once(block, errors);
+    (block.cidr.value(), except)
 }
 
 /// Rule: an `except` entry is listed once.
-fn except_is_listed_once(decl: &CidrDecl, errors: &mut Errors) {
+fn except_is_listed_once(block: &BlockDecl, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
-    for entry in &decl.except {
+    for entry in &block.except {
         if !seen.insert(entry.value()) {
             errors.push(
                 entry.span(),
                 format!("except `{}` is listed twice; remove one", entry.value()),
+            );
+        }
+    }
+}
+
+/// Rule: a block of a cidr is listed once.
+fn blocks_are_listed_once(decl: &CidrDecl, errors: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for block in &decl.blocks {
+        if !seen.insert(block.cidr.value()) {
+            errors.push(
+                block.cidr.span(),
+                format!(
+                    "block `{}` is listed twice in cidr `{}`; list each block once, with all its excepts",
+                    block.cidr.value(),
+                    decl.ident
+                ),
             );
         }
     }
@@ -267,36 +234,27 @@ fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors)
     }
 }
 
-/// Rule: label keys are qualified names, values valid label values, each key once.
-fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(String, String)> {
-    if labels.labels.is_empty() {
-        errors.push(labels.bracket, "a workload's label selector is empty, which would select every pod of the namespace; name at least one label, or use the namespace as the flow's end");
-    }
-    let mut seen = BTreeSet::new();
-    let mut checked = Vec::new();
-    for label in &labels.labels {
-        let (key, value) = (label.key.value(), label.value.value());
-        if let Err(why) = check_label_key(&key) {
-            errors.push(label.key.span(), format!("label key `{key}` {why}"));
-        }
-        if let Err(why) = check_label_value(&value) {
-            errors.push(label.value.span(), format!("label value `{value}` {why}"));
-        }
-        if !seen.insert(key.clone()) {
-            errors.push(
-                label.key.span(),
-                format!("label key `{key}` is given twice; a pod has one value per key"),
-            );
-        }
-        checked.push((key, value));
-    }
-    checked
-}
-
-/// Rule: ports are 1..=65535, ranges non-empty and ascending, protocols tcp/udp/sctp.
-fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanRange)> {
+/// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols
+/// tcp/udp/sctp; a name is resolved by `named` (`None`: already reported).
+fn check_ports(
+    decls: &[PortDecl],
+    named: &dyn Fn(&Ident) -> Option<Result<PortRange, String>>,
+    errors: &mut Errors,
+) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
     for decl in decls {
+        if let PortNumber::Named(name) = &decl.number {
+            match (&decl.protocol, named(name)) {
+                (Some(protocol), _) => errors.push(
+                    protocol.span(),
+                    format!("a named port carries its protocol from its declaration; remove `/{protocol}`"),
+                ),
+                (None, Some(Ok(port))) => ports.push((port, decl.span())),
+                (None, Some(Err(why))) => errors.push(name.span(), why),
+                (None, None) => {}
+            }
+            continue;
+        }
         let protocol = match &decl.protocol {
             None => Protocol::Tcp,
             Some(word) => match Protocol::from_dsl(&word.to_string()) {
@@ -314,10 +272,26 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
                 }
             },
         };
-        let Some(first) = port_number(&decl.first, errors) else {
+        let (first, last) = match &decl.number {
+            PortNumber::Any(_) => {
+                let every = match &decl.protocol {
+                    Some(_) => vec![protocol],
+                    None => Protocol::ALL.to_vec(),
+                };
+                ports.extend(
+                    every
+                        .into_iter()
+                        .map(|p| (PortRange::every(p), decl.span())),
+                );
+                continue;
+            }
+            PortNumber::Range { first, last } => (first, last),
+            PortNumber::Named(_) => continue,
+        };
+        let Some(first) = port_number(first, errors) else {
             continue;
         };
-        let last = match &decl.last {
+        let last = match last {
             Some(last) => match port_number(last, errors) {
                 Some(last) => Some(last),
                 None => continue,
@@ -337,6 +311,82 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
         }
     }
     ports
+}
+
+/// Rule: a port name (`http = 8080`) names one port and is given once per workload.
+fn named_ports_are_single_and_unique(
+    decl: &WorkloadDecl,
+    errors: &mut Errors,
+) -> Vec<(String, PortRange)> {
+    let mut named: Vec<(String, PortRange)> = Vec::new();
+    for port in &decl.ports {
+        let Some(name) = &port.name else { continue };
+        // The port's own mistakes are reported by `check_ports` already.
+        let checked = check_ports(
+            std::slice::from_ref(port),
+            &|_| None,
+            &mut Errors::default(),
+        );
+        let text = ident_text(name);
+        match checked.as_slice() {
+            [(range, _)] if range.is_single() => {
+                if named.iter().any(|(n, _)| *n == text) {
+                    errors.push(
+                        name.span(),
+                        format!("port name `{text}` is given twice; name each port once"),
+                    );
+                } else {
+                    named.push((text, *range));
+                }
+            }
+            [] => {}
+            _ => errors.push(
+                port.span(),
+                format!("a port name names one port, as a container port does; write `{text} = 8080`, or leave the range unnamed"),
+            ),
+        }
+    }
+    named
+}
+
+/// Rule: a port name in a flow names a port of its target, a workload of this block.
+fn named_port(
+    to: Option<&CheckedEnd>,
+    name: &Ident,
+    declared: &BTreeMap<String, Declared>,
+) -> Option<Result<PortRange, String>> {
+    let text = ident_text(name);
+    let workload = match to? {
+        CheckedEnd::Local(ident, _) => match declared[&ident_text(ident)] {
+            Declared::Workload(_, workload) => workload,
+            _ => {
+                return Some(Err(format!(
+                    "`{text}` names a port of a workload, and `{ident}` is none; write the port number"
+                )));
+            }
+        },
+        _ => {
+            return Some(Err(format!(
+                "`{text}` names a port of a workload declared in this block; write the port number for this target"
+            )));
+        }
+    };
+    let found = workload.named_ports.iter().find(|(n, _)| *n == text);
+    Some(match (found, workload.named_ports.as_slice()) {
+        (Some((_, port)), _) => Ok(*port),
+        (None, []) => Err(format!(
+            "workload `{}` names no ports; name one where it is declared, as in `{text} = 8080`",
+            workload.ident
+        )),
+        (None, named) => {
+            let names: Vec<String> = named.iter().map(|(n, p)| format!("{n} = {p}")).collect();
+            Err(format!(
+                "workload `{}` has no port named `{text}`; named: {}",
+                workload.ident,
+                names.join(", ")
+            ))
+        }
+    })
 }
 
 /// Rule: namespace, workload and cidr identifiers of a block are distinct, since each
@@ -383,76 +433,11 @@ fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Err
     }
 }
 
-/// The names a block's `use` items bring in, and whether a glob may bring in more.
-struct Imports {
-    names: BTreeSet<String>,
-    glob: bool,
-}
-
-impl Imports {
-    fn of(uses: &[&syn::ItemUse]) -> Imports {
-        let mut imports = Imports {
-            names: BTreeSet::new(),
-            glob: false,
-        };
-        for item in uses {
-            imports.collect(&item.tree);
-        }
-        imports
-    }
-
-    fn collect(&mut self, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(path) => self.collect(&path.tree),
-            syn::UseTree::Name(name) => drop(self.names.insert(ident_text(&name.ident))),
-            syn::UseTree::Rename(rename) => drop(self.names.insert(ident_text(&rename.rename))),
-            syn::UseTree::Glob(_) => self.glob = true,
-            syn::UseTree::Group(group) => group.items.iter().for_each(|tree| self.collect(tree)),
-        }
-    }
-}
-
-/// Rule: each end of a flow names something declared in the block or brought in by
-/// `use`, or is a path that rustc resolves; otherwise the edge dangles.
-fn resolve_end<'a, 'n>(
-    end: &'a EndpointRef,
-    declared: &BTreeMap<String, Declared>,
-    imports: &Imports,
-    suggester: &mut Suggester<'n, impl Iterator<Item = &'n String>>,
-    errors: &mut Errors,
-) -> Option<CheckedEnd<'a>> {
-    let path = match end {
-        EndpointRef::AllManaged(_) => return Some(CheckedEnd::AllManaged),
-        EndpointRef::Path(path) => path,
-    };
-    let Some(ident) = path.get_ident() else {
-        return Some(CheckedEnd::Foreign(path));
-    };
-    let text = ident_text(ident);
-    if let Some(declared) = declared.get(&text) {
-        let kind = match declared {
-            Declared::Namespace(_) => LocalKind::Namespace,
-            Declared::Workload(..) => LocalKind::Workload,
-            Declared::Cidr => LocalKind::Cidr,
-        };
-        return Some(CheckedEnd::Local(ident, kind));
-    }
-    if imports.names.contains(&text) || imports.glob {
-        return Some(CheckedEnd::Foreign(path));
-    }
-    let message = match suggester.closest(&text) {
-        Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
-        None => format!(
-            "`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"
-        ),
-    };
-    errors.push(ident.span(), message);
-    None
-}
-
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any
-/// workload's of a namespace target). Foreign targets are checked in the expansion.
+/// workload's of a namespace target), where they are checked (`ports_are_checked`).
+/// Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
+    decl: &FlowDecl,
     to: &CheckedEnd,
     ports: &[(PortRange, SpanRange)],
     declared: &BTreeMap<String, Declared>,
@@ -461,17 +446,29 @@ fn flow_ports_are_listened_on(
     let CheckedEnd::Local(ident, _) = to else {
         return;
     };
-    let (subject, listed) = match declared[&ident_text(ident)] {
-        Declared::Workload(_, workload) => (
+    let (subject, listed, managed) = match declared[&ident_text(ident)] {
+        Declared::Workload(namespace, workload) => (
             format!("workload `{ident}` does not listen"),
             &workload.ports,
+            namespace.managed,
         ),
         Declared::Namespace(namespace) => (
             format!("no workload of namespace `{ident}` listens"),
             &namespace.ports,
+            namespace.managed,
         ),
         Declared::Cidr => return,
     };
+    if !ports_are_checked(managed, listed) {
+        return;
+    }
+    // `any` stands for a port of each protocol; one error says it for all three. (Any
+    // other `any/...` of the flow overlaps it, which is its own error.)
+    let any = decl
+        .ports
+        .iter()
+        .find(|p| matches!(p.number, PortNumber::Any(_)) && p.protocol.is_none());
+    let mut any_reported = false;
     let listening = Listening::new(listed, ports.len());
     let mut fix = None;
     for (port, span) in ports {
@@ -480,7 +477,17 @@ fn flow_ports_are_listened_on(
                 [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
                 ports => format!("declared: {}", list(ports)),
             });
-            errors.push(*span, format!("{subject} on {port}; {fix}"));
+            match any {
+                Some(_) if port.is_every() && any_reported => {}
+                Some(any) if port.is_every() => {
+                    any_reported = true;
+                    errors.push(
+                        any.span(),
+                        format!("{subject} on every port (`any`); {fix}"),
+                    );
+                }
+                _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
+            }
         }
     }
 }
@@ -521,28 +528,6 @@ fn flows_are_written_once(flows: &[CheckedFlow], errors: &mut Errors) {
                     key.0, key.1
                 ),
             );
-        }
-    }
-}
-
-/// The identifier without a raw `r#` prefix.
-pub fn ident_text(ident: &Ident) -> String {
-    let text = ident.to_string();
-    text.strip_prefix("r#").map(str::to_owned).unwrap_or(text)
-}
-
-pub fn end_text(end: &EndpointRef) -> String {
-    match end {
-        EndpointRef::AllManaged(_) => "*".to_owned(),
-        EndpointRef::Path(path) => {
-            let segments: Vec<String> =
-                path.segments.iter().map(|s| ident_text(&s.ident)).collect();
-            let prefix = if path.leading_colon.is_some() {
-                "::"
-            } else {
-                ""
-            };
-            format!("{prefix}{}", segments.join("::"))
         }
     }
 }

@@ -5,11 +5,14 @@
 
 mod ast;
 mod check;
+mod checked;
 mod ctxt;
 mod expand;
 mod parse;
 mod ports;
 mod reserved;
+mod resolve;
+mod selector;
 mod suggest;
 mod work;
 

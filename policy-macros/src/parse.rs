@@ -2,13 +2,14 @@
 //! what was expected there.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, Labels, NamespaceDecl, PortDecl,
-    WorkloadDecl,
+    BlockDecl, CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels,
+    NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
 };
 
 mod kw {
@@ -16,6 +17,8 @@ mod kw {
     syn::custom_keyword!(external);
     syn::custom_keyword!(cidr);
     syn::custom_keyword!(except);
+    syn::custom_keyword!(any);
+    syn::custom_keyword!(not);
 }
 
 /// Parses a whole block. syn reports a premature end of input at its scope, which for the
@@ -149,47 +152,89 @@ fn skip_to_next_item(input: ParseStream, consumed: bool) -> syn::Result<()> {
 /// The keywords that start an item, for "did you mean" on a misspelled one.
 const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
+/// The doc comments (`/// why`, which reach the macro as `#[doc = "..."]`) before an item
+/// or workload; any other attribute is an error.
+fn parse_docs(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    let mut docs = Vec::new();
+    for attribute in input.call(syn::Attribute::parse_outer)? {
+        let doc = match &attribute.meta {
+            syn::Meta::NameValue(meta) if meta.path.is_ident("doc") => match &meta.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match doc {
+            Some(doc) => docs.push(doc),
+            None => {
+                return Err(syn::Error::new_spanned(
+                    attribute,
+                    "only doc comments (`/// why`) may stand before a flow or declaration",
+                ));
+            }
+        }
+    }
+    Ok(docs)
+}
+
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        // `namespace`, `external` and `cidr` start a declaration unless they are the source
-        // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
-        let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
-        if input.peek(kw::external) && !is_flow_source {
-            let external: kw::external = input.parse()?;
-            if !input.peek(kw::namespace) {
-                return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
-            }
-            return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+        let docs = parse_docs(input)?;
+        let mut item = parse_item(input)?;
+        match &mut item {
+            Item::Namespace(decl) => decl.docs = docs,
+            Item::Cidr(decl) => decl.docs = docs,
+            Item::Flow(decl) => decl.docs = docs,
+            Item::Use(decl) => decl
+                .attrs
+                .extend(docs.into_iter().map(|doc| syn::parse_quote!(#[doc = #doc]))),
         }
-        if input.peek(kw::namespace) && !is_flow_source {
-            return parse_namespace(input, None).map(Item::Namespace);
+        Ok(item)
+    }
+}
+
+fn parse_item(input: ParseStream) -> syn::Result<Item> {
+    // `namespace`, `external` and `cidr` start a declaration unless they are the source
+    // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
+    let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
+    if input.peek(kw::external) && !is_flow_source {
+        let external: kw::external = input.parse()?;
+        if !input.peek(kw::namespace) {
+            return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
         }
-        if input.peek(kw::cidr) && !is_flow_source {
-            return input.parse().map(Item::Cidr);
-        }
-        if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
-            return input.parse().map(Item::Use);
-        }
-        if let Some(keyword) = misspelled_keyword(input) {
-            let word: Ident = input.parse()?;
-            return Err(syn::Error::new(
-                word.span(),
-                format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
-            ));
-        }
-        if input.peek(Ident)
-            || input.peek(Token![*])
-            || input.peek(Token![::])
-            || input.peek(Token![crate])
-            || input.peek(Token![super])
-            || input.peek(Token![self])
-        {
-            return input.parse().map(Item::Flow);
-        }
-        Err(input.error(
+        return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+    }
+    if input.peek(kw::namespace) && !is_flow_source {
+        return parse_namespace(input, None).map(Item::Namespace);
+    }
+    if input.peek(kw::cidr) && !is_flow_source {
+        return input.parse().map(Item::Cidr);
+    }
+    if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
+        return input.parse().map(Item::Use);
+    }
+    if let Some(keyword) = misspelled_keyword(input) {
+        let word: Ident = input.parse()?;
+        return Err(syn::Error::new(
+            word.span(),
+            format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
+        ));
+    }
+    if input.peek(Ident)
+        || input.peek(Token![*])
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![super])
+        || input.peek(Token![self])
+    {
+        return input.parse().map(Item::Flow);
+    }
+    Err(input.error(
             "expected `namespace`, `external namespace`, `cidr`, `use` or a flow like `main_api -> auth_service:8080;`",
         ))
-    }
 }
 
 fn parse_namespace(
@@ -223,6 +268,7 @@ fn parse_namespace(
         Ok(workloads)
     })?;
     Ok(NamespaceDecl {
+        docs: Vec::new(),
         external,
         ident,
         rename,
@@ -241,6 +287,7 @@ fn parse_rename(input: ParseStream) -> syn::Result<Option<LitStr>> {
 
 impl Parse for WorkloadDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let docs = parse_docs(input)?;
         let ident: Ident = input.parse()?;
         let rename = parse_rename(input)?;
         let labels = if input.peek(syn::token::Bracket) {
@@ -258,7 +305,7 @@ impl Parse for WorkloadDecl {
         };
         let ports = if input.peek(Token![:]) && !input.peek(Token![::]) {
             input.parse::<Token![:]>()?;
-            parse_ports(input)?
+            parse_ports(input, PortsOf::Workload)?
         } else {
             Vec::new()
         };
@@ -268,6 +315,7 @@ impl Parse for WorkloadDecl {
             ));
         }
         Ok(WorkloadDecl {
+            docs,
             ident,
             rename,
             labels,
@@ -278,63 +326,117 @@ impl Parse for WorkloadDecl {
 
 impl Parse for LabelDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let not_exists: Option<Token![!]> = input.parse()?;
         let key = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected a label as `\"key\" = \"value\"`")
+            syn::Error::new(
+                error.span(),
+                "expected a label as `\"key\" = \"value\"`, `\"key\" in [\"a\", \"b\"]`, `\"key\" not in [...]`, `\"key\"` or `!\"key\"`",
+            )
         })?;
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(LabelDecl { key, value })
+        let matching = if let Some(bang) = not_exists {
+            LabelMatch::DoesNotExist(bang)
+        } else if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            LabelMatch::Equals(input.parse()?)
+        } else if input.peek(Token![in]) || (input.peek(kw::not) && input.peek2(Token![in])) {
+            let not = match input.peek(kw::not) {
+                true => Some(input.call(Ident::parse_any)?),
+                false => None,
+            };
+            input.parse::<Token![in]>()?;
+            let content;
+            let bracket = bracketed!(content in input);
+            let values = drained_on_error(&content, |content| {
+                Punctuated::<LitStr, Token![,]>::parse_terminated(content)
+            })?;
+            LabelMatch::In {
+                not,
+                bracket: bracket.span.join(),
+                values: values.into_iter().collect(),
+            }
+        } else if input.is_empty() || input.peek(Token![,]) {
+            LabelMatch::Exists
+        } else {
+            return Err(input.error(
+                "expected `= \"value\"`, `in [\"a\", \"b\"]`, `not in [...]` or `,` after the label key",
+            ));
+        };
+        Ok(LabelDecl { key, matching })
     }
 }
 
 /// One or more ports separated by `,`.
-fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
-    let mut ports = vec![input.parse()?];
+fn parse_ports(input: ParseStream, of: PortsOf) -> syn::Result<Vec<PortDecl>> {
+    let mut ports = vec![parse_port(input, of)?];
     while input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
-        ports.push(input.parse()?);
+        ports.push(parse_port(input, of)?);
     }
     Ok(ports)
 }
 
-impl Parse for PortDecl {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.peek(Ident) {
-            return Err(input.error(
-                "expected a port number; end the line with `;` before the next workload or flow",
-            ));
-        }
-        let first: LitInt = input.parse().map_err(|error| {
+/// Where a list of ports is written: a name means something else in each.
+#[derive(Clone, Copy, PartialEq)]
+enum PortsOf {
+    /// `http = 8080` names a port.
+    Workload,
+    /// `http` uses a name.
+    Flow,
+}
+
+fn parse_port(input: ParseStream, of: PortsOf) -> syn::Result<PortDecl> {
+    let mut name = None;
+    if of == PortsOf::Workload && input.peek(Ident) && input.peek2(Token![=]) {
+        name = Some(input.call(Ident::parse_any)?);
+        input.parse::<Token![=]>()?;
+    }
+    let number = if input.peek(kw::any) {
+        PortNumber::Any(input.call(Ident::parse_any)?)
+    } else if of == PortsOf::Flow && input.peek(Ident) {
+        PortNumber::Named(input.parse()?)
+    } else {
+        parse_port_range(input)?
+    };
+    let protocol = if input.peek(Token![/]) {
+        input.parse::<Token![/]>()?;
+        Some(input.parse().map_err(|error| {
             syn::Error::new(
                 error.span(),
-                "expected a port number like `8080`, `53/udp` or `30000..=32767`",
+                "expected a protocol after `/`: `tcp`, `udp` or `sctp`",
             )
-        })?;
-        let last = if input.peek(Token![..=]) {
-            input.parse::<Token![..=]>()?;
-            Some(input.parse()?)
-        } else if input.peek(Token![..]) {
-            return Err(input.error("port ranges are inclusive; write `first..=last`"));
-        } else {
-            None
-        };
-        let protocol = if input.peek(Token![/]) {
-            input.parse::<Token![/]>()?;
-            Some(input.parse().map_err(|error| {
-                syn::Error::new(
-                    error.span(),
-                    "expected a protocol after `/`: `tcp`, `udp` or `sctp`",
-                )
-            })?)
-        } else {
-            None
-        };
-        Ok(PortDecl {
-            first,
-            last,
-            protocol,
-        })
+        })?)
+    } else {
+        None
+    };
+    Ok(PortDecl {
+        name,
+        number,
+        protocol,
+    })
+}
+
+/// `8080` or `30000..=32767`.
+fn parse_port_range(input: ParseStream) -> syn::Result<PortNumber> {
+    if input.peek(Ident) {
+        return Err(input.error(
+            "expected a port number or `any`; end the line with `;` before the next workload or flow",
+        ));
     }
+    let first: LitInt = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected a port number like `8080`, `53/udp`, `30000..=32767` or `any`",
+        )
+    })?;
+    let last = if input.peek(Token![..=]) {
+        input.parse::<Token![..=]>()?;
+        Some(input.parse()?)
+    } else if input.peek(Token![..]) {
+        return Err(input.error("port ranges are inclusive; write `first..=last`"));
+    } else {
+        None
+    };
+    Ok(PortNumber::Range { first, last })
 }
 
 impl Parse for CidrDecl {
@@ -347,28 +449,39 @@ impl Parse for CidrDecl {
             )
         })?;
         input.parse::<Token![=]>()?;
-        let cidr = input.parse().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
-            )
-        })?;
-        let mut except = Vec::new();
-        if input.peek(kw::except) {
-            input.parse::<kw::except>()?;
-            except.push(input.parse()?);
-            while input.peek(Token![,]) {
-                input.parse::<Token![,]>()?;
-                except.push(input.parse()?);
-            }
+        let mut blocks = vec![parse_block(input)?];
+        // `; "::/0"`: another block of the same name.
+        while input.peek(Token![;]) && input.peek2(LitStr) {
+            input.parse::<Token![;]>()?;
+            blocks.push(parse_block(input)?);
         }
         parse_end_of_line(input)?;
         Ok(CidrDecl {
+            docs: Vec::new(),
             ident,
-            cidr,
-            except,
+            blocks,
         })
     }
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+fn parse_block(input: ParseStream) -> syn::Result<BlockDecl> {
+    let cidr = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
+        )
+    })?;
+    let mut except = Vec::new();
+    if input.peek(kw::except) {
+        input.parse::<kw::except>()?;
+        except.push(input.parse()?);
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            except.push(input.parse()?);
+        }
+    }
+    Ok(BlockDecl { cidr, except })
 }
 
 impl Parse for FlowDecl {
@@ -384,9 +497,10 @@ impl Parse for FlowDecl {
             ));
         }
         input.parse::<Token![:]>()?;
-        let ports = parse_ports(input)?;
+        let ports = parse_ports(input, PortsOf::Flow)?;
         parse_end_of_line(input)?;
         Ok(FlowDecl {
+            docs: Vec::new(),
             from,
             arrow,
             to,

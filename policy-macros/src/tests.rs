@@ -98,6 +98,40 @@ pub(crate) const INVALID: &[&str] = &[
     "..=",
     "'a",
     "'a -> 'b:80;",
+    // Attributes other than doc comments.
+    "#[allow(dead_code)] namespace shop { web: 80 }",
+    "namespace shop { #[cfg(test)] web: 80 }",
+    "namespace shop { web: 80 } #[doc(hidden)] web -> web:80;",
+    "#[doc = 1] namespace shop {}",
+    "/// dangling",
+    // Named ports misused.
+    "namespace shop { web: http = 8080; lb } lb -> web:htp;",
+    "namespace shop { web: 8080; lb } lb -> web:http;",
+    "namespace shop { web: http = 8080; lb } lb -> shop:http;",
+    "namespace shop { web: http = 8080..=8090 }",
+    "namespace shop { web: http = 80, http = 81 }",
+    "namespace shop { web: http = 8080; lb } lb -> web:http/udp;",
+    "namespace shop { lb } lb -> crate::x::web:http;",
+    // Several blocks misused.
+    "cidr both = \"10.0.0.0/8\"; \"10.0.0.0/8\";",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\" except \"10.1.0.0/16\";",
+    "cidr both = \"10.0.0.0/8\"; ;",
+    // Set-based selectors misused.
+    "namespace shop { web [\"tier\" in []] }",
+    "namespace shop { web [\"tier\" not in []] }",
+    "namespace shop { web [\"a\" = \"x\", \"a\" not in [\"x\"]] }",
+    "namespace shop { web [\"a\", !\"a\"] }",
+    "namespace shop { web [\"a\" in [\"x\", \"x\"]] }",
+    "namespace shop { web [\"a\" in \"x\"] }",
+    "namespace shop { web [\"a\" not [\"x\"]] }",
+    "namespace shop { web [!\"a\" = \"x\"] }",
+    "namespace shop { web [\"a\" in [\"-x\"]] }",
+    // `any` misused.
+    "namespace shop { web: 80; batch } batch -> web:any;",
+    "namespace shop { web: any/tcp, 80 }",
+    "namespace shop { web: any..=80 }",
+    "namespace shop { web: any/icmp }",
+    "namespace shop { web: 80 } external namespace db { pg: 5432 } web -> db:6379;",
     "#[cfg(test)] namespace a { b: 80 }",
     "pub(crate) use crate::a;",
     "fn main() {}",
@@ -135,7 +169,6 @@ pub(crate) const INVALID: &[&str] = &[
     "namespace prod_api { main_api: }",
     "namespace prod_api { main_api: 80, }",
     "namespace prod_api { main_api [\"app\" = \"x\",,] }",
-    "namespace prod_api { main_api [\"app\"] }",
     "namespace prod_api { main_api [\"app\" =] }",
     "external",
     "external namespace",
@@ -239,6 +272,22 @@ pub(crate) const VALID: &[&str] = &[
     "namespace prod_api { cidr: 80; namespace: 81; except: 82; external: 83 } cidr -> namespace:81;",
     "namespace prod_api { main_api: 1, 65535, 1024..=2048/udp, 9/sctp }",
     "namespace prod_api { main_api [\"example.com/a_b.c\" = \"\"]: 80 }",
+    // `any`, and external ends declared without ports.
+    "namespace prod_api { main_api: any; batch } batch -> main_api:any;",
+    "namespace shop { web: any/tcp, 53/udp; batch } batch -> web:any/tcp, 53/udp;",
+    "namespace shop { batch } external namespace db {} batch -> db:5432, 6379;",
+    "namespace shop { batch } external namespace ext { api [\"app\" = \"api\"] } batch -> api:any/udp, 8080;",
+    "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
+    // Doc comments: reasons of flows, docs of declarations.
+    "/// The API.\nnamespace shop {\n/// Serves.\nweb: 80; batch }\n/// Nightly.\nbatch -> web:80;\n/// Partner.\ncidr p = \"10.0.0.0/8\";\n/// Imported.\nuse crate::x::y;",
+    // Named ports.
+    "namespace shop { web: http = 8080, metrics = 9090/tcp, 53/udp; lb } lb -> web:http, metrics, 53/udp;",
+    // A cidr of several blocks.
+    "cidr internet = \"0.0.0.0/0\" except \"10.0.0.0/8\"; \"::/0\" except \"fc00::/7\"; namespace s { w } w -> internet:443;",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\"",
+    // Set-based selectors.
+    "namespace shop { web [\"tier\" in [\"web\", \"api\"], \"canary\", !\"legacy\", \"app\" = \"web\"]: 80 }",
+    "namespace shop { web [\"tier\" not in [\"batch\"]]; not [!\"in\"] }",
 ];
 
 #[test]
@@ -337,9 +386,10 @@ fn cidrs_and_flows_are_expanded() {
         output.contains("cidr:\"0.0.0.0/0\",except:&[\"10.0.0.0/8\"]"),
         "{output}"
     );
-    // Each flow is a row (source, destination, port list) into the block's tables.
+    // Each flow is a row (source, destination, port list) into the block's tables, and
+    // its reason (none here).
     assert!(
-        output.contains("=[(0u32,1u32,0u32),(2u32,0u32,1u32),]"),
+        output.contains("=[(0u32,1u32,0u32,\"\"),(2u32,0u32,1u32,\"\"),]"),
         "{output}"
     );
     assert!(
@@ -469,7 +519,9 @@ fn a_huge_port_is_reported_as_written() {
         assert_eq!(
             messages,
             [format!(
-                "port {written} is out of range; ports are 1 to 65535"
+                "port {written} is out of range; ports are {} to {}",
+                zero_trust_rules::FIRST_PORT,
+                zero_trust_rules::LAST_PORT
             )],
             "{port}"
         );
@@ -524,3 +576,5 @@ fn a_name_the_expansion_uses_is_refused_at_the_name() {
         Vec::<String>::new()
     );
 }
+
+mod language;

@@ -11,7 +11,7 @@ pub use cidr::{
 };
 pub use names::{
     ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
-    POLICY_SOURCE_LABEL, check_dns1123_label, check_dns1123_subdomain, check_label_key,
-    check_label_value,
+    POLICY_SOURCE_LABEL, REASONS_ANNOTATION, check_dns1123_label, check_dns1123_subdomain,
+    check_label_key, check_label_value,
 };
-pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range};
+pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};

@@ -20,6 +20,9 @@ pub const MANAGED_BY_VALUE: &str = "zero-trust";
 /// one cluster. Its value is the cluster's `source` name.
 pub const POLICY_SOURCE_LABEL: &str = "zero-trust.dev/policy-source";
 
+/// The annotation of an allow-policy that holds the reasons (doc comments) of its flows.
+pub const REASONS_ANNOTATION: &str = "zero-trust.dev/reasons";
+
 /// The policy of each managed namespace that isolates every pod in both directions.
 pub const DEFAULT_DENY_ALL: &str = "default-deny-all";
 

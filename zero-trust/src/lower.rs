@@ -27,11 +27,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
     ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
-    POLICY_SOURCE_LABEL, PortRange,
+    POLICY_SOURCE_LABEL, PortRange, REASONS_ANNOTATION,
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Label};
+use crate::model::{Endpoint, Expression, Flow, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,14 +71,16 @@ enum Target {
     Workload {
         name: &'static str,
         selector: &'static [Label],
+        expressions: &'static [Expression],
     },
 }
 
-/// A rule before lowering: the flow's other end and its ports.
+/// A rule before lowering: the flow's other end and its ports, and the flow.
 #[derive(Clone, Copy)]
 struct PendingRule {
     peer: Endpoint,
     ports: &'static [PortRange],
+    flow: Flow,
 }
 
 /// Lowers every flow of the cluster; the output is sorted and does not depend on the
@@ -92,6 +94,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.to,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Egress))
@@ -102,6 +105,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.from,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Ingress))
@@ -123,9 +127,10 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         {
             rules.extend_from_slice(wide);
         }
+        let reasons = reasons(&rules);
         rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
         rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
-        let policy = allow_policy(
+        let mut policy = allow_policy(
             namespace,
             target,
             direction,
@@ -133,6 +138,9 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             &managed,
             cluster.source,
         );
+        if let Some(reasons) = reasons {
+            policy.metadata.annotations = Some([(REASONS_ANNOTATION.to_owned(), reasons)].into());
+        }
         by_namespace.entry(namespace).or_default().push(policy);
     }
     by_namespace
@@ -146,6 +154,20 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             }
         })
         .collect()
+}
+
+/// The reasons of the flows a policy holds, one line each (`main_api -> auth_service:8080:
+/// why`), sorted; `None` when no flow has one. Kept in an annotation, which
+/// `kubectl describe networkpolicy` shows and which changes nothing the policy allows.
+fn reasons(rules: &[PendingRule]) -> Option<String> {
+    let mut lines: Vec<String> = rules
+        .iter()
+        .filter(|rule| !rule.flow.reason.is_empty())
+        .map(|rule| format!("{}: {}", rule.flow, rule.flow.reason))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// The order a namespace's allow-policies are written and applied in: each workload's own
@@ -169,6 +191,7 @@ fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Targe
                 Target::Workload {
                     name: w.name,
                     selector: w.selector,
+                    expressions: w.expressions,
                 },
             )]
         }
@@ -191,12 +214,13 @@ fn allow_policy(
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
-        Target::Workload { name, selector } => (
+        Target::Workload {
             name,
-            match_labels(selector.iter().map(|l| (l.key, l.value))),
-        ),
+            selector,
+            expressions,
+        } => (name, pod_selector(selector, expressions)),
     };
-    let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
+    let peer_of = |rule: &PendingRule| peers(&rule.peer, managed);
     let mut spec = NetworkPolicySpec {
         pod_selector: Some(pod_selector),
         policy_types: Some(vec![direction.policy_type().to_owned()]),
@@ -209,7 +233,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyIngressRule {
                         from: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -220,7 +244,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyEgressRule {
                         to: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -267,25 +291,34 @@ fn metadata(namespace: &str, name: String, source: &str) -> ObjectMeta {
 /// the pod selector in the namespaces that match the namespace selector. Two items would be
 /// ORed, so a workload is always one item.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors>
-fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
-    match end {
+///
+/// A CIDR of several blocks is one `ipBlock` peer per block in the same rule: the peers of
+/// a rule are ORed, so the rule allows any of the blocks.
+fn peers(end: &Endpoint, managed: &[&'static str]) -> Vec<NetworkPolicyPeer> {
+    let peer = match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(w.namespace.name)),
-            pod_selector: Some(match_labels(w.selector.iter().map(|l| (l.key, l.value)))),
+            pod_selector: Some(pod_selector(w.selector, w.expressions)),
             ip_block: None,
         },
         Endpoint::Namespace(n) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(n.name)),
             ..NetworkPolicyPeer::default()
         },
-        Endpoint::Cidr(c) => NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: c.cidr.to_owned(),
-                except: (!c.except.is_empty())
-                    .then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
-            }),
-            ..NetworkPolicyPeer::default()
-        },
+        Endpoint::Cidr(c) => {
+            return c
+                .blocks
+                .iter()
+                .map(|block| NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: block.cidr.to_owned(),
+                        except: (!block.except.is_empty())
+                            .then(|| block.except.iter().map(|e| (*e).to_owned()).collect()),
+                    }),
+                    ..NetworkPolicyPeer::default()
+                })
+                .collect();
+        }
         Endpoint::AllManaged => NetworkPolicyPeer {
             namespace_selector: Some(LabelSelector {
                 match_expressions: Some(vec![LabelSelectorRequirement {
@@ -297,13 +330,38 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
             }),
             ..NetworkPolicyPeer::default()
         },
-    }
+    };
+    vec![peer]
 }
 
 /// Namespaces are selected by `kubernetes.io/metadata.name`, which Kubernetes sets and
 /// keeps equal to the name, so no labelling step can be forgotten.
 fn namespace_named(name: &str) -> LabelSelector {
     match_labels([(NAMESPACE_NAME_LABEL, name)])
+}
+
+/// A workload's selector: `matchLabels` and `matchExpressions`, which Kubernetes ANDs;
+/// either is left out when empty. `values` is written only for `In` and `NotIn`, as the
+/// API server requires ("must be non-empty" for those, "must be empty" for `Exists` and
+/// `DoesNotExist`: `ValidateLabelSelectorRequirement`).
+/// <https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/>
+fn pod_selector(labels: &[Label], expressions: &[Expression]) -> LabelSelector {
+    let mut selector = match labels {
+        [] => LabelSelector::default(),
+        labels => match_labels(labels.iter().map(|l| (l.key, l.value))),
+    };
+    selector.match_expressions = (!expressions.is_empty()).then(|| {
+        expressions
+            .iter()
+            .map(|e| LabelSelectorRequirement {
+                key: e.key.to_owned(),
+                operator: e.operator.as_k8s().to_owned(),
+                values: (!e.values.is_empty())
+                    .then(|| e.values.iter().map(|v| (*v).to_owned()).collect()),
+            })
+            .collect()
+    });
+    selector
 }
 
 fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSelector {
@@ -321,15 +379,23 @@ fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Lab
 /// Ports with an explicit protocol (TCP is the API's default, but explicit reads better);
 /// a range is `port` with `endPort`. Sorted, so reordering a flow's ports changes nothing.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-range-of-ports>
-fn ports(ports: &[PortRange]) -> Vec<NetworkPolicyPort> {
+///
+/// `any/tcp` is a port with a protocol and no number, which "matches all port names and
+/// numbers" of it; `any` leaves out `ports`, so that the rule "matches all ports"
+/// (`NetworkPolicyPort.port` and `NetworkPolicyIngressRule.ports` in the API reference).
+fn ports(ports: &[PortRange]) -> Option<Vec<NetworkPolicyPort>> {
+    if every_port(ports) {
+        return None;
+    }
     let mut ports = ports.to_vec();
     ports.sort();
-    ports
+    let ports = ports
         .iter()
         .map(|port| NetworkPolicyPort {
             protocol: Some(port.protocol.as_k8s().to_owned()),
-            port: Some(IntOrString::Int(i32::from(port.first))),
-            end_port: (!port.is_single()).then_some(i32::from(port.last)),
+            port: (!port.is_every()).then_some(IntOrString::Int(i32::from(port.first))),
+            end_port: (!port.is_single() && !port.is_every()).then_some(i32::from(port.last)),
         })
-        .collect()
+        .collect();
+    Some(ports)
 }

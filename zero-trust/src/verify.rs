@@ -6,7 +6,7 @@
 //! a managed pod's ingress must allow exactly its declared sources and its egress exactly
 //! its declared destinations, so a half that is too wide cannot hide behind the other.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -18,10 +18,10 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, NamespaceInfo, PodInfo, PortSet,
     Side, Topology,
 };
-use crate::model::{Endpoint, EndpointKey};
+use crate::model::{AddressBlock, Endpoint, EndpointKey, Workload};
 
 /// The cluster the model describes: its namespaces, and one representative pod per
-/// workload carrying exactly the workload's selector labels.
+/// workload carrying labels its selector selects ([`Workload::representative_labels`]).
 pub fn model_topology(cluster: &Cluster) -> Topology {
     let namespaces = cluster
         .namespaces
@@ -31,10 +31,7 @@ pub fn model_topology(cluster: &Cluster) -> Topology {
     let pods = cluster
         .workloads
         .values()
-        .map(|w| {
-            let labels: Vec<(&str, &str)> = w.selector.iter().map(|l| (l.key, l.value)).collect();
-            PodInfo::new(w.namespace.name, w.name, &labels)
-        })
+        .map(|w| PodInfo::new(w.namespace.name, w.name, &w.representative_labels()))
         .collect();
     Topology { namespaces, pods }
 }
@@ -242,17 +239,20 @@ struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
         let managed_names = cluster.managed_namespace_names();
-        let mut by_namespace: HashMap<&str, Vec<&crate::model::Workload>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<&Workload>> = HashMap::new();
         for workload in cluster.workloads.values() {
             by_namespace
                 .entry(workload.namespace.name)
                 .or_default()
                 .push(workload);
         }
-        let cidrs: Vec<(EndpointKey, Option<DeclaredBlock>)> = cluster
+        let cidrs: Vec<(EndpointKey, Vec<DeclaredBlock>)> = cluster
             .cidrs
             .iter()
-            .map(|c| (c.endpoint().key(), DeclaredBlock::parse(c.cidr, c.except)))
+            .map(|c| {
+                let blocks = c.blocks.iter().filter_map(DeclaredBlock::parse).collect();
+                (c.endpoint().key(), blocks)
+            })
             .collect();
 
         let mut managed = Vec::new();
@@ -266,8 +266,8 @@ impl<'a> Matcher<'a> {
                 EndpointClass::PodInUnnamedNamespace => None,
                 EndpointClass::Address(address) => {
                     if let Some(address) = representative(address) {
-                        for (key, block) in &cidrs {
-                            if block.as_ref().is_some_and(|block| block.contains(address)) {
+                        for (key, blocks) in &cidrs {
+                            if blocks.iter().any(|block| block.contains(address)) {
                                 add(*key);
                             }
                         }
@@ -286,13 +286,12 @@ impl<'a> Matcher<'a> {
             if is_managed {
                 add(EndpointKey::AllManaged);
             }
-            let Some(pod) = pod else { continue };
+            // Another pod of the namespace has no labels: a selector of only `NotIn` and
+            // `DoesNotExist` selects it too.
+            let no_labels = BTreeMap::new();
+            let labels = pod.map_or(&no_labels, |pod| &pod.labels);
             for workload in by_namespace.get(name).into_iter().flatten() {
-                if workload
-                    .selector
-                    .iter()
-                    .all(|l| pod.labels.get(l.key).map(String::as_str) == Some(l.value))
-                {
+                if workload.selects(|key| labels.get(key).map(String::as_str)) {
                     add(workload.endpoint().key());
                 }
             }
@@ -323,7 +322,7 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// A model CIDR's addresses, read here on purpose rather than through the evaluator's own
+/// A model CIDR block's addresses, read here on purpose rather than through the evaluator's own
 /// ipBlock matching, so that the two stay independent.
 struct DeclaredBlock {
     cidr: IpNet,
@@ -331,9 +330,9 @@ struct DeclaredBlock {
 }
 
 impl DeclaredBlock {
-    fn parse(cidr: &str, except: &[&str]) -> Option<DeclaredBlock> {
-        let cidr = cidr.parse().ok()?;
-        let except = except.iter().filter_map(|e| e.parse().ok()).collect();
+    fn parse(block: &AddressBlock) -> Option<DeclaredBlock> {
+        let cidr = block.cidr.parse().ok()?;
+        let except = block.except.iter().filter_map(|e| e.parse().ok()).collect();
         Some(DeclaredBlock { cidr, except })
     }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Flow};
+use crate::model::{Endpoint, Flow, every_port};
 
 use super::ports_by_protocol;
 
@@ -212,6 +212,7 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
 /// The ports of a single flow, or how many flows an edge stands for.
 fn flows_label(flows: &[&Flow]) -> String {
     match flows {
+        [flow] if every_port(flow.ports) => "any".to_owned(),
         [flow] => ports_by_protocol(flow.ports)
             .into_iter()
             .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
@@ -270,9 +271,12 @@ fn node(cluster: &Cluster, namespace: &str, end: &Endpoint, level: Level) -> Nod
         Endpoint::Workload(w) => grouped(w.namespace.name),
         Endpoint::Namespace(n) => grouped(n.name),
         Endpoint::Cidr(c) => {
-            let mut label = format!("{}<br/>{}", c.ident, c.cidr);
-            if !c.except.is_empty() {
-                let _ = write!(label, "<br/>except {}", c.except.join(", "));
+            let mut label = c.ident.to_owned();
+            for block in c.blocks {
+                let _ = write!(label, "<br/>{}", block.cidr);
+                if !block.except.is_empty() {
+                    let _ = write!(label, "<br/>except {}", block.except.join(", "));
+                }
             }
             Node {
                 group: None,

@@ -213,14 +213,9 @@ impl<'a> Planner<'a> {
     }
 
     fn workload(&self, workload: &Workload) -> Target {
-        let selector: Vec<String> = workload
-            .selector
-            .iter()
-            .map(|l| format!("{}={}", l.key, l.value))
-            .collect();
         Target {
             id: format!("{}/{}", workload.namespace.name, workload.name),
-            selector: selector.join(","),
+            selector: workload.kubectl_selector(),
             class: self.pod_classes
                 [&(workload.namespace.name.to_owned(), workload.name.to_owned())],
             ports: workload.ports.to_vec(),
@@ -412,8 +407,12 @@ fn private_address(cluster: &Cluster) -> (IpAddr, String) {
     for address in PRIVATE_ADDRESSES {
         let address = IpAddr::V4(address);
         for cidr in &cluster.cidrs {
-            let excepted = cidr.except.iter().filter_map(|e| e.parse::<IpNet>().ok());
-            if excepted.clone().any(|e| e.contains(&address)) {
+            let mut excepted = cidr
+                .blocks
+                .iter()
+                .flat_map(|b| b.except)
+                .filter_map(|e| e.parse::<IpNet>().ok());
+            if excepted.any(|e| e.contains(&address)) {
                 return (
                     address,
                     format!("a private address, excepted from {}", cidr.ident),
