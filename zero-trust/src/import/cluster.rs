@@ -5,7 +5,9 @@
 //! once per process, so the few declarations it builds are leaked for the process's life.
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
+use crate::model::{
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Workload,
+};
 
 use super::decls::{Declarations, EndRef, FileOf};
 use super::plan::merge;
@@ -43,6 +45,7 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
             .iter()
             .map(|workload| {
                 let selector = workload
+                    .selector
                     .labels
                     .iter()
                     .map(|(key, value)| Label {
@@ -50,11 +53,22 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                         value: leak_str(value),
                     })
                     .collect();
+                let expressions = workload
+                    .selector
+                    .expressions
+                    .iter()
+                    .map(|(key, operator, values)| Expression {
+                        key: leak_str(key),
+                        operator: *operator,
+                        values: leak_slice(values.iter().map(|v| leak_str(v)).collect()),
+                    })
+                    .collect();
                 leak(Workload {
                     ident: leak_str(&workload.ident),
                     name: leak_str(&workload.name()),
                     namespace: ns,
                     selector: leak_slice(selector),
+                    expressions: leak_slice(expressions),
                     ports: leak_slice(workload.ports.clone()),
                 })
             })
@@ -66,15 +80,13 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
         .cidrs
         .iter()
         .map(|cidr| {
+            let except = cidr.except.iter().map(|e| leak_str(&e.to_string()));
             leak(CidrBlock {
                 ident: leak_str(&cidr.ident),
-                cidr: leak_str(&cidr.cidr.to_string()),
-                except: leak_slice(
-                    cidr.except
-                        .iter()
-                        .map(|e| leak_str(&e.to_string()))
-                        .collect(),
-                ),
+                blocks: leak_slice(vec![AddressBlock {
+                    cidr: leak_str(&cidr.cidr.to_string()),
+                    except: leak_slice(except.collect()),
+                }]),
             })
         })
         .collect();
@@ -118,6 +130,7 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                             from: endpoint(flow.from),
                             to: endpoint(flow.to),
                             ports: leak_slice(flow.ports.clone()),
+                            reason: leak_str(&flow.reason()),
                         })
                         .collect(),
                 ),

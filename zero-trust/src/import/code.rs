@@ -8,6 +8,8 @@ use std::fmt::Write;
 use zero_trust_rules::{PortRange, Protocol};
 
 use super::decls::{Declarations, EndRef, FileOf, FlowDecl, NamespaceDecl, Spelling};
+use super::plan::PodSelector;
+use crate::model::{Operator, every_port};
 
 /// File name (`prod_api.rs`, `shared.rs`, `mod.rs`) → its text. `preamble` opens every
 /// file's doc comment: where the policies came from and the assumptions made.
@@ -93,13 +95,11 @@ impl Block<'_> {
         }
         for flow in &self.flows {
             text.push('\n');
-            for reason in &flow.reasons {
-                for line in reason.lines() {
-                    let _ = writeln!(text, "    // {line}");
-                }
-            }
             let said_by: Vec<&str> = flow.said_by.iter().map(String::as_str).collect();
             let _ = writeln!(text, "    // from {}", said_by.join(", "));
+            for line in flow.reason_lines() {
+                let _ = writeln!(text, "    /// {line}");
+            }
             let _ = writeln!(
                 text,
                 "    {} -> {}:{};",
@@ -136,12 +136,8 @@ fn namespace_text(namespace: &NamespaceDecl) -> String {
         match workload.spelling() {
             Spelling::Default => {}
             Spelling::Renamed(name) => line.push_str(&format!(" as {name:?}")),
-            Spelling::Labels(labels) => {
-                let labels: Vec<String> = labels
-                    .iter()
-                    .map(|(k, v)| format!("{k:?} = {v:?}"))
-                    .collect();
-                line.push_str(&format!(" [{}]", labels.join(", ")));
+            Spelling::Selector(selector) => {
+                line.push_str(&format!(" [{}]", selector_text(selector)));
             }
         }
         if !workload.ports.is_empty() {
@@ -157,11 +153,40 @@ fn namespace_text(namespace: &NamespaceDecl) -> String {
     text
 }
 
-/// `8080, 53/udp, 30000..=32767`: TCP, the DSL's default, goes unwritten.
+/// `"app" = "web", "tier" in ["a", "b"], "canary", !"legacy"`.
+fn selector_text(selector: &PodSelector) -> String {
+    let quoted = |values: &[String]| {
+        let values: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        format!("[{}]", values.join(", "))
+    };
+    let mut parts: Vec<String> = selector
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k:?} = {v:?}"))
+        .collect();
+    for (key, operator, values) in &selector.expressions {
+        parts.push(match operator {
+            Operator::In => format!("{key:?} in {}", quoted(values)),
+            Operator::NotIn => format!("{key:?} not in {}", quoted(values)),
+            Operator::Exists => format!("{key:?}"),
+            Operator::DoesNotExist => format!("!{key:?}"),
+        });
+    }
+    parts.join(", ")
+}
+
+/// `8080, 53/udp, 30000..=32767`: TCP, the DSL's default, goes unwritten; every port of
+/// every protocol is `any`, every port of one `any/udp`.
 pub fn ports_text(ports: &[PortRange]) -> String {
+    if every_port(ports) {
+        return "any".to_owned();
+    }
     let texts: Vec<String> = ports
         .iter()
         .map(|port| {
+            if port.is_every() {
+                return format!("any/{}", port.protocol.as_dsl());
+            }
             let number = if port.is_single() {
                 port.first.to_string()
             } else {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use zero_trust_rules::PortRange;
 
-use super::plan::{End, Plan, Unsupported, merge};
+use super::plan::{End, Plan, PodSelector, Unsupported, merge};
 
 #[derive(Clone, Debug)]
 pub struct Declarations {
@@ -42,7 +42,7 @@ pub struct NamespaceDecl {
 #[derive(Clone, Debug)]
 pub struct WorkloadDecl {
     pub ident: String,
-    pub labels: BTreeMap<String, String>,
+    pub selector: PodSelector,
     /// What flows to it use, merged.
     pub ports: Vec<PortRange>,
 }
@@ -51,22 +51,23 @@ impl WorkloadDecl {
     /// How the DSL spells the selector: `None` for the default `app: <ident with ->`,
     /// `Some(Rename)` for `as "name"`, else the labels in brackets.
     pub fn spelling(&self) -> Spelling<'_> {
-        if let [(key, value)] = self.labels.iter().collect::<Vec<_>>()[..]
+        if let [(key, value)] = self.selector.labels.iter().collect::<Vec<_>>()[..]
             && key == "app"
+            && self.selector.expressions.is_empty()
         {
             if *value == dashed(&self.ident) {
                 return Spelling::Default;
             }
             return Spelling::Renamed(value);
         }
-        Spelling::Labels(&self.labels)
+        Spelling::Selector(&self.selector)
     }
 
     /// The Kubernetes name the DSL gives it, which its policies are named after.
     pub fn name(&self) -> String {
         match self.spelling() {
             Spelling::Renamed(name) => name.clone(),
-            Spelling::Default | Spelling::Labels(_) => dashed(&self.ident),
+            Spelling::Default | Spelling::Selector(_) => dashed(&self.ident),
         }
     }
 }
@@ -74,7 +75,7 @@ impl WorkloadDecl {
 pub enum Spelling<'a> {
     Default,
     Renamed(&'a String),
-    Labels(&'a BTreeMap<String, String>),
+    Selector(&'a PodSelector),
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +104,24 @@ pub struct FlowDecl {
     pub reasons: BTreeSet<String>,
 }
 
+impl FlowDecl {
+    /// The reasons as the lines of the flow's doc comment: each line trimmed, blank ones
+    /// left out.
+    pub fn reason_lines(&self) -> Vec<String> {
+        self.reasons
+            .iter()
+            .flat_map(|reason| reason.lines())
+            .map(|line| line.trim().to_owned())
+            .filter(|line| !line.is_empty())
+            .collect()
+    }
+
+    /// The reason the macro reads from those lines: joined by spaces.
+    pub fn reason(&self) -> String {
+        self.reason_lines().join(" ")
+    }
+}
+
 /// Where a declaration lives: its managed namespace's file, or the shared file.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FileOf {
@@ -119,18 +138,20 @@ impl Declarations {
     pub fn build(plan: &Plan, listeners: &[Listener]) -> Declarations {
         let mut names = Names::default();
         let mut namespace_names: BTreeSet<String> = plan.managed.clone();
-        let mut workload_labels: BTreeMap<String, BTreeSet<BTreeMap<String, String>>> =
-            BTreeMap::new();
+        let mut workload_selectors: BTreeMap<String, BTreeSet<PodSelector>> = BTreeMap::new();
         let mut cidrs: BTreeSet<(IpNet, Vec<IpNet>)> = BTreeSet::new();
         for flow in &plan.flows {
             for end in [&flow.from, &flow.to] {
                 match end {
-                    End::Workload { namespace, labels } => {
+                    End::Workload {
+                        namespace,
+                        selector,
+                    } => {
                         namespace_names.insert(namespace.clone());
-                        workload_labels
+                        workload_selectors
                             .entry(namespace.clone())
                             .or_default()
-                            .insert(labels.clone());
+                            .insert(selector.clone());
                     }
                     End::Namespace(namespace) => {
                         namespace_names.insert(namespace.clone());
@@ -151,11 +172,14 @@ impl Declarations {
             })
             .collect();
         for namespace in &mut namespaces {
-            for labels in workload_labels.remove(&namespace.name).unwrap_or_default() {
-                let ident = names.claim(&workload_ident(&labels), &namespace.ident);
+            for selector in workload_selectors
+                .remove(&namespace.name)
+                .unwrap_or_default()
+            {
+                let ident = names.claim(&workload_ident(&selector), &namespace.ident);
                 namespace.workloads.push(WorkloadDecl {
                     ident,
-                    labels,
+                    selector,
                     ports: Vec::new(),
                 });
             }
@@ -206,13 +230,13 @@ impl Declarations {
         match end {
             End::Workload {
                 namespace: n,
-                labels,
+                selector,
             } => {
                 let n = namespace(n);
                 let w = self.namespaces[n]
                     .workloads
                     .iter()
-                    .position(|w| &w.labels == labels)
+                    .position(|w| &w.selector == selector)
                     .unwrap_or_default();
                 EndRef::Workload(n, w)
             }
@@ -273,9 +297,7 @@ impl Declarations {
             .iter()
             .flat_map(|w| w.ports.iter().copied())
             .collect();
-        // A namespace zero-trust does not manage, whose workloads declare no port, accepts
-        // every port: nobody here can know what it listens on.
-        if !namespace.managed && declared.is_empty() {
+        if !zero_trust_rules::ports_are_checked(namespace.managed, &declared) {
             return Vec::new();
         }
         ports
@@ -302,18 +324,22 @@ impl Declarations {
             match namespace
                 .workloads
                 .iter_mut()
-                .find(|w| w.labels == listener.labels)
+                .find(|w| w.selector.labels == listener.labels && w.selector.expressions.is_empty())
             {
                 Some(workload) => {
                     workload.ports = merge(workload.ports.iter().chain(&heard).copied());
                 }
                 None => {
+                    let selector = PodSelector {
+                        labels: listener.labels.clone(),
+                        expressions: Vec::new(),
+                    };
                     let ident = self
                         .names
-                        .claim(&workload_ident(&listener.labels), &namespace.ident);
+                        .claim(&workload_ident(&selector), &namespace.ident);
                     namespace.workloads.push(WorkloadDecl {
                         ident,
-                        labels: listener.labels.clone(),
+                        selector,
                         ports: merge(heard),
                     });
                 }
@@ -498,8 +524,10 @@ pub fn dashed(ident: &str) -> String {
     ident.replace('_', "-")
 }
 
-/// Named after the label people name workloads by, else the first value.
-fn workload_ident(labels: &BTreeMap<String, String>) -> String {
+/// Named after the label people name workloads by, else the first value, else the first
+/// set-based requirement (`tier in (web, api)`: `tier_web_api`).
+fn workload_ident(selector: &PodSelector) -> String {
+    let labels = &selector.labels;
     const NAMING: [&str; 5] = [
         "app.kubernetes.io/name",
         "app",
@@ -511,7 +539,13 @@ fn workload_ident(labels: &BTreeMap<String, String>) -> String {
         .iter()
         .find_map(|key| labels.get(*key))
         .or_else(|| labels.values().next());
-    identifier(value.map(String::as_str).unwrap_or("workload"))
+    if let Some(value) = value {
+        return identifier(value);
+    }
+    match selector.expressions.first() {
+        Some((key, _, values)) => identifier(&format!("{key} {}", values.join(" "))),
+        None => "workload".to_owned(),
+    }
 }
 
 fn cidr_ident(cidr: &IpNet) -> String {

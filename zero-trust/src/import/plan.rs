@@ -20,6 +20,7 @@ use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, P
 use crate::eval::policy::{NamespaceScope, Peer, Peers, PortMatch, Ports, Rule};
 use crate::eval::selector::Requirement;
 use crate::eval::{CompiledPolicy, Direction, Selector};
+use crate::model::Operator;
 
 /// How peers' namespace selectors are read.
 #[derive(Clone, Debug, Default)]
@@ -29,13 +30,21 @@ pub struct Assumptions {
     pub namespace_label: Option<String>,
 }
 
+/// A pod selector as the DSL writes it: `"key" = "value"` labels, and the set-based
+/// requirements (`in`, `not in`, exists, does not exist) beside them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PodSelector {
+    pub labels: BTreeMap<String, String>,
+    pub expressions: Vec<(String, Operator, Vec<String>)>,
+}
+
 /// One end of a flow, as the input's selectors define it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum End {
-    /// The pods of `namespace` carrying every label of `labels` (never empty).
+    /// The pods of `namespace` its selector (never empty) selects.
     Workload {
         namespace: String,
-        labels: BTreeMap<String, String>,
+        selector: PodSelector,
     },
     /// Every pod of the namespace.
     Namespace(String),
@@ -244,30 +253,42 @@ fn named_namespaces(selector: &Selector, assumptions: &Assumptions) -> Result<Ve
     ))
 }
 
-/// A workload for a selector of `matchLabels`, the whole namespace for the empty selector.
+/// A workload for a selector, the whole namespace for the empty selector. A key the
+/// selector constrains twice (`app: web` and `app In (web, api)`) is refused, as the DSL
+/// refuses it.
 fn pods_end(namespace: &str, selector: &Selector) -> Result<End, String> {
     if selector.selects_everything() {
         return Ok(End::Namespace(namespace.to_owned()));
     }
-    let mut labels = BTreeMap::new();
+    let mut pods = PodSelector::default();
+    let mut keys = BTreeSet::new();
     for requirement in selector.requirements() {
-        match requirement {
+        let (key, expression) = match requirement {
             Requirement::In { key, values } if values.len() == 1 => {
-                labels.insert(
-                    key.clone(),
-                    values.iter().next().cloned().unwrap_or_default(),
-                );
+                let value = values.iter().next().cloned().unwrap_or_default();
+                pods.labels.insert(key.clone(), value);
+                (key, None)
             }
-            _ => {
-                return Err(format!(
-                    "the pod selector {selector} uses `matchExpressions`, which `zero_trust!` cannot write yet"
-                ));
+            Requirement::In { key, values } => (key, Some((Operator::In, values))),
+            Requirement::NotIn { key, values } => (key, Some((Operator::NotIn, values))),
+            Requirement::Exists { key } => (key, Some((Operator::Exists, &BTreeSet::new()))),
+            Requirement::DoesNotExist { key } => {
+                (key, Some((Operator::DoesNotExist, &BTreeSet::new())))
             }
+        };
+        if !keys.insert(key.clone()) {
+            return Err(format!(
+                "the pod selector {selector} constrains `{key}` twice, which `zero_trust!` refuses; write one requirement per key"
+            ));
+        }
+        if let Some((operator, values)) = expression {
+            pods.expressions
+                .push((key.clone(), operator, values.iter().cloned().collect()));
         }
     }
     Ok(End::Workload {
         namespace: namespace.to_owned(),
-        labels,
+        selector: pods,
     })
 }
 
