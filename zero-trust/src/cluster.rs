@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use zero_trust_rules::{CLUSTER_LABEL, POLICY_SOURCE_LABEL};
+
 use crate::model::{CidrBlock, Endpoint, EndpointKey, Flow, Namespace, Policy, Workload};
+use crate::targets::ClusterTarget;
 
 /// Every declaration and flow of a cluster, checked and in a deterministic order.
 #[derive(Debug, Clone)]
@@ -20,6 +23,9 @@ pub struct Cluster {
     /// Who wrote the objects: the value of `zero-trust.dev/policy-source` on each of them,
     /// which `apply.sh` prunes by. [`DEFAULT_SOURCE`] unless [`Cluster::with_source`] says.
     pub source: &'static str,
+    /// The declared cluster this is the assembly for (`k8s/<name>/`), or `None` where the
+    /// source declares no cluster and emits one `k8s/`.
+    pub target: Option<&'static ClusterTarget>,
 }
 
 /// The policy source of a cluster that names none.
@@ -46,6 +52,26 @@ pub enum ClusterError {
     InvalidSource {
         source: &'static str,
         reason: String,
+    },
+    /// A problem of one declared cluster's assembly only.
+    InCluster {
+        cluster: &'static str,
+        error: Box<ClusterError>,
+    },
+    InvalidClusterName {
+        name: &'static str,
+        reason: String,
+    },
+    ClusterTwice {
+        name: &'static str,
+    },
+    NoContexts {
+        cluster: &'static str,
+    },
+    ContextTwice {
+        context: &'static str,
+        first: &'static str,
+        second: &'static str,
     },
 }
 
@@ -75,6 +101,31 @@ impl fmt::Display for ClusterError {
             ClusterError::InvalidSource { source, reason } => write!(
                 f,
                 "policy source `{source}` is not a valid label value ({reason}); name the source with letters, digits, `-`, `_` and `.`"
+            ),
+            ClusterError::InCluster { cluster, error } => {
+                write!(f, "in cluster `{cluster}`: {error}")
+            }
+            ClusterError::InvalidClusterName { name, reason } => write!(
+                f,
+                "cluster name `{name}` cannot name a folder of k8s/ and label objects ({reason}); use lowercase letters, digits and `-`"
+            ),
+            ClusterError::ClusterTwice { name } => {
+                write!(
+                    f,
+                    "cluster `{name}` is declared twice; declare each cluster once"
+                )
+            }
+            ClusterError::NoContexts { cluster } => write!(
+                f,
+                "cluster `{cluster}` declares no kube context, so nothing could apply it; list the contexts that may receive it"
+            ),
+            ClusterError::ContextTwice {
+                context,
+                first,
+                second,
+            } => write!(
+                f,
+                "kube context `{context}` is declared for both cluster `{first}` and cluster `{second}`; a context reaches one cluster, so declare it for one"
             ),
         }
     }
@@ -169,6 +220,7 @@ impl Cluster {
                 cidrs,
                 flows,
                 source: DEFAULT_SOURCE,
+                target: None,
             })
         } else {
             Err(errors)
@@ -186,6 +238,13 @@ impl Cluster {
             }]),
             Err(reason) => Err(vec![ClusterError::InvalidSource { source, reason }]),
         }
+    }
+
+    /// The labels that tell this source's objects, and this cluster's, from any other's:
+    /// what prune selects on beside `app.kubernetes.io/managed-by`.
+    pub fn identity_labels(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        let cluster = self.target.map(|target| (CLUSTER_LABEL, target.name));
+        std::iter::once((POLICY_SOURCE_LABEL, self.source)).chain(cluster)
     }
 
     pub fn managed_namespaces(&self) -> impl Iterator<Item = &'static Namespace> + '_ {

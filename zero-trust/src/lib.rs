@@ -10,12 +10,14 @@ pub mod eval;
 pub mod lower;
 pub mod model;
 pub mod rollout;
+pub mod targets;
 pub mod validate;
 pub mod yaml;
 
 pub use cluster::{Cluster, ClusterError};
 pub use model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
 pub use policy_macros::zero_trust;
+pub use targets::{ClusterTarget, assemble_clusters};
 pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 
 /// What the macro's expansion names; not a public API.
