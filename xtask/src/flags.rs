@@ -49,11 +49,15 @@ pub enum Command {
     /// an error.
     Diff {
         /// The git ref whose committed k8s/ to compare with what policies/ emits now.
-        #[arg(value_name = "GIT_REF", conflicts_with = "dirs")]
+        #[arg(value_name = "GIT_REF", conflicts_with_all = ["dirs", "clusters"])]
         git_ref: Option<String>,
         /// Compare two folders instead, read (recursively) as `verify` reads one.
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
         dirs: Option<Vec<PathBuf>>,
+        /// Compare two declared clusters instead: the flows B allows and A does not, and the
+        /// reverse, as their policy source emits them now.
+        #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "dirs")]
+        clusters: Option<Vec<String>>,
         /// md (to paste into a review; the default when stdout is not a terminal) or text.
         #[arg(long, value_enum)]
         format: Option<diff::Format>,
@@ -240,6 +244,7 @@ mod tests {
             Command::Diff {
                 git_ref: None,
                 dirs: None,
+                clusters: None,
                 format: None
             }
         );
@@ -248,6 +253,7 @@ mod tests {
             Command::Diff {
                 git_ref: Some("main~3".to_owned()),
                 dirs: None,
+                clusters: None,
                 format: Some(diff::Format::Markdown)
             }
         );
@@ -256,7 +262,17 @@ mod tests {
             Command::Diff {
                 git_ref: None,
                 dirs: Some(vec![PathBuf::from("old"), PathBuf::from("new")]),
+                clusters: None,
                 format: Some(diff::Format::Text)
+            }
+        );
+        assert_eq!(
+            ok(&["diff", "--clusters", "staging", "prod"]),
+            Command::Diff {
+                git_ref: None,
+                dirs: None,
+                clusters: Some(vec!["staging".to_owned(), "prod".to_owned()]),
+                format: None
             }
         );
         assert_eq!(
@@ -340,6 +356,11 @@ mod tests {
             (&["verify", "--format", "xml"], "xml"),
             (&["diff", "--dirs", "only-one"], "--dirs"),
             (&["diff", "main", "--dirs", "a", "b"], "--dirs"),
+            (&["diff", "--clusters", "staging"], "--clusters"),
+            (
+                &["diff", "--dirs", "a", "b", "--clusters", "c", "d"],
+                "--clusters",
+            ),
             (&["explain", "a/b"], "DST"),
             (
                 &["synth", "--workloads", "5", "--flows", "1"],
