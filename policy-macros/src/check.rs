@@ -3,79 +3,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use syn::{Ident, LitStr, Path};
+use syn::{Ident, LitStr};
 use zero_trust_rules::{
     ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
     check_port_range, parse_cidr, parse_except,
 };
 
-use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl,
+use crate::ast::{CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl};
+use crate::checked::{
+    Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
 };
 use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
+use crate::resolve::{Declared, Imports, declarations, end_text, ident_text, resolve_end};
 use crate::suggest::Suggester;
-
-pub struct Checked<'a> {
-    pub namespaces: Vec<CheckedNamespace<'a>>,
-    pub cidrs: Vec<CheckedCidr<'a>>,
-    pub uses: Vec<&'a syn::ItemUse>,
-    pub flows: Vec<CheckedFlow<'a>>,
-}
-
-pub struct CheckedNamespace<'a> {
-    pub ident: &'a Ident,
-    pub name: String,
-    pub managed: bool,
-    pub workloads: Vec<CheckedWorkload<'a>>,
-    /// Every port a workload of the namespace listens on.
-    pub ports: Vec<PortRange>,
-}
-
-pub struct CheckedWorkload<'a> {
-    pub ident: &'a Ident,
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub ports: Vec<PortRange>,
-}
-
-pub struct CheckedCidr<'a> {
-    pub ident: &'a Ident,
-    pub cidr: String,
-    pub except: Vec<String>,
-}
-
-pub struct CheckedFlow<'a> {
-    pub decl: &'a FlowDecl,
-    pub from: CheckedEnd<'a>,
-    pub to: CheckedEnd<'a>,
-    pub ports: Vec<(PortRange, SpanRange)>,
-}
-
-pub enum CheckedEnd<'a> {
-    AllManaged,
-    /// Declared in this block; the macro has checked what it could.
-    Local(&'a Ident, LocalKind),
-    /// Declared elsewhere and named by a path or a `use`; rustc resolves it and the
-    /// expansion checks ports and sides in `const` items.
-    Foreign(&'a Path),
-}
-
-#[derive(Clone, Copy)]
-pub enum LocalKind {
-    Namespace,
-    Workload,
-    Cidr,
-}
-
-/// What a name declared in this block stands for.
-#[derive(Clone, Copy)]
-enum Declared<'c, 'a> {
-    Namespace(&'c CheckedNamespace<'a>),
-    Workload(&'c CheckedNamespace<'a>, &'c CheckedWorkload<'a>),
-    Cidr,
-}
 
 pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     let mut errors = Errors::default();
@@ -97,19 +39,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     names_are_declared_once(&namespaces, &cidrs, &mut errors);
     kubernetes_names_are_unique(&namespaces, &mut errors);
 
-    let mut declared = BTreeMap::new();
-    for namespace in &namespaces {
-        declared.insert(ident_text(namespace.ident), Declared::Namespace(namespace));
-        for workload in &namespace.workloads {
-            declared.insert(
-                ident_text(workload.ident),
-                Declared::Workload(namespace, workload),
-            );
-        }
-    }
-    for cidr in &cidrs {
-        declared.insert(ident_text(cidr.ident), Declared::Cidr);
-    }
+    let declared = declarations(&namespaces, &cidrs);
     let imports = Imports::of(&uses);
     let mut suggester = Suggester::new(declared.keys().chain(imports.names.iter()));
 
@@ -293,7 +223,7 @@ fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(St
     checked
 }
 
-/// Rule: ports are 1..=65535, ranges non-empty and ascending, protocols tcp/udp/sctp.
+/// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols tcp/udp/sctp.
 fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
     for decl in decls {
@@ -383,73 +313,6 @@ fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Err
     }
 }
 
-/// The names a block's `use` items bring in, and whether a glob may bring in more.
-struct Imports {
-    names: BTreeSet<String>,
-    glob: bool,
-}
-
-impl Imports {
-    fn of(uses: &[&syn::ItemUse]) -> Imports {
-        let mut imports = Imports {
-            names: BTreeSet::new(),
-            glob: false,
-        };
-        for item in uses {
-            imports.collect(&item.tree);
-        }
-        imports
-    }
-
-    fn collect(&mut self, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(path) => self.collect(&path.tree),
-            syn::UseTree::Name(name) => drop(self.names.insert(ident_text(&name.ident))),
-            syn::UseTree::Rename(rename) => drop(self.names.insert(ident_text(&rename.rename))),
-            syn::UseTree::Glob(_) => self.glob = true,
-            syn::UseTree::Group(group) => group.items.iter().for_each(|tree| self.collect(tree)),
-        }
-    }
-}
-
-/// Rule: each end of a flow names something declared in the block or brought in by
-/// `use`, or is a path that rustc resolves; otherwise the edge dangles.
-fn resolve_end<'a, 'n>(
-    end: &'a EndpointRef,
-    declared: &BTreeMap<String, Declared>,
-    imports: &Imports,
-    suggester: &mut Suggester<'n, impl Iterator<Item = &'n String>>,
-    errors: &mut Errors,
-) -> Option<CheckedEnd<'a>> {
-    let path = match end {
-        EndpointRef::AllManaged(_) => return Some(CheckedEnd::AllManaged),
-        EndpointRef::Path(path) => path,
-    };
-    let Some(ident) = path.get_ident() else {
-        return Some(CheckedEnd::Foreign(path));
-    };
-    let text = ident_text(ident);
-    if let Some(declared) = declared.get(&text) {
-        let kind = match declared {
-            Declared::Namespace(_) => LocalKind::Namespace,
-            Declared::Workload(..) => LocalKind::Workload,
-            Declared::Cidr => LocalKind::Cidr,
-        };
-        return Some(CheckedEnd::Local(ident, kind));
-    }
-    if imports.names.contains(&text) || imports.glob {
-        return Some(CheckedEnd::Foreign(path));
-    }
-    let message = match suggester.closest(&text) {
-        Some(close) => format!("`{text}` is not declared; did you mean `{close}`?"),
-        None => format!(
-            "`{text}` is not declared; declare it in a `namespace` block or as a `cidr`, or bring it in with `use`"
-        ),
-    };
-    errors.push(ident.span(), message);
-    None
-}
-
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any
 /// workload's of a namespace target). Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
@@ -521,28 +384,6 @@ fn flows_are_written_once(flows: &[CheckedFlow], errors: &mut Errors) {
                     key.0, key.1
                 ),
             );
-        }
-    }
-}
-
-/// The identifier without a raw `r#` prefix.
-pub fn ident_text(ident: &Ident) -> String {
-    let text = ident.to_string();
-    text.strip_prefix("r#").map(str::to_owned).unwrap_or(text)
-}
-
-pub fn end_text(end: &EndpointRef) -> String {
-    match end {
-        EndpointRef::AllManaged(_) => "*".to_owned(),
-        EndpointRef::Path(path) => {
-            let segments: Vec<String> =
-                path.segments.iter().map(|s| ident_text(&s.ident)).collect();
-            let prefix = if path.leading_colon.is_some() {
-                "::"
-            } else {
-                ""
-            };
-            format!("{prefix}{}", segments.join("::"))
         }
     }
 }

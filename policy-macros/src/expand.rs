@@ -11,8 +11,9 @@ use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
 use crate::ast::{EndpointRef, Input, Item};
-use crate::check::{Checked, CheckedEnd, CheckedFlow, LocalKind, end_text, ident_text};
+use crate::checked::{Checked, CheckedEnd, CheckedFlow, LocalKind};
 use crate::reserved::{imports_reserved, reserved};
+use crate::resolve::{end_text, ident_text};
 
 pub fn expand(checked: &Checked) -> TokenStream {
     let mut items = TokenStream::new();

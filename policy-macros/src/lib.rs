@@ -5,11 +5,13 @@
 
 mod ast;
 mod check;
+mod checked;
 mod ctxt;
 mod expand;
 mod parse;
 mod ports;
 mod reserved;
+mod resolve;
 mod suggest;
 mod work;
 

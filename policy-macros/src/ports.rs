@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use zero_trust_rules::{PortRange, check_port_range};
+use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, check_port_range};
 
 use crate::ctxt::{Errors, SpanRange};
 use crate::work;
@@ -14,7 +14,7 @@ use crate::work;
 /// Up to this many ports, pairwise comparison is cheaper than sorting.
 const PAIRWISE: usize = 8;
 
-/// Rule: a port is a plain decimal number from 1 to 65535.
+/// Rule: a port is a plain decimal number from `FIRST_PORT` to `LAST_PORT`.
 pub fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
     let text = literal.to_string();
     if !literal.suffix().is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
@@ -30,7 +30,7 @@ pub fn port_number(literal: &syn::LitInt, errors: &mut Errors) -> Option<u64> {
     let Ok(number) = digits.parse::<u64>() else {
         errors.push(
             literal.span(),
-            format!("port {digits} is out of range; ports are 1 to 65535"),
+            format!("port {digits} is out of range; ports are {FIRST_PORT} to {LAST_PORT}"),
         );
         return None;
     };

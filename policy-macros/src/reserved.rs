@@ -4,8 +4,8 @@
 
 use syn::Ident;
 
-use crate::check::ident_text;
 use crate::ctxt::Errors;
+use crate::resolve::ident_text;
 
 /// Why a name is reserved, or `None` if it is free.
 pub fn reserved(name: &str) -> Option<&'static str> {

@@ -469,7 +469,9 @@ fn a_huge_port_is_reported_as_written() {
         assert_eq!(
             messages,
             [format!(
-                "port {written} is out of range; ports are 1 to 65535"
+                "port {written} is out of range; ports are {} to {}",
+                zero_trust_rules::FIRST_PORT,
+                zero_trust_rules::LAST_PORT
             )],
             "{port}"
         );

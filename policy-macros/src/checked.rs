@@ -1,0 +1,60 @@
+//! The checked model of a block: what the rules accepted, with the Kubernetes names and
+//! ports worked out and each flow's ends resolved, ready to expand.
+
+use syn::{Ident, Path};
+use zero_trust_rules::PortRange;
+
+use crate::ast::FlowDecl;
+use crate::ctxt::SpanRange;
+
+pub struct Checked<'a> {
+    pub namespaces: Vec<CheckedNamespace<'a>>,
+    pub cidrs: Vec<CheckedCidr<'a>>,
+    pub uses: Vec<&'a syn::ItemUse>,
+    pub flows: Vec<CheckedFlow<'a>>,
+}
+
+pub struct CheckedNamespace<'a> {
+    pub ident: &'a Ident,
+    pub name: String,
+    pub managed: bool,
+    pub workloads: Vec<CheckedWorkload<'a>>,
+    /// Every port a workload of the namespace listens on.
+    pub ports: Vec<PortRange>,
+}
+
+pub struct CheckedWorkload<'a> {
+    pub ident: &'a Ident,
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub ports: Vec<PortRange>,
+}
+
+pub struct CheckedCidr<'a> {
+    pub ident: &'a Ident,
+    pub cidr: String,
+    pub except: Vec<String>,
+}
+
+pub struct CheckedFlow<'a> {
+    pub decl: &'a FlowDecl,
+    pub from: CheckedEnd<'a>,
+    pub to: CheckedEnd<'a>,
+    pub ports: Vec<(PortRange, SpanRange)>,
+}
+
+pub enum CheckedEnd<'a> {
+    AllManaged,
+    /// Declared in this block; the macro has checked what it could.
+    Local(&'a Ident, LocalKind),
+    /// Declared elsewhere and named by a path or a `use`; rustc resolves it and the
+    /// expansion checks ports and sides in `const` items.
+    Foreign(&'a Path),
+}
+
+#[derive(Clone, Copy)]
+pub enum LocalKind {
+    Namespace,
+    Workload,
+    Cidr,
+}
