@@ -3,6 +3,7 @@
 
 use proc_macro2::Span;
 
+use crate::clusters::{ClustersAttr, ClustersDecl};
 use crate::ctxt::SpanRange;
 use syn::{Ident, LitInt, LitStr, Path, Token};
 
@@ -21,6 +22,8 @@ pub enum Item {
     Cidr(CidrDecl),
     Use(syn::ItemUse),
     Flow(FlowDecl),
+    /// `clusters staging, prod;`
+    Clusters(ClustersDecl),
 }
 
 /// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
@@ -29,6 +32,7 @@ pub struct NamespaceDecl {
     pub ident: Ident,
     pub rename: Option<LitStr>,
     pub workloads: Vec<WorkloadDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 /// `main_api [as "main-api"] [["app" = "main-api", ...]] [: 3000, 53/udp]`
@@ -38,6 +42,7 @@ pub struct WorkloadDecl {
     /// `None` when the selector defaults to `app: <name>`.
     pub labels: Option<Labels>,
     pub ports: Vec<PortDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 pub struct Labels {
@@ -62,6 +67,7 @@ pub struct CidrDecl {
     pub ident: Ident,
     pub cidr: LitStr,
     pub except: Vec<LitStr>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 /// `from -> to:ports;`
@@ -70,6 +76,7 @@ pub struct FlowDecl {
     pub arrow: Token![->],
     pub to: EndpointRef,
     pub ports: Vec<PortDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 pub enum EndpointRef {

@@ -151,6 +151,29 @@ const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attr = crate::clusters::parse_attr(input)?;
+        if attr.is_none() && crate::clusters::peek_decl(input) {
+            return input.parse().map(Item::Clusters);
+        }
+        let mut item = parse_item(input)?;
+        if let Some(attr) = attr {
+            match &mut item {
+                Item::Namespace(decl) => decl.clusters = Some(attr),
+                Item::Cidr(decl) => decl.clusters = Some(attr),
+                Item::Flow(decl) => decl.clusters = Some(attr),
+                Item::Use(_) | Item::Clusters(_) => {
+                    return Err(attr.span.error(
+                        "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not this line",
+                    ));
+                }
+            }
+        }
+        Ok(item)
+    }
+}
+
+fn parse_item(input: ParseStream) -> syn::Result<Item> {
+    {
         // `namespace`, `external` and `cidr` start a declaration unless they are the source
         // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
         let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
@@ -209,7 +232,11 @@ fn parse_namespace(
     let workloads = drained_on_error(&body, |body| {
         let mut workloads = Vec::new();
         while !body.is_empty() {
-            workloads.push(body.parse()?);
+            let clusters = crate::clusters::parse_attr(body)?;
+            workloads.push(WorkloadDecl {
+                clusters,
+                ..body.parse()?
+            });
             if body.is_empty() {
                 break;
             }
@@ -227,6 +254,7 @@ fn parse_namespace(
         ident,
         rename,
         workloads,
+        clusters: None,
     })
 }
 
@@ -272,6 +300,7 @@ impl Parse for WorkloadDecl {
             rename,
             labels,
             ports,
+            clusters: None,
         })
     }
 }
@@ -367,6 +396,7 @@ impl Parse for CidrDecl {
             ident,
             cidr,
             except,
+            clusters: None,
         })
     }
 }
@@ -391,6 +421,7 @@ impl Parse for FlowDecl {
             arrow,
             to,
             ports,
+            clusters: None,
         })
     }
 }

@@ -30,10 +30,8 @@ fn committed_example_matches_its_two_clusters() {
             "prod/FLOWS.md",
             "prod/apply.sh",
             "prod/verify.sh",
-            "staging/10-allow-shop-canary.yaml",
             "staging/10-allow-shop.yaml",
             "staging/20-default-deny.yaml",
-            "staging/FLOWS-shop-canary.md",
             "staging/FLOWS-shop.md",
             "staging/FLOWS.md",
             "staging/apply.sh",
@@ -60,7 +58,7 @@ fn committed_example_matches_its_two_clusters() {
         .collect();
     assert_eq!(
         summaries,
-        [("staging/".to_owned(), 2, 6), ("prod/".to_owned(), 1, 4)]
+        [("staging/".to_owned(), 1, 6), ("prod/".to_owned(), 1, 4)]
     );
 }
 
@@ -78,7 +76,7 @@ fn each_committed_cluster_is_proven_against_its_own_declarations() {
     let problems = prove_emitted(prod, &example_dir().join("staging"))
         .expect_err("staging's YAML is not prod's");
     assert!(
-        problems.iter().any(|p| p.contains("shop-canary/")),
+        problems.iter().any(|p| p.contains("198.51.100.0/28")),
         "{problems:#?}"
     );
     assert!(prove_emitted(staging, &example_dir().join("prod")).is_err());
@@ -313,5 +311,130 @@ fn cluster_names_must_be_folder_and_label_safe_unique_and_have_contexts() {
     assert_eq!(
         errors[2],
         "cluster `staging` is declared twice; declare each cluster once"
+    );
+}
+
+mod limited {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        clusters staging, prod;
+        namespace shop {
+            web: 8080;
+            api: 3000;
+            #[clusters(staging)] canary: 8080
+        }
+        #[clusters(prod)]
+        namespace billing { invoices: 9000 }
+        #[clusters(prod)]
+        cidr partner = "203.0.113.0/24";
+
+        web -> api:3000;
+        #[clusters(staging)] canary -> api:3000;
+        #[clusters(prod)] api -> partner:443;
+        #[clusters(prod)] api -> invoices:9000;
+    }
+}
+
+mod reaches_canary {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        crate::limited::web -> crate::limited::canary:8080;
+    }
+}
+
+static STAGING_AND_PROD: &[ClusterTarget] = &[
+    ClusterTarget {
+        name: "staging",
+        contexts: &["kind-staging"],
+        own_parts: &[],
+    },
+    ClusterTarget {
+        name: "prod",
+        contexts: &["gke-prod"],
+        own_parts: &[],
+    },
+];
+
+/// `#[clusters(...)]` on a workload, a namespace (with its workloads), a cidr and flows:
+/// each cluster holds what is limited to it and everything unlimited.
+#[test]
+fn cluster_limited_declarations_and_flows_are_in_their_clusters_only() {
+    let clusters =
+        assemble_clusters(&[&limited::POLICY], STAGING_AND_PROD, "shop").expect("assembles");
+    let summary = |cluster: &Cluster| {
+        let workloads: Vec<String> = cluster
+            .workloads
+            .keys()
+            .map(|(namespace, name)| format!("{namespace}/{name}"))
+            .collect();
+        let cidrs: Vec<&str> = cluster.cidrs.iter().map(|c| c.ident).collect();
+        let flows: Vec<String> = cluster.flows.iter().map(ToString::to_string).collect();
+        (workloads, cidrs, flows)
+    };
+    assert_eq!(
+        summary(&clusters[0]),
+        (
+            vec!["shop/api".into(), "shop/canary".into(), "shop/web".into()],
+            vec![],
+            vec!["web -> api:3000".into(), "canary -> api:3000".into()]
+        )
+    );
+    assert_eq!(
+        summary(&clusters[1]),
+        (
+            vec![
+                "billing/invoices".into(),
+                "shop/api".into(),
+                "shop/web".into()
+            ],
+            vec!["partner"],
+            vec![
+                "web -> api:3000".into(),
+                "api -> partner:443".into(),
+                "api -> invoices:9000".into()
+            ]
+        )
+    );
+    let files = emit_source(&clusters).expect("renders").files;
+    assert!(files.contains_key("prod/10-allow-billing.yaml"));
+    assert!(!files.contains_key("staging/10-allow-billing.yaml"));
+    assert!(files["staging/10-allow-shop.yaml"].contains("name: canary.egress"));
+    assert!(!files["prod/10-allow-shop.yaml"].contains("canary"));
+}
+
+/// Across files, a flow into a workload limited to staging is an error at emit naming
+/// prod, where the workload is absent.
+#[test]
+fn a_flow_of_another_file_reaching_a_limited_workload_names_the_cluster_lacking_it() {
+    static PARTS: &[&Policy] = &[&limited::POLICY, &reaches_canary::POLICY];
+    let errors = errors(PARTS, STAGING_AND_PROD);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(
+            "in cluster `prod`: flow `web -> canary:8080` in tests/tests/clusters.rs reaches workload `canary` (`shop/canary`), which is not part of the cluster"
+        ),
+        "{errors:#?}"
+    );
+}
+
+/// A block's `clusters` line must name clusters the assembly declares.
+#[test]
+fn a_block_naming_an_undeclared_cluster_is_an_error_at_emit() {
+    static ONLY_PROD: &[ClusterTarget] = &[ClusterTarget {
+        name: "prod",
+        contexts: &["gke-prod"],
+        own_parts: &[],
+    }];
+    assert_eq!(
+        errors(&[&limited::POLICY], ONLY_PROD),
+        [
+            "tests/tests/clusters.rs names cluster `staging`, which the assembly does not declare; declared: prod"
+        ]
+    );
+    let none = errors(&[&limited::POLICY], &[]);
+    assert_eq!(none.len(), 2, "{none:#?}");
+    assert!(
+        none[0].contains("but the assembly declares no cluster"),
+        "{none:#?}"
     );
 }

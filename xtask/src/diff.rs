@@ -372,12 +372,10 @@ mod cluster_tests {
         assert_eq!(
             diff.to_string(),
             "+ shop/checkout -> 203.0.113.0/24: 443/tcp\n\
-             - ingress-nginx/<any other pod> -> shop-canary/web-canary: 8080/tcp\n\
-             - ingress-nginx/controller -> shop-canary/web-canary: 8080/tcp\n\
-             - shop-canary/<any other pod> -> kube-system/kube-dns: 53/tcp, 53/udp\n\
-             - shop-canary/web-canary -> kube-system/kube-dns: 53/tcp, 53/udp\n\
-             - shop-canary/web-canary -> shop/checkout: 3000/tcp\n\
-             - shop/checkout -> 198.51.100.0/28: 8443/tcp\n"
+             - ingress-nginx/<any other pod> -> shop/web-canary: 8080/tcp\n\
+             - ingress-nginx/controller -> shop/web-canary: 8080/tcp\n\
+             - shop/checkout -> 198.51.100.0/28: 8443/tcp\n\
+             - shop/web-canary -> shop/checkout: 3000/tcp\n"
         );
         assert!(clusters_diff("prod", "prod").expect("declared").is_empty());
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use zero_trust_rules::{CLUSTER_LABEL, POLICY_SOURCE_LABEL};
 
 use crate::model::{CidrBlock, Endpoint, EndpointKey, Flow, Namespace, Policy, Workload};
-use crate::targets::ClusterTarget;
+use crate::targets::{ClusterTarget, Limited, holds};
 
 /// Every declaration and flow of a cluster, checked and in a deterministic order.
 #[derive(Debug, Clone)]
@@ -73,6 +73,11 @@ pub enum ClusterError {
         first: &'static str,
         second: &'static str,
     },
+    UnknownCluster {
+        name: &'static str,
+        file: &'static str,
+        declared: Vec<&'static str>,
+    },
 }
 
 impl fmt::Display for ClusterError {
@@ -127,6 +132,23 @@ impl fmt::Display for ClusterError {
                 f,
                 "kube context `{context}` is declared for both cluster `{first}` and cluster `{second}`; a context reaches one cluster, so declare it for one"
             ),
+            ClusterError::UnknownCluster {
+                name,
+                file,
+                declared,
+            } if declared.is_empty() => write!(
+                f,
+                "{file} names cluster `{name}`, but the assembly declares no cluster; declare the clusters next to PARTS, or take the `clusters` line and `#[clusters(...)]` out of the block"
+            ),
+            ClusterError::UnknownCluster {
+                name,
+                file,
+                declared,
+            } => write!(
+                f,
+                "{file} names cluster `{name}`, which the assembly does not declare; declared: {}",
+                declared.join(", ")
+            ),
         }
     }
 }
@@ -136,6 +158,15 @@ impl std::error::Error for ClusterError {}
 impl Cluster {
     /// Assembles the parts, reporting every problem at once.
     pub fn assemble(parts: &[&'static Policy]) -> Result<Cluster, Vec<ClusterError>> {
+        Cluster::assemble_for(parts, None)
+    }
+
+    /// Assembles what the parts hold in the declared cluster `cluster`: every declaration
+    /// and flow but those `#[clusters(...)]` limits to other clusters.
+    pub(crate) fn assemble_for(
+        parts: &[&'static Policy],
+        cluster: Option<&str>,
+    ) -> Result<Cluster, Vec<ClusterError>> {
         let mut errors = Vec::new();
         let mut namespaces = BTreeMap::new();
         let mut namespace_files: BTreeMap<&str, &'static str> = BTreeMap::new();
@@ -145,7 +176,11 @@ impl Cluster {
         let mut cidr_files: BTreeMap<EndpointKey, &'static str> = BTreeMap::new();
 
         for part in parts {
+            let holds = |item: Limited| holds(part, &item, cluster);
             for &namespace in part.namespaces {
+                if !holds(Limited::Namespace(namespace)) {
+                    continue;
+                }
                 match namespace_files.insert(namespace.name, part.file) {
                     Some(first) => errors.push(ClusterError::DeclaredTwice {
                         what: format!("namespace `{}`", namespace.name),
@@ -158,6 +193,9 @@ impl Cluster {
                 }
             }
             for &workload in part.workloads {
+                if !holds(Limited::Workload(workload)) {
+                    continue;
+                }
                 let key = (workload.namespace.name, workload.name);
                 match workload_files.insert(key, part.file) {
                     Some(first) => errors.push(ClusterError::DeclaredTwice {
@@ -171,6 +209,9 @@ impl Cluster {
                 }
             }
             for &cidr in part.cidrs {
+                if !holds(Limited::Cidr(cidr)) {
+                    continue;
+                }
                 if cidr_files
                     .insert(cidr.endpoint().key(), part.file)
                     .is_none()
@@ -189,7 +230,10 @@ impl Cluster {
         let mut flows = Vec::new();
         let mut flow_files: BTreeMap<(EndpointKey, EndpointKey), &'static str> = BTreeMap::new();
         for part in parts {
-            for flow in part.flows {
+            for (index, flow) in part.flows.iter().enumerate() {
+                if !holds(part, &Limited::Flow(index), cluster) {
+                    continue;
+                }
                 let mut complete = true;
                 for end in [&flow.from, &flow.to] {
                     if !declared(end) {

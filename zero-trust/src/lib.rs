@@ -27,6 +27,7 @@ pub mod __private {
         CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload, expect_managed_end,
         expect_port,
     };
+    pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};
 
     /// What a block declares after a compile error, so that names used elsewhere still
@@ -74,6 +75,8 @@ pub mod __private {
         workloads: &[],
         cidrs: &[],
         flows: &[],
+        clusters: &[],
+        limits: &[],
     };
 }
 pub mod diff;

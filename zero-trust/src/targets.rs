@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::model::Policy;
+use crate::model::{CidrBlock, Namespace, Policy, Workload};
 
 /// One cluster of a source, as the assembly declares it:
 ///
@@ -29,6 +29,58 @@ pub struct ClusterTarget {
     pub own_parts: &'static [&'static Policy],
 }
 
+/// `#[clusters(prod)]` on a declaration or flow of a block: in these clusters only.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterLimit {
+    pub item: Limited,
+    pub clusters: &'static [&'static str],
+}
+
+/// What a [`ClusterLimit`] limits.
+#[derive(Debug, Clone, Copy)]
+pub enum Limited {
+    /// With its workloads.
+    Namespace(&'static Namespace),
+    Workload(&'static Workload),
+    Cidr(&'static CidrBlock),
+    /// The flow at this index of the block's `flows`.
+    Flow(usize),
+}
+
+/// Whether `cluster` holds `item` of `part`: it is limited to clusters among which is this
+/// one, or not limited at all. Without a declared cluster, everything is held. A workload
+/// of a limited namespace is limited with it.
+pub(crate) fn holds(part: &Policy, item: &Limited, cluster: Option<&str>) -> bool {
+    let Some(cluster) = cluster else {
+        return true;
+    };
+    let namespace_held = match item {
+        Limited::Workload(workload) => {
+            holds(part, &Limited::Namespace(workload.namespace), Some(cluster))
+        }
+        _ => true,
+    };
+    namespace_held
+        && part
+            .limits
+            .iter()
+            .filter(|limit| same_item(&limit.item, item))
+            .all(|limit| limit.clusters.contains(&cluster))
+}
+
+/// By name, not address: a `const` named twice need not be one object in memory.
+fn same_item(a: &Limited, b: &Limited) -> bool {
+    match (a, b) {
+        (Limited::Namespace(a), Limited::Namespace(b)) => a.name == b.name,
+        (Limited::Workload(a), Limited::Workload(b)) => {
+            (a.namespace.name, a.name) == (b.namespace.name, b.name)
+        }
+        (Limited::Cidr(a), Limited::Cidr(b)) => a.endpoint().key() == b.endpoint().key(),
+        (Limited::Flow(a), Limited::Flow(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// The clusters of a source, in the declared order: one per declared cluster, each
 /// assembled from `parts` and its own parts; with no cluster declared, the one cluster of
 /// `parts` (emitted to `k8s/` itself). Every problem is reported at once; an error of every
@@ -38,16 +90,22 @@ pub fn assemble_clusters(
     clusters: &'static [ClusterTarget],
     source: &'static str,
 ) -> Result<Vec<Cluster>, Vec<ClusterError>> {
+    let mut errors = unknown_cluster_names(parts, clusters);
     if clusters.is_empty() {
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         return Ok(vec![Cluster::assemble(parts)?.with_source(source)?]);
     }
-    let mut errors = check_declarations(clusters);
+    errors.extend(check_declarations(clusters));
     let mut assembled = Vec::new();
     let mut failed: Vec<(&'static str, Vec<ClusterError>)> = Vec::new();
     for target in clusters {
         let all_parts: Vec<&'static Policy> =
             parts.iter().chain(target.own_parts).copied().collect();
-        match Cluster::assemble(&all_parts).and_then(|cluster| cluster.with_source(source)) {
+        match Cluster::assemble_for(&all_parts, Some(target.name))
+            .and_then(|cluster| cluster.with_source(source))
+        {
             Ok(cluster) => assembled.push(Cluster {
                 target: Some(target),
                 ..cluster
@@ -61,6 +119,29 @@ pub fn assemble_clusters(
     } else {
         Err(errors)
     }
+}
+
+/// The cluster names a block's `clusters` line gives that the assembly does not declare
+/// (so its `#[clusters(...)]` could never match, or would silently hold nothing).
+fn unknown_cluster_names(
+    parts: &[&'static Policy],
+    clusters: &'static [ClusterTarget],
+) -> Vec<ClusterError> {
+    let own_parts = clusters.iter().flat_map(|c| c.own_parts.iter());
+    let mut errors = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for part in parts.iter().chain(own_parts) {
+        for &name in part.clusters {
+            if !clusters.iter().any(|c| c.name == name) && seen.insert((part.file, name)) {
+                errors.push(ClusterError::UnknownCluster {
+                    name,
+                    file: part.file,
+                    declared: clusters.iter().map(|c| c.name).collect(),
+                });
+            }
+        }
+    }
+    errors
 }
 
 /// Names valid as a folder and a label value, each cluster once, each with a context, and

@@ -1,9 +1,10 @@
 //! A shop with two clusters that differ where they must: prod calls the payment partner's
-//! addresses, staging calls a mock of it and runs a canary of the web front end.
+//! addresses, staging calls a mock of it and runs a canary of the web front end. What one
+//! cluster alone has is marked `#[clusters(...)]` in `common.rs`, or is in that cluster's
+//! own block (`staging.rs`).
 //! `cargo xtask emit` writes `examples/two-clusters/k8s/staging/` and `.../prod/` from it.
 
 pub mod common;
-pub mod prod;
 pub mod staging;
 
 use zero_trust::{Cluster, ClusterError, ClusterTarget, Policy};
@@ -12,7 +13,8 @@ use zero_trust::{Cluster, ClusterError, ClusterTarget, Policy};
 pub const PARTS: &[&Policy] = &[&common::POLICY];
 
 /// The clusters, in rollout order: staging before prod. Each may be applied only through
-/// the kube contexts listed here, and holds `PARTS` and its own parts.
+/// the kube contexts listed here, and holds `PARTS` (but what `#[clusters(...)]` limits to
+/// other clusters) and its own parts.
 pub const CLUSTERS: &[ClusterTarget] = &[
     ClusterTarget {
         name: "staging",
@@ -22,7 +24,7 @@ pub const CLUSTERS: &[ClusterTarget] = &[
     ClusterTarget {
         name: "prod",
         contexts: &["gke-prod-eu", "gke-prod-us"],
-        own_parts: &[&prod::POLICY],
+        own_parts: &[],
     },
 ];
 

@@ -44,9 +44,9 @@ declare -A selector_of=(
 probes=(
   'open tcp ingress-nginx/controller shop/web 8080/tcp declared: ingress_nginx -> web:8080'
   'open tcp shop/web shop/checkout 3000/tcp declared: web -> checkout:3000'
+  'open skip shop/checkout partner_api 443/tcp the destination is the CIDR partner_api; verify.sh never probes outside the cluster (declared: checkout -> partner_api:443)'
   'open dns shop/checkout kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp shop/checkout kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
-  'open skip shop/checkout partner_api 443/tcp the destination is the CIDR partner_api; verify.sh never probes outside the cluster (declared: checkout -> partner_api:443)'
   'closed tcp shop/checkout shop/web 8080/tcp reverse of web -> checkout:3000'
   'closed tcp @outside shop/checkout 3000/tcp from a new pod in a namespace no policy names'
   'closed tcp @outside shop/web 8080/tcp from a new pod in a namespace no policy names'

@@ -10,19 +10,16 @@ set -euo pipefail
 steps=(
   '10-allow-shop.yaml 1 shop/checkout.egress'
   '10-allow-shop.yaml 2 shop/checkout.ingress'
-  '10-allow-shop.yaml 3 shop/web.egress'
-  '10-allow-shop.yaml 4 shop/web.ingress'
-  '10-allow-shop.yaml 5 shop/all-pods.egress'
-  '10-allow-shop-canary.yaml 1 shop-canary/web-canary.egress'
-  '10-allow-shop-canary.yaml 2 shop-canary/web-canary.ingress'
-  '10-allow-shop-canary.yaml 3 shop-canary/all-pods.egress'
+  '10-allow-shop.yaml 3 shop/web-canary.egress'
+  '10-allow-shop.yaml 4 shop/web-canary.ingress'
+  '10-allow-shop.yaml 5 shop/web.egress'
+  '10-allow-shop.yaml 6 shop/web.ingress'
+  '10-allow-shop.yaml 7 shop/all-pods.egress'
   '20-default-deny.yaml 1 shop/default-deny-all'
-  '20-default-deny.yaml 2 shop-canary/default-deny-all'
 )
 # Preflight checks these; prune lists policies in these only.
 managed_namespaces=(
   shop
-  shop-canary
 )
 # Prune deletes only objects carrying all three labels.
 source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=two-clusters-example,zero-trust.dev/cluster=staging'

@@ -29,7 +29,6 @@ named_namespaces=(
   ingress-nginx
   kube-system
   shop
-  shop-canary
 )
 default_probe_namespace=default
 # How to find the pods of each workload: a label selector for `kubectl -l`;
@@ -37,32 +36,30 @@ default_probe_namespace=default
 declare -A selector_of=(
   [ingress-nginx/controller]=app.kubernetes.io/name=ingress-nginx
   [kube-system/kube-dns]=k8s-app=kube-dns
-  [shop-canary/web-canary]=app=web-canary
   [shop/checkout]=app=checkout
   [shop/web]=app=web
+  [shop/web-canary]=app=web-canary
 )
 # One probe per line: expected, how (tcp, dns or skip), source, destination,
 # port/protocol, and why it is probed (or why it is skipped).
 probes=(
   'open tcp ingress-nginx/controller shop/web 8080/tcp declared: ingress_nginx -> web:8080'
   'open tcp shop/web shop/checkout 3000/tcp declared: web -> checkout:3000'
+  'open tcp ingress-nginx/controller shop/web-canary 8080/tcp declared: ingress_nginx -> web_canary:8080'
+  'open tcp shop/web-canary shop/checkout 3000/tcp declared: web_canary -> checkout:3000'
   'open dns shop/checkout kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
-  'open dns shop-canary/web-canary kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp shop/checkout kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
-  'open tcp shop-canary/web-canary kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
-  'open tcp ingress-nginx/controller shop-canary/web-canary 8080/tcp declared: ingress_nginx -> web_canary:8080'
-  'open tcp shop-canary/web-canary shop/checkout 3000/tcp declared: web_canary -> checkout:3000'
   'open skip shop/checkout partner_mock 8443/tcp the destination is the CIDR partner_mock; verify.sh never probes outside the cluster (declared: checkout -> partner_mock:8443)'
   'closed tcp shop/checkout shop/web 8080/tcp reverse of web -> checkout:3000'
-  'closed tcp shop/checkout shop-canary/web-canary 8080/tcp reverse of web_canary -> checkout:3000'
-  'closed tcp shop/web shop-canary/web-canary 8080/tcp not declared'
-  'closed tcp shop-canary/web-canary shop/web 8080/tcp not declared'
+  'closed tcp shop/checkout shop/web-canary 8080/tcp reverse of web_canary -> checkout:3000'
+  'closed tcp shop/web shop/web-canary 8080/tcp not declared'
+  'closed tcp shop/web-canary shop/web 8080/tcp not declared'
   'closed tcp @outside shop/checkout 3000/tcp from a new pod in a namespace no policy names'
   'closed tcp @outside shop/web 8080/tcp from a new pod in a namespace no policy names'
-  'closed tcp @outside shop-canary/web-canary 8080/tcp from a new pod in a namespace no policy names'
+  'closed tcp @outside shop/web-canary 8080/tcp from a new pod in a namespace no policy names'
   'closed tcp shop/checkout @10.255.255.1 8443/tcp a private address'
   'closed tcp shop/web @10.255.255.1 443/tcp a private address'
-  'closed tcp shop-canary/web-canary @10.255.255.1 443/tcp a private address'
+  'closed tcp shop/web-canary @10.255.255.1 443/tcp a private address'
 )
 
 me=${0##*/}
