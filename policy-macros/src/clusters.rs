@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token};
 
@@ -72,6 +72,8 @@ pub fn parse_attr(input: ParseStream) -> syn::Result<Option<ClustersAttr>> {
     let content;
     let bracket = syn::bracketed!(content in input);
     let word: Ident = content.parse()?;
+    // All of it now: syn would report a half-read bracket instead of the error below.
+    let arguments: TokenStream = content.parse()?;
     if word != "clusters" {
         return Err(syn::Error::new(
             word.span(),
@@ -80,9 +82,18 @@ pub fn parse_attr(input: ParseStream) -> syn::Result<Option<ClustersAttr>> {
             ),
         ));
     }
-    let list;
-    syn::parenthesized!(list in content);
-    let names = Punctuated::<Ident, Token![,]>::parse_terminated(&list)?;
+    let names = (|input: ParseStream| {
+        let list;
+        syn::parenthesized!(list in input);
+        Punctuated::<Ident, Token![,]>::parse_terminated(&list)
+    })
+    .parse2(arguments)
+    .map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected the clusters in parentheses, as in `#[clusters(staging, prod)]`",
+        )
+    })?;
     if names.is_empty() {
         return Err(syn::Error::new(
             word.span(),

@@ -173,6 +173,28 @@ mod reaches_staging_only {
 
 const SHARED: &[&Policy] = &[&shared::POLICY];
 
+/// Two clusters holding only the common parts.
+static STAGING_AND_PROD: &[ClusterTarget] = &[
+    ClusterTarget {
+        name: "staging",
+        contexts: &["kind-staging"],
+        own_parts: &[],
+    },
+    ClusterTarget {
+        name: "prod",
+        contexts: &["gke-prod"],
+        own_parts: &[],
+    },
+];
+
+/// The one error assembling gives.
+#[track_caller]
+fn only_error(parts: &[&'static Policy], clusters: &'static [ClusterTarget]) -> String {
+    let errors = errors(parts, clusters);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    errors[0].clone()
+}
+
 fn errors(parts: &[&'static Policy], clusters: &'static [ClusterTarget]) -> Vec<String> {
     match assemble_clusters(parts, clusters, "shop") {
         Ok(_) => Vec::new(),
@@ -226,37 +248,23 @@ fn a_flow_reaching_a_workload_absent_from_one_cluster_names_that_cluster() {
         },
     ];
     static PARTS: &[&Policy] = &[&shared::POLICY, &reaches_staging_only::POLICY];
-    let errors = errors(PARTS, CLUSTERS);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = only_error(PARTS, CLUSTERS);
     assert!(
-        errors[0].starts_with(
+        error.starts_with(
             "in cluster `prod`: flow `web -> web_canary:8080` in tests/tests/clusters.rs reaches workload `web_canary` (`canary/web-canary`), which is not part of the cluster"
         ),
-        "{errors:#?}"
+        "{error}"
     );
 }
 
 /// A mistake of every cluster alike is reported once, without a cluster's name.
 #[test]
 fn an_error_of_every_cluster_is_reported_once() {
-    static CLUSTERS: &[ClusterTarget] = &[
-        ClusterTarget {
-            name: "staging",
-            contexts: &["kind-staging"],
-            own_parts: &[],
-        },
-        ClusterTarget {
-            name: "prod",
-            contexts: &["prod"],
-            own_parts: &[],
-        },
-    ];
     static PARTS: &[&Policy] = &[&shared::POLICY, &reaches_staging_only::POLICY];
-    let errors = errors(PARTS, CLUSTERS);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = only_error(PARTS, STAGING_AND_PROD);
     assert!(
-        errors[0].starts_with("flow `web -> web_canary:8080`"),
-        "{errors:#?}"
+        error.starts_with("flow `web -> web_canary:8080`"),
+        "{error}"
     );
 }
 
@@ -342,19 +350,6 @@ mod reaches_canary {
     }
 }
 
-static STAGING_AND_PROD: &[ClusterTarget] = &[
-    ClusterTarget {
-        name: "staging",
-        contexts: &["kind-staging"],
-        own_parts: &[],
-    },
-    ClusterTarget {
-        name: "prod",
-        contexts: &["gke-prod"],
-        own_parts: &[],
-    },
-];
-
 /// `#[clusters(...)]` on a workload, a namespace (with its workloads), a cidr and flows:
 /// each cluster holds what is limited to it and everything unlimited.
 #[test]
@@ -407,13 +402,12 @@ fn cluster_limited_declarations_and_flows_are_in_their_clusters_only() {
 #[test]
 fn a_flow_of_another_file_reaching_a_limited_workload_names_the_cluster_lacking_it() {
     static PARTS: &[&Policy] = &[&limited::POLICY, &reaches_canary::POLICY];
-    let errors = errors(PARTS, STAGING_AND_PROD);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = only_error(PARTS, STAGING_AND_PROD);
     assert!(
-        errors[0].starts_with(
+        error.starts_with(
             "in cluster `prod`: flow `web -> canary:8080` in tests/tests/clusters.rs reaches workload `canary` (`shop/canary`), which is not part of the cluster"
         ),
-        "{errors:#?}"
+        "{error}"
     );
 }
 

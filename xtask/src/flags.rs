@@ -28,9 +28,10 @@ pub struct Xtask {
 
 #[derive(Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Write k8s/ from policies/, proven to allow exactly what they declare.
+    /// Write k8s/ from policies/ (and examples/two-clusters/k8s/ from its example), each
+    /// declared cluster to k8s/<cluster>/, proven to allow exactly what they declare.
     Emit {
-        /// Write nothing; fail if k8s/ is stale.
+        /// Write nothing; fail if any k8s/ folder, or any cluster's, is stale.
         #[arg(long)]
         check: bool,
     },
