@@ -16,9 +16,9 @@ use super::shell::{fill_template, push_array, shell_word};
 const TEMPLATE: &str = include_str!("apply.sh.in");
 
 /// Where the script of a declared cluster refuses every context not declared for it; a
-/// line of its own, removed whole where the source declares no cluster (so that script
-/// stays as it was).
-const CLUSTER_CHECK_PLACEHOLDER: &str = "{CLUSTER_CHECK}\n";
+/// comment line of its own (so the template still shellchecks), removed whole where the
+/// source declares no cluster, so that script stays as it was.
+const CLUSTER_CHECK_PLACEHOLDER: &str = "# {CLUSTER_CHECK}\n";
 const CLUSTER_CHECK: &str = include_str!("cluster_check.sh.in");
 
 /// One write of the rollout: the policy that document `index` (1-based) of `file` holds.
