@@ -18,10 +18,16 @@ steps=(
   '10-allow-prod-image.yaml 3 prod-image/all-pods.egress'
   '10-allow-prod-storage.yaml 1 prod-storage/all-pods.egress'
   '10-allow-prod-storage.yaml 2 prod-storage/all-pods.ingress'
+  '10-allow-shop.yaml 1 shop/allowed-destination.ingress'
+  '10-allow-shop.yaml 2 shop/allowed-source.egress'
+  '10-allow-shop.yaml 3 shop/my-app.egress'
+  '10-allow-shop.yaml 4 shop/my-app.ingress'
+  '10-allow-shop.yaml 5 shop/all-pods.egress'
   '20-default-deny.yaml 1 prod-api/default-deny-all'
   '20-default-deny.yaml 2 prod-auth/default-deny-all'
   '20-default-deny.yaml 3 prod-image/default-deny-all'
   '20-default-deny.yaml 4 prod-storage/default-deny-all'
+  '20-default-deny.yaml 5 shop/default-deny-all'
 )
 # Preflight checks these; prune lists policies in these only.
 managed_namespaces=(
@@ -29,6 +35,7 @@ managed_namespaces=(
   prod-auth
   prod-image
   prod-storage
+  shop
 )
 # Prune deletes only objects carrying both labels.
 source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=network-policy-guide'

@@ -30,8 +30,10 @@ named_namespaces=(
   kube-system
   prod-api
   prod-auth
+  prod-database
   prod-image
   prod-storage
+  shop
 )
 default_probe_namespace=default
 # How to find the pods of each workload: a label selector for `kubectl -l`;
@@ -41,8 +43,12 @@ declare -A selector_of=(
   [kube-system/kube-dns]=k8s-app=kube-dns
   [prod-api/main-api]=app=main-api
   [prod-auth/auth-service]=app=auth-service
+  ['prod-database/*']=''
   [prod-image/image-service]=app=image-service
   [prod-storage/minio]=app=minio
+  [shop/allowed-destination]=app=allowed-destination
+  [shop/allowed-source]=app=allowed-source
+  [shop/my-app]=app=my-app
 )
 # One probe per line: expected, how (tcp, dns or skip), source, destination,
 # port/protocol, and why it is probed (or why it is skipped).
@@ -51,33 +57,71 @@ probes=(
   'open dns prod-auth/auth-service kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
   'open dns prod-image/image-service kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
   'open dns prod-storage/minio kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
+  'open dns shop/allowed-destination kube-system/kube-dns 53/udp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp prod-api/main-api kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp prod-auth/auth-service kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp prod-image/image-service kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp prod-storage/minio kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
+  'open tcp shop/allowed-destination kube-system/kube-dns 53/tcp declared: * -> kube_dns:53/udp, 53/tcp'
   'open tcp ingress-nginx/controller prod-api/main-api 3000/tcp declared: ingress_nginx -> main_api:3000'
   'open tcp prod-api/main-api prod-auth/auth-service 8080/tcp declared: main_api -> auth_service:8080'
   'open tcp prod-api/main-api prod-image/image-service 5000/tcp declared: main_api -> image_service:5000'
   'open skip prod-api/main-api public_internet 443/tcp the destination is the CIDR public_internet; verify.sh never probes outside the cluster (declared: main_api -> public_internet:443, 80)'
   'open skip prod-api/main-api public_internet 80/tcp the destination is the CIDR public_internet; verify.sh never probes outside the cluster (declared: main_api -> public_internet:443, 80)'
   'open tcp prod-image/image-service prod-storage/minio 9000/tcp declared: image_service -> prod_storage:9000'
+  'open tcp shop/allowed-source shop/my-app 1/tcp declared: allowed_source -> my_app:any, first port of any/tcp'
+  'open skip shop/allowed-source shop/my-app 1/udp UDP other than DNS: without a reply, open cannot be told from filtered (declared: allowed_source -> my_app:any, first port of any/udp)'
+  'open skip shop/allowed-source shop/my-app 1/sctp SCTP: the probe image has no SCTP client (declared: allowed_source -> my_app:any, first port of any/sctp)'
+  'open tcp shop/my-app shop/allowed-destination 1/tcp declared: my_app -> allowed_destination:any, first port of any/tcp'
+  'open skip shop/my-app shop/allowed-destination 1/udp UDP other than DNS: without a reply, open cannot be told from filtered (declared: my_app -> allowed_destination:any, first port of any/udp)'
+  'open skip shop/my-app shop/allowed-destination 1/sctp SCTP: the probe image has no SCTP client (declared: my_app -> allowed_destination:any, first port of any/sctp)'
+  'open skip shop/my-app partner_service 443/tcp the destination is the CIDR partner_service; verify.sh never probes outside the cluster (declared: my_app -> partner_service:443)'
+  'open tcp shop/my-app prod-database/* 5432/tcp declared: my_app -> prod_database:5432, 6379'
+  'open tcp shop/my-app prod-database/* 6379/tcp declared: my_app -> prod_database:5432, 6379'
   'closed tcp prod-auth/auth-service prod-api/main-api 3000/tcp reverse of main_api -> auth_service:8080'
   'closed tcp prod-image/image-service prod-api/main-api 3000/tcp reverse of main_api -> image_service:5000'
   'closed tcp prod-storage/minio prod-image/image-service 5000/tcp reverse of image_service -> prod_storage:9000'
+  'closed tcp shop/allowed-destination shop/my-app 1/tcp reverse of my_app -> allowed_destination:any'
   'closed tcp prod-api/main-api prod-storage/minio 9000/tcp not declared'
+  'closed tcp prod-api/main-api shop/allowed-destination 1/tcp not declared'
+  'closed tcp prod-api/main-api shop/my-app 1/tcp not declared'
   'closed tcp prod-auth/auth-service prod-image/image-service 5000/tcp not declared'
   'closed tcp prod-auth/auth-service prod-storage/minio 9000/tcp not declared'
+  'closed tcp prod-auth/auth-service shop/allowed-destination 1/tcp not declared'
+  'closed tcp prod-auth/auth-service shop/my-app 1/tcp not declared'
+  'closed tcp prod-image/image-service shop/allowed-destination 1/tcp not declared'
+  'closed tcp prod-image/image-service shop/my-app 1/tcp not declared'
   'closed tcp prod-image/image-service prod-auth/auth-service 8080/tcp not declared'
+  'closed tcp prod-storage/minio shop/allowed-destination 1/tcp not declared'
+  'closed tcp prod-storage/minio shop/my-app 1/tcp not declared'
   'closed tcp prod-storage/minio prod-api/main-api 3000/tcp not declared'
   'closed tcp prod-storage/minio prod-auth/auth-service 8080/tcp not declared'
+  'closed tcp shop/allowed-destination prod-api/main-api 3000/tcp not declared'
+  'closed tcp shop/allowed-destination prod-auth/auth-service 8080/tcp not declared'
+  'closed tcp shop/allowed-destination prod-image/image-service 5000/tcp not declared'
+  'closed tcp shop/allowed-destination prod-storage/minio 9000/tcp not declared'
+  'closed tcp shop/allowed-source prod-api/main-api 3000/tcp not declared'
+  'closed tcp shop/allowed-source prod-auth/auth-service 8080/tcp not declared'
+  'closed tcp shop/allowed-source prod-image/image-service 5000/tcp not declared'
+  'closed tcp shop/allowed-source prod-storage/minio 9000/tcp not declared'
+  'closed tcp shop/allowed-source shop/allowed-destination 1/tcp not declared'
+  'closed tcp shop/my-app prod-api/main-api 3000/tcp not declared'
+  'closed tcp shop/my-app prod-auth/auth-service 8080/tcp not declared'
+  'closed tcp shop/my-app prod-image/image-service 5000/tcp not declared'
+  'closed tcp shop/my-app prod-storage/minio 9000/tcp not declared'
   'closed tcp @outside prod-api/main-api 3000/tcp from a new pod in a namespace no policy names'
   'closed tcp @outside prod-auth/auth-service 8080/tcp from a new pod in a namespace no policy names'
   'closed tcp @outside prod-image/image-service 5000/tcp from a new pod in a namespace no policy names'
   'closed tcp @outside prod-storage/minio 9000/tcp from a new pod in a namespace no policy names'
+  'closed tcp @outside shop/allowed-destination 1/tcp from a new pod in a namespace no policy names'
+  'closed tcp @outside shop/my-app 1/tcp from a new pod in a namespace no policy names'
   'closed tcp prod-api/main-api @10.255.255.1 443/tcp a private address, excepted from public_internet'
   'closed tcp prod-auth/auth-service @10.255.255.1 443/tcp a private address, excepted from public_internet'
   'closed tcp prod-image/image-service @10.255.255.1 443/tcp a private address, excepted from public_internet'
   'closed tcp prod-storage/minio @10.255.255.1 443/tcp a private address, excepted from public_internet'
+  'closed tcp shop/allowed-destination @10.255.255.1 443/tcp a private address, excepted from public_internet'
+  'closed tcp shop/allowed-source @10.255.255.1 443/tcp a private address, excepted from public_internet'
+  'closed tcp shop/my-app @10.255.255.1 443/tcp a private address, excepted from public_internet'
 )
 
 me=${0##*/}

@@ -3,6 +3,7 @@
 //! Each file is a `zero_trust!` block; this file assembles them into the cluster that
 //! `cargo xtask emit` writes to `k8s/`.
 
+pub mod advanced;
 pub mod api;
 pub mod auth;
 pub mod image;
@@ -19,6 +20,7 @@ pub const PARTS: &[&Policy] = &[
     &auth::POLICY,
     &image::POLICY,
     &storage::POLICY,
+    &advanced::POLICY,
 ];
 
 /// The value of `zero-trust.dev/policy-source` on every object this repository writes:

@@ -50,16 +50,38 @@ pub struct Labels {
     pub labels: Vec<LabelDecl>,
 }
 
+/// One requirement of a workload's selector.
 pub struct LabelDecl {
     pub key: LitStr,
-    pub value: LitStr,
+    pub matching: LabelMatch,
 }
 
-/// `8080`, `53/udp`, `30000..=32767/tcp`
+pub enum LabelMatch {
+    /// `"app" = "web"` (`matchLabels`).
+    Equals(LitStr),
+    /// `"tier" in ["web", "api"]`, or with `not` before `in`.
+    In {
+        not: Option<Ident>,
+        bracket: Span,
+        values: Vec<LitStr>,
+    },
+    /// `"canary"`: the pod has the label, with any value.
+    Exists,
+    /// `!"legacy"`: the pod does not have the label.
+    DoesNotExist(Token![!]),
+}
+
+/// `8080`, `53/udp`, `30000..=32767/tcp`, `any`, `any/tcp`
 pub struct PortDecl {
-    pub first: LitInt,
-    pub last: Option<LitInt>,
+    pub number: PortNumber,
     pub protocol: Option<Ident>,
+}
+
+pub enum PortNumber {
+    /// `8080` or `30000..=32767`.
+    Range { first: LitInt, last: Option<LitInt> },
+    /// `any`: every port, of every protocol unless one is written after it.
+    Any(Ident),
 }
 
 /// `cidr public_internet = "0.0.0.0/0" [except "10.0.0.0/8", ...];`
@@ -89,14 +111,16 @@ pub enum EndpointRef {
 impl PortDecl {
     /// The whole port as written, for errors about it.
     pub fn span(&self) -> SpanRange {
-        let last = match (&self.protocol, &self.last) {
-            (Some(protocol), _) => protocol.span(),
-            (None, Some(last)) => last.span(),
-            (None, None) => self.first.span(),
+        let (first, last) = match &self.number {
+            PortNumber::Range { first, last } => (
+                first.span(),
+                last.as_ref().map_or(first.span(), LitInt::span),
+            ),
+            PortNumber::Any(any) => (any.span(), any.span()),
         };
         SpanRange {
-            first: self.first.span(),
-            last,
+            first,
+            last: self.protocol.as_ref().map_or(last, Ident::span),
         }
     }
 }

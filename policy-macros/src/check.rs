@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syn::{Ident, LitStr};
 use zero_trust_rules::{
-    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_label_key, check_label_value,
-    check_port_range, parse_cidr, parse_except,
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, parse_cidr, parse_except,
+    ports_are_checked,
 };
 
-use crate::ast::{CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, WorkloadDecl};
+use crate::ast::{
+    CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+};
 use crate::checked::{
     Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
 };
@@ -17,6 +19,7 @@ use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::resolve::{Declared, Imports, declarations, end_text, ident_text, resolve_end};
+use crate::selector::check_selector;
 use crate::suggest::Suggester;
 
 pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
@@ -51,7 +54,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         let ports = check_ports(&decl.ports, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
-            flow_ports_are_listened_on(&to, &ports, &declared, &mut errors);
+            flow_ports_are_listened_on(decl, &to, &ports, &declared, &mut errors);
             flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
             flows.push(CheckedFlow {
                 decl,
@@ -115,9 +118,9 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         ),
     };
     workload_name_is_not_reserved(&decl.ident, &name, errors);
-    let labels = match &decl.labels {
-        None => vec![("app".to_owned(), name.clone())],
-        Some(labels) => labels_are_valid(labels, errors),
+    let (labels, expressions) = match &decl.labels {
+        None => (vec![("app".to_owned(), name.clone())], Vec::new()),
+        Some(labels) => check_selector(labels, errors),
     };
     let ports = check_ports(&decl.ports, errors);
     ports_are_listed_once(&ports, errors);
@@ -125,6 +128,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         ident: &decl.ident,
         name,
         labels,
+        expressions,
         ports: ports.into_iter().map(|(p, _)| p).collect(),
     }
 }
@@ -200,32 +204,6 @@ fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors)
     }
 }
 
-/// Rule: label keys are qualified names, values valid label values, each key once.
-fn labels_are_valid(labels: &crate::ast::Labels, errors: &mut Errors) -> Vec<(String, String)> {
-    if labels.labels.is_empty() {
-        errors.push(labels.bracket, "a workload's label selector is empty, which would select every pod of the namespace; name at least one label, or use the namespace as the flow's end");
-    }
-    let mut seen = BTreeSet::new();
-    let mut checked = Vec::new();
-    for label in &labels.labels {
-        let (key, value) = (label.key.value(), label.value.value());
-        if let Err(why) = check_label_key(&key) {
-            errors.push(label.key.span(), format!("label key `{key}` {why}"));
-        }
-        if let Err(why) = check_label_value(&value) {
-            errors.push(label.value.span(), format!("label value `{value}` {why}"));
-        }
-        if !seen.insert(key.clone()) {
-            errors.push(
-                label.key.span(),
-                format!("label key `{key}` is given twice; a pod has one value per key"),
-            );
-        }
-        checked.push((key, value));
-    }
-    checked
-}
-
 /// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols tcp/udp/sctp.
 fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
@@ -247,10 +225,25 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
                 }
             },
         };
-        let Some(first) = port_number(&decl.first, errors) else {
+        let (first, last) = match &decl.number {
+            PortNumber::Any(_) => {
+                let every = match &decl.protocol {
+                    Some(_) => vec![protocol],
+                    None => Protocol::ALL.to_vec(),
+                };
+                ports.extend(
+                    every
+                        .into_iter()
+                        .map(|p| (PortRange::every(p), decl.span())),
+                );
+                continue;
+            }
+            PortNumber::Range { first, last } => (first, last),
+        };
+        let Some(first) = port_number(first, errors) else {
             continue;
         };
-        let last = match &decl.last {
+        let last = match last {
             Some(last) => match port_number(last, errors) {
                 Some(last) => Some(last),
                 None => continue,
@@ -317,8 +310,10 @@ fn kubernetes_names_are_unique(namespaces: &[CheckedNamespace], errors: &mut Err
 }
 
 /// Rule: a flow names only ports its target listens on (a workload's ports, or any
-/// workload's of a namespace target). Foreign targets are checked in the expansion.
+/// workload's of a namespace target), where they are checked (`ports_are_checked`).
+/// Foreign targets are checked in the expansion.
 fn flow_ports_are_listened_on(
+    decl: &FlowDecl,
     to: &CheckedEnd,
     ports: &[(PortRange, SpanRange)],
     declared: &BTreeMap<String, Declared>,
@@ -327,17 +322,29 @@ fn flow_ports_are_listened_on(
     let CheckedEnd::Local(ident, _) = to else {
         return;
     };
-    let (subject, listed) = match declared[&ident_text(ident)] {
-        Declared::Workload(_, workload) => (
+    let (subject, listed, managed) = match declared[&ident_text(ident)] {
+        Declared::Workload(namespace, workload) => (
             format!("workload `{ident}` does not listen"),
             &workload.ports,
+            namespace.managed,
         ),
         Declared::Namespace(namespace) => (
             format!("no workload of namespace `{ident}` listens"),
             &namespace.ports,
+            namespace.managed,
         ),
         Declared::Cidr => return,
     };
+    if !ports_are_checked(managed, listed) {
+        return;
+    }
+    // `any` stands for a port of each protocol; one error says it for all three. (Any
+    // other `any/...` of the flow overlaps it, which is its own error.)
+    let any = decl
+        .ports
+        .iter()
+        .find(|p| matches!(p.number, PortNumber::Any(_)) && p.protocol.is_none());
+    let mut any_reported = false;
     let listening = Listening::new(listed, ports.len());
     let mut fix = None;
     for (port, span) in ports {
@@ -346,7 +353,14 @@ fn flow_ports_are_listened_on(
                 [] => "declare the ports it listens on, as in `name: 8080`".to_owned(),
                 ports => format!("declared: {}", list(ports)),
             });
-            errors.push(*span, format!("{subject} on {port}; {fix}"));
+            match any {
+                Some(_) if port.is_every() && any_reported => {}
+                Some(any) if port.is_every() => {
+                    any_reported = true;
+                    errors.push(any.span(), format!("{subject} on every port (`any`); {fix}"));
+                }
+                _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct CheckedWorkload<'a> {
     pub ident: &'a Ident,
     pub name: String,
     pub labels: Vec<(String, String)>,
+    pub expressions: Vec<CheckedExpression>,
     pub ports: Vec<PortRange>,
 }
 
@@ -59,4 +60,12 @@ pub enum LocalKind {
     Namespace,
     Workload,
     Cidr,
+}
+
+/// A `matchExpressions` requirement; `operator` is the name of the API's operator and of
+/// the model's `Operator` variant.
+pub struct CheckedExpression {
+    pub key: String,
+    pub operator: &'static str,
+    pub values: Vec<String>,
 }

@@ -31,6 +31,13 @@ pub fn expand(checked: &Checked) -> TokenStream {
             let ident = workload.ident;
             let (ident_str, name) = (ident_text(ident), &workload.name);
             let (keys, values): (Vec<_>, Vec<_>) = workload.labels.iter().cloned().unzip();
+            let expressions = workload.expressions.iter().map(|expression| {
+                let (key, values) = (&expression.key, &expression.values);
+                let operator = Ident::new(expression.operator, proc_macro2::Span::call_site());
+                quote!(::zero_trust::__private::Expression {
+                    key: #key, operator: ::zero_trust::__private::Operator::#operator, values: &[#(#values),*],
+                })
+            });
             let ports = ports(&workload.ports);
             let namespace_ident = namespace.ident;
             items.extend(quote! {
@@ -38,6 +45,7 @@ pub fn expand(checked: &Checked) -> TokenStream {
                 pub const #ident: ::zero_trust::__private::Workload = ::zero_trust::__private::Workload {
                     ident: #ident_str, name: #name, namespace: &#namespace_ident,
                     selector: &[#(::zero_trust::__private::Label { key: #keys, value: #values }),*],
+                    expressions: &[#(#expressions),*],
                     ports: &[#ports],
                 };
             });

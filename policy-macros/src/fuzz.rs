@@ -26,6 +26,7 @@ const PASS: &[&str] = &[
     include_str!("../../tests/ui/pass/full-language.rs"),
     include_str!("../../tests/ui/pass/split-across-modules.rs"),
     include_str!("../../tests/ui/pass/empty-block.rs"),
+    include_str!("../../tests/ui/pass/platform-language.rs"),
 ];
 
 /// Token sequences to insert: punctuation, keywords, names, odd and huge literals, groups.
@@ -88,6 +89,17 @@ const SPARE: &[&str] = &[
     "[\"app\" = \"x\"]",
     "main_api -> auth_service:8080;",
     "namespace n { w: 1 }",
+    "any",
+    "in",
+    "not",
+    "not in",
+    "[\"tier\" in [\"a\", \"b\"]]",
+    "[\"tier\" not in []]",
+    "[\"canary\"]",
+    "[!\"legacy\"]",
+    "[!]",
+    "any/tcp",
+    "external namespace e {}",
 ];
 
 #[test]

@@ -13,6 +13,7 @@ mod parse;
 mod ports;
 mod reserved;
 mod resolve;
+mod selector;
 mod suggest;
 mod work;
 

@@ -2,13 +2,14 @@
 //! what was expected there.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, Labels, NamespaceDecl, PortDecl,
-    WorkloadDecl,
+    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels, NamespaceDecl,
+    PortDecl, PortNumber, WorkloadDecl,
 };
 
 mod kw {
@@ -16,6 +17,8 @@ mod kw {
     syn::custom_keyword!(external);
     syn::custom_keyword!(cidr);
     syn::custom_keyword!(except);
+    syn::custom_keyword!(any);
+    syn::custom_keyword!(not);
 }
 
 /// Parses a whole block. syn reports a premature end of input at its scope, which for the
@@ -307,12 +310,42 @@ impl Parse for WorkloadDecl {
 
 impl Parse for LabelDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let not_exists: Option<Token![!]> = input.parse()?;
         let key = input.parse().map_err(|error| {
-            syn::Error::new(error.span(), "expected a label as `\"key\" = \"value\"`")
+            syn::Error::new(
+                error.span(),
+                "expected a label as `\"key\" = \"value\"`, `\"key\" in [\"a\", \"b\"]`, `\"key\" not in [...]`, `\"key\"` or `!\"key\"`",
+            )
         })?;
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(LabelDecl { key, value })
+        let matching = if let Some(bang) = not_exists {
+            LabelMatch::DoesNotExist(bang)
+        } else if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            LabelMatch::Equals(input.parse()?)
+        } else if input.peek(Token![in]) || (input.peek(kw::not) && input.peek2(Token![in])) {
+            let not = match input.peek(kw::not) {
+                true => Some(input.call(Ident::parse_any)?),
+                false => None,
+            };
+            input.parse::<Token![in]>()?;
+            let content;
+            let bracket = bracketed!(content in input);
+            let values = drained_on_error(&content, |content| {
+                Punctuated::<LitStr, Token![,]>::parse_terminated(content)
+            })?;
+            LabelMatch::In {
+                not,
+                bracket: bracket.span.join(),
+                values: values.into_iter().collect(),
+            }
+        } else if input.is_empty() || input.peek(Token![,]) {
+            LabelMatch::Exists
+        } else {
+            return Err(input.error(
+                "expected `= \"value\"`, `in [\"a\", \"b\"]`, `not in [...]` or `,` after the label key",
+            ));
+        };
+        Ok(LabelDecl { key, matching })
     }
 }
 
@@ -328,24 +361,10 @@ fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
 
 impl Parse for PortDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.peek(Ident) {
-            return Err(input.error(
-                "expected a port number; end the line with `;` before the next workload or flow",
-            ));
-        }
-        let first: LitInt = input.parse().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected a port number like `8080`, `53/udp` or `30000..=32767`",
-            )
-        })?;
-        let last = if input.peek(Token![..=]) {
-            input.parse::<Token![..=]>()?;
-            Some(input.parse()?)
-        } else if input.peek(Token![..]) {
-            return Err(input.error("port ranges are inclusive; write `first..=last`"));
+        let number = if input.peek(kw::any) {
+            PortNumber::Any(input.call(Ident::parse_any)?)
         } else {
-            None
+            parse_port_range(input)?
         };
         let protocol = if input.peek(Token![/]) {
             input.parse::<Token![/]>()?;
@@ -358,12 +377,32 @@ impl Parse for PortDecl {
         } else {
             None
         };
-        Ok(PortDecl {
-            first,
-            last,
-            protocol,
-        })
+        Ok(PortDecl { number, protocol })
     }
+}
+
+/// `8080` or `30000..=32767`.
+fn parse_port_range(input: ParseStream) -> syn::Result<PortNumber> {
+    if input.peek(Ident) {
+        return Err(input.error(
+            "expected a port number or `any`; end the line with `;` before the next workload or flow",
+        ));
+    }
+    let first: LitInt = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected a port number like `8080`, `53/udp`, `30000..=32767` or `any`",
+        )
+    })?;
+    let last = if input.peek(Token![..=]) {
+        input.parse::<Token![..=]>()?;
+        Some(input.parse()?)
+    } else if input.peek(Token![..]) {
+        return Err(input.error("port ranges are inclusive; write `first..=last`"));
+    } else {
+        None
+    };
+    Ok(PortNumber::Range { first, last })
 }
 
 impl Parse for CidrDecl {

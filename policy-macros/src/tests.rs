@@ -98,6 +98,22 @@ pub(crate) const INVALID: &[&str] = &[
     "..=",
     "'a",
     "'a -> 'b:80;",
+    // Set-based selectors misused.
+    "namespace shop { web [\"tier\" in []] }",
+    "namespace shop { web [\"tier\" not in []] }",
+    "namespace shop { web [\"a\" = \"x\", \"a\" not in [\"x\"]] }",
+    "namespace shop { web [\"a\", !\"a\"] }",
+    "namespace shop { web [\"a\" in [\"x\", \"x\"]] }",
+    "namespace shop { web [\"a\" in \"x\"] }",
+    "namespace shop { web [\"a\" not [\"x\"]] }",
+    "namespace shop { web [!\"a\" = \"x\"] }",
+    "namespace shop { web [\"a\" in [\"-x\"]] }",
+    // `any` misused.
+    "namespace shop { web: 80; batch } batch -> web:any;",
+    "namespace shop { web: any/tcp, 80 }",
+    "namespace shop { web: any..=80 }",
+    "namespace shop { web: any/icmp }",
+    "namespace shop { web: 80 } external namespace db { pg: 5432 } web -> db:6379;",
     "#[cfg(test)] namespace a { b: 80 }",
     "pub(crate) use crate::a;",
     "fn main() {}",
@@ -135,7 +151,6 @@ pub(crate) const INVALID: &[&str] = &[
     "namespace prod_api { main_api: }",
     "namespace prod_api { main_api: 80, }",
     "namespace prod_api { main_api [\"app\" = \"x\",,] }",
-    "namespace prod_api { main_api [\"app\"] }",
     "namespace prod_api { main_api [\"app\" =] }",
     "external",
     "external namespace",
@@ -239,6 +254,15 @@ pub(crate) const VALID: &[&str] = &[
     "namespace prod_api { cidr: 80; namespace: 81; except: 82; external: 83 } cidr -> namespace:81;",
     "namespace prod_api { main_api: 1, 65535, 1024..=2048/udp, 9/sctp }",
     "namespace prod_api { main_api [\"example.com/a_b.c\" = \"\"]: 80 }",
+    // `any`, and external ends declared without ports.
+    "namespace prod_api { main_api: any; batch } batch -> main_api:any;",
+    "namespace shop { web: any/tcp, 53/udp; batch } batch -> web:any/tcp, 53/udp;",
+    "namespace shop { batch } external namespace db {} batch -> db:5432, 6379;",
+    "namespace shop { batch } external namespace ext { api [\"app\" = \"api\"] } batch -> api:any/udp, 8080;",
+    "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
+    // Set-based selectors.
+    "namespace shop { web [\"tier\" in [\"web\", \"api\"], \"canary\", !\"legacy\", \"app\" = \"web\"]: 80 }",
+    "namespace shop { web [\"tier\" not in [\"batch\"]]; not [!\"in\"] }",
 ];
 
 #[test]
@@ -525,4 +549,67 @@ fn a_name_the_expansion_uses_is_refused_at_the_name() {
         )),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn any_reaches_a_managed_target_only_where_it_listens_on_every_port() {
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web: 80; batch } batch -> web:any/tcp;"
+        )),
+        ["workload `web` does not listen on any/tcp; declared: 80/tcp"]
+    );
+    assert_eq!(
+        errors(&expand("namespace shop { web: any/tcp, 80 }")),
+        ["port 80/tcp overlaps any/tcp, listed before it; list each port once"]
+    );
+}
+
+#[test]
+fn an_external_end_declared_with_ports_is_still_checked() {
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web } external namespace db { pg: 5432 } web -> db:6379;"
+        )),
+        ["no workload of namespace `db` listens on 6379/tcp; declared: 5432/tcp"]
+    );
+}
+
+#[test]
+fn set_based_selectors_are_checked_as_the_api_server_would() {
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "web [\"tier\" in []]",
+            &[
+                "`\"tier\" in []` lists no values, which the API server rejects; list at least one value, or write `\"tier\"` for any value",
+            ],
+        ),
+        (
+            "web [\"a\" = \"x\", \"a\" not in [\"x\"]]",
+            &[
+                "this selector can never match a pod: `\"a\" = \"x\"` and `\"a\" not in [\"x\"]` exclude each other; remove one",
+            ],
+        ),
+        (
+            "web [\"a\", !\"a\"]",
+            &[
+                "this selector can never match a pod: `\"a\"` and `!\"a\"` exclude each other; remove one",
+            ],
+        ),
+        (
+            "web [\"a\" in [\"x\", \"y\"], \"a\" not in [\"x\"]]",
+            &["label key `a` is constrained twice; write one requirement per key"],
+        ),
+        (
+            "web [\"a\" in [\"x\", \"x\"], \"b\" = \"y\", \"b\" = \"z\"]",
+            &[
+                "label value `x` is listed twice; remove one",
+                "label key `b` is given twice; a pod has one value per key",
+            ],
+        ),
+    ];
+    for (workload, expected) in cases {
+        let source = format!("namespace shop {{ {workload} }}");
+        assert_eq!(errors(&expand(&source)), expected, "{source}");
+    }
 }

@@ -12,4 +12,4 @@ pub use names::{
     NAMESPACE_NAME_LABEL, POLICY_SOURCE_LABEL, check_dns1123_label, check_dns1123_subdomain,
     check_label_key, check_label_value,
 };
-pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range};
+pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};

@@ -77,11 +77,37 @@ impl PortRange {
     pub const fn is_single(&self) -> bool {
         self.first == self.last
     }
+
+    /// Every port of `protocol`: what the DSL's `any/tcp` stands for, and what a
+    /// `NetworkPolicyPort` with a protocol and no port allows ("If this field is not
+    /// provided, this matches all port names and numbers", `NetworkPolicyPort.port`).
+    pub const fn every(protocol: Protocol) -> PortRange {
+        PortRange {
+            protocol,
+            first: FIRST_PORT,
+            last: LAST_PORT,
+        }
+    }
+
+    pub const fn is_every(&self) -> bool {
+        self.first == FIRST_PORT && self.last == LAST_PORT
+    }
+}
+
+/// Whether a flow's ports are checked against the ports its target declares. A target in
+/// a managed namespace always is: zero-trust writes its ingress and knows what it serves.
+/// A target in a namespace we do not manage is checked only where its declaration lists
+/// ports; declared without any, nobody here can know what it listens on, so every port
+/// may be named (the guide's "Allow Multiple Ports" egress to `prod-database`).
+pub const fn ports_are_checked(managed: bool, declared: &[PortRange]) -> bool {
+    managed || !declared.is_empty()
 }
 
 impl fmt::Display for PortRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_single() {
+        if self.is_every() {
+            write!(f, "any/{}", self.protocol.as_dsl())
+        } else if self.is_single() {
             write!(f, "{}/{}", self.first, self.protocol.as_dsl())
         } else {
             write!(

@@ -25,8 +25,8 @@ fn committed_k8s_matches_the_guides_cluster() {
             "k8s/{name} is stale; run `cargo xtask emit`"
         );
     }
-    assert_eq!(emitted.summary.flows, 6);
-    assert_eq!(emitted.summary.managed_namespaces, 4);
+    assert_eq!(emitted.summary.flows, 10);
+    assert_eq!(emitted.summary.managed_namespaces, 5);
 }
 
 mod two_managed {

@@ -3,7 +3,9 @@
 //! declares, on each side of every pair. proptest shrinks a failure to a minimal cluster.
 
 use proptest::prelude::*;
-use zero_trust::model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
+use zero_trust::model::{
+    CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+};
 use zero_trust::{Cluster, PortRange, Protocol};
 
 /// A cluster as plain data, which proptest can generate and shrink.
@@ -17,12 +19,25 @@ struct Spec {
 #[derive(Clone, Debug)]
 struct NamespaceSpec {
     managed: bool,
-    /// Each workload's labels, from a small pool so selectors overlap.
-    workloads: Vec<Vec<(usize, usize)>>,
+    /// Each workload's selector, one requirement per key, keys and values from a small
+    /// pool so selectors overlap.
+    workloads: Vec<Vec<(usize, Requirement)>>,
 }
 
-const LABEL_KEYS: [&str; 2] = ["app", "tier"];
+/// A requirement on one key: `matchLabels` or one of the set-based operators.
+#[derive(Clone, Debug)]
+enum Requirement {
+    Equals(usize),
+    /// An index into `VALUE_LISTS`.
+    In(usize),
+    NotIn(usize),
+    Exists,
+    DoesNotExist,
+}
+
+const LABEL_KEYS: [&str; 3] = ["app", "tier", "canary"];
 const LABEL_VALUES: [&str; 2] = ["a", "b"];
+const VALUE_LISTS: [&[&str]; 3] = [&["a"], &["b"], &["a", "b"]];
 const CIDRS: [(&str, &[&str]); 4] = [
     ("0.0.0.0/0", &["10.0.0.0/8", "192.168.0.0/16"]),
     ("10.0.0.0/8", &["10.1.0.0/16"]),
@@ -56,9 +71,39 @@ const PORTS: [PortRange; 5] = [
         last: 9000,
     },
 ];
+/// Beside `PORTS`: `any/tcp` and `any`.
+const ANY_TCP: usize = PORTS.len();
+const ANY: usize = PORTS.len() + 1;
+
+/// A flow's ports as the macro would accept them: `any` alone, `any/tcp` without other
+/// TCP ports.
+fn flow_ports(chosen: &[usize]) -> Vec<PortRange> {
+    if chosen.contains(&ANY) {
+        return Protocol::ALL.into_iter().map(PortRange::every).collect();
+    }
+    let any_tcp = chosen.contains(&ANY_TCP);
+    let mut ports: Vec<PortRange> = chosen
+        .iter()
+        .filter(|&&p| p < PORTS.len())
+        .map(|&p| PORTS[p])
+        .filter(|p| !(any_tcp && p.protocol == Protocol::Tcp))
+        .collect();
+    if any_tcp {
+        ports.push(PortRange::every(Protocol::Tcp));
+    }
+    ports
+}
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let labels = prop::collection::btree_map(0..LABEL_KEYS.len(), 0..LABEL_VALUES.len(), 1..=2)
+    let list = 0..VALUE_LISTS.len();
+    let requirement = prop_oneof![
+        3 => (0..LABEL_VALUES.len()).prop_map(Requirement::Equals),
+        1 => list.clone().prop_map(Requirement::In),
+        1 => list.prop_map(Requirement::NotIn),
+        1 => Just(Requirement::Exists),
+        1 => Just(Requirement::DoesNotExist),
+    ];
+    let labels = prop::collection::btree_map(0..LABEL_KEYS.len(), requirement, 1..=2)
         .prop_map(|labels| labels.into_iter().collect::<Vec<_>>());
     let namespace = (any::<bool>(), prop::collection::vec(labels, 0..4))
         .prop_map(|(managed, workloads)| NamespaceSpec { managed, workloads });
@@ -69,7 +114,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         (
             any::<prop::sample::Index>(),
             any::<prop::sample::Index>(),
-            prop::collection::btree_set(0..PORTS.len(), 1..3),
+            prop::collection::btree_set(0..ANY + 1, 1..3),
         ),
         0..12,
     );
@@ -126,20 +171,35 @@ fn build(spec: &Spec) -> Cluster {
         namespaces.push(namespace);
         ends.push(Endpoint::Namespace(namespace));
         for (w, labels) in ns.workloads.iter().enumerate() {
-            let selector = leak_slice(
-                labels
-                    .iter()
-                    .map(|&(k, v)| Label {
-                        key: LABEL_KEYS[k],
-                        value: LABEL_VALUES[v],
-                    })
-                    .collect(),
-            );
+            let mut selector = Vec::new();
+            let mut expressions = Vec::new();
+            for (key, requirement) in labels {
+                let key = LABEL_KEYS[*key];
+                let (operator, values) = match requirement {
+                    Requirement::Equals(v) => {
+                        selector.push(Label {
+                            key,
+                            value: LABEL_VALUES[*v],
+                        });
+                        continue;
+                    }
+                    Requirement::In(l) => (Operator::In, VALUE_LISTS[*l]),
+                    Requirement::NotIn(l) => (Operator::NotIn, VALUE_LISTS[*l]),
+                    Requirement::Exists => (Operator::Exists, &[][..]),
+                    Requirement::DoesNotExist => (Operator::DoesNotExist, &[][..]),
+                };
+                expressions.push(Expression {
+                    key,
+                    operator,
+                    values,
+                });
+            }
             let workload = leak(Workload {
                 ident: leak_str(format!("w{n}_{w}")),
                 name: leak_str(format!("w{w}")),
                 namespace,
-                selector,
+                selector: leak_slice(selector),
+                expressions: leak_slice(expressions),
                 ports: &[],
             });
             workloads.push(workload);
@@ -168,7 +228,7 @@ fn build(spec: &Spec) -> Cluster {
         {
             continue;
         }
-        let ports = leak_slice(ports.iter().map(|&p| PORTS[p]).collect());
+        let ports = leak_slice(flow_ports(ports));
         flows.push(Flow { from, to, ports });
     }
     let policy = leak(Policy {

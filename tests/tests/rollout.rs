@@ -16,7 +16,13 @@ mod apiserver;
 use apiserver::{ApiServer, AuditEvent, DEPLOYER, Kubeconfig};
 
 /// The managed namespaces of the guide's cluster.
-const MANAGED: [&str; 4] = ["prod-api", "prod-auth", "prod-image", "prod-storage"];
+const MANAGED: [&str; 5] = [
+    "prod-api",
+    "prod-auth",
+    "prod-image",
+    "prod-storage",
+    "shop",
+];
 
 /// The outcome of one run of apply.sh.
 #[derive(Debug)]
@@ -154,7 +160,7 @@ fn a_deployer_rolls_out_in_the_proven_order_repairs_hand_edits_and_prunes_only_i
     assert!(
         second
             .stdout
-            .contains("0 to create, 0 to repair, 14 up to date"),
+            .contains("0 to create, 0 to repair, 20 up to date"),
         "{second:#?}"
     );
 
@@ -342,6 +348,7 @@ fn preflight_names_missing_and_unlabelled_namespaces_and_an_unreachable_cluster(
     server.create_namespace("prod-api", true);
     server.create_namespace("prod-auth", false);
     server.create_namespace("prod-storage", false);
+    server.create_namespace("shop", true);
     let kubeconfig = Kubeconfig::new(&[("staging", &server)]);
     let k8s = K8sCopy::new();
 

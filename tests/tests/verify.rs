@@ -36,7 +36,7 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 #[test]
 fn the_emitted_guide_cluster_allows_exactly_its_flows() {
     let proof = prove_with("", str::to_owned).expect("proved");
-    assert_eq!(proof.policies, 14);
+    assert_eq!(proof.policies, 20);
 }
 
 #[test]

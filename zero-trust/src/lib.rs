@@ -15,7 +15,9 @@ pub mod validate;
 pub mod yaml;
 
 pub use cluster::{Cluster, ClusterError};
-pub use model::{CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload};
+pub use model::{
+    CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+};
 pub use policy_macros::zero_trust;
 pub use targets::{ClusterTarget, assemble_clusters};
 pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
@@ -24,8 +26,8 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::{
-        CidrBlock, Endpoint, Flow, Label, Namespace, Policy, Workload, expect_managed_end,
-        expect_port,
+        CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+        expect_managed_end, expect_port,
     };
     pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};
@@ -45,6 +47,7 @@ pub mod __private {
         name: "",
         namespace: &ERRORED_NAMESPACE,
         selector: &[],
+        expressions: &[],
         ports: EVERY_PORT,
     };
     pub const ERRORED_CIDR: CidrBlock = CidrBlock {

@@ -30,7 +30,7 @@ use zero_trust_rules::{
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Label};
+use crate::model::{Endpoint, Expression, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,7 @@ enum Target {
     Workload {
         name: &'static str,
         selector: &'static [Label],
+        expressions: &'static [Expression],
     },
 }
 
@@ -161,6 +162,7 @@ fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Targe
                 Target::Workload {
                     name: w.name,
                     selector: w.selector,
+                    expressions: w.expressions,
                 },
             )]
         }
@@ -183,10 +185,11 @@ fn allow_policy(
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
-        Target::Workload { name, selector } => (
+        Target::Workload {
             name,
-            match_labels(selector.iter().map(|l| (l.key, l.value))),
-        ),
+            selector,
+            expressions,
+        } => (name, pod_selector(selector, expressions)),
     };
     let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
     let mut spec = NetworkPolicySpec {
@@ -201,7 +204,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyIngressRule {
                         from: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -212,7 +215,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyEgressRule {
                         to: Some(peer_of(rule)),
-                        ports: Some(ports(rule.ports)),
+                        ports: ports(rule.ports),
                     })
                     .collect(),
             )
@@ -265,7 +268,7 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
     match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(w.namespace.name)),
-            pod_selector: Some(match_labels(w.selector.iter().map(|l| (l.key, l.value)))),
+            pod_selector: Some(pod_selector(w.selector, w.expressions)),
             ip_block: None,
         },
         Endpoint::Namespace(n) => NetworkPolicyPeer {
@@ -300,6 +303,30 @@ fn namespace_named(name: &str) -> LabelSelector {
     match_labels([(NAMESPACE_NAME_LABEL, name)])
 }
 
+/// A workload's selector: `matchLabels` and `matchExpressions`, which Kubernetes ANDs;
+/// either is left out when empty. `values` is written only for `In` and `NotIn`, as the
+/// API server requires ("must be non-empty" for those, "must be empty" for `Exists` and
+/// `DoesNotExist`: `ValidateLabelSelectorRequirement`).
+/// <https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/>
+fn pod_selector(labels: &[Label], expressions: &[Expression]) -> LabelSelector {
+    let mut selector = match labels {
+        [] => LabelSelector::default(),
+        labels => match_labels(labels.iter().map(|l| (l.key, l.value))),
+    };
+    selector.match_expressions = (!expressions.is_empty()).then(|| {
+        expressions
+            .iter()
+            .map(|e| LabelSelectorRequirement {
+                key: e.key.to_owned(),
+                operator: e.operator.as_k8s().to_owned(),
+                values: (!e.values.is_empty())
+                    .then(|| e.values.iter().map(|v| (*v).to_owned()).collect()),
+            })
+            .collect()
+    });
+    selector
+}
+
 fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> LabelSelector {
     LabelSelector {
         match_labels: Some(
@@ -315,15 +342,23 @@ fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Lab
 /// Ports with an explicit protocol (TCP is the API's default, but explicit reads better);
 /// a range is `port` with `endPort`. Sorted, so reordering a flow's ports changes nothing.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-range-of-ports>
-fn ports(ports: &[PortRange]) -> Vec<NetworkPolicyPort> {
+///
+/// `any/tcp` is a port with a protocol and no number, which "matches all port names and
+/// numbers" of it; `any` leaves out `ports`, so that the rule "matches all ports"
+/// (`NetworkPolicyPort.port` and `NetworkPolicyIngressRule.ports` in the API reference).
+fn ports(ports: &[PortRange]) -> Option<Vec<NetworkPolicyPort>> {
+    if every_port(ports) {
+        return None;
+    }
     let mut ports = ports.to_vec();
     ports.sort();
-    ports
+    let ports = ports
         .iter()
         .map(|port| NetworkPolicyPort {
             protocol: Some(port.protocol.as_k8s().to_owned()),
-            port: Some(IntOrString::Int(i32::from(port.first))),
-            end_port: (!port.is_single()).then_some(i32::from(port.last)),
+            port: (!port.is_every()).then_some(IntOrString::Int(i32::from(port.first))),
+            end_port: (!port.is_single() && !port.is_every()).then_some(i32::from(port.last)),
         })
-        .collect()
+        .collect();
+    Some(ports)
 }

@@ -4,7 +4,7 @@
 //! not code per flow), so large policies stay cheap to compile. References between
 //! items are `&'static`, which lets a flow in one file name a workload of another.
 
-use zero_trust_rules::PortRange;
+use zero_trust_rules::{PortRange, ports_are_checked};
 
 /// A namespace: `managed` ones get a default deny and the policies of their workloads;
 /// external ones (ingress-nginx, kube-system) are only referenced, never written to.
@@ -29,7 +29,69 @@ pub struct Workload {
     pub namespace: &'static Namespace,
     /// `matchLabels` of the pods; all must match.
     pub selector: &'static [Label],
+    /// `matchExpressions` of the pods, ANDed with `selector`; no key occurs twice among
+    /// both (the macro refuses it).
+    pub expressions: &'static [Expression],
     pub ports: &'static [PortRange],
+}
+
+/// A set-based requirement of a label selector (`matchExpressions`).
+/// <https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#set-based-requirement>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expression {
+    pub key: &'static str,
+    pub operator: Operator,
+    /// Non-empty for `In` and `NotIn`, empty for `Exists` and `DoesNotExist`, as the API
+    /// server's `ValidateLabelSelectorRequirement` requires.
+    pub values: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl Operator {
+    /// The spelling of the Kubernetes API (`operator: NotIn`).
+    pub const fn as_k8s(self) -> &'static str {
+        match self {
+            Operator::In => "In",
+            Operator::NotIn => "NotIn",
+            Operator::Exists => "Exists",
+            Operator::DoesNotExist => "DoesNotExist",
+        }
+    }
+}
+
+impl Expression {
+    /// Whether a pod whose value of the key is `value` (`None`: no such label) meets the
+    /// requirement. A pod without the key meets `NotIn` and `DoesNotExist` ("the label is
+    /// absent or its value is not in the set"; the labels documentation above).
+    pub fn holds_for(&self, value: Option<&str>) -> bool {
+        match (self.operator, value) {
+            (Operator::In, Some(value)) => self.values.contains(&value),
+            (Operator::In, None) => false,
+            (Operator::NotIn, Some(value)) => !self.values.contains(&value),
+            (Operator::NotIn, None) => true,
+            (Operator::Exists, value) => value.is_some(),
+            (Operator::DoesNotExist, value) => value.is_none(),
+        }
+    }
+
+    /// How `kubectl get -l` writes it: `tier in (web,api)`, `tier notin (batch)`,
+    /// `canary`, `!legacy`.
+    pub fn to_kubectl(&self) -> String {
+        let values = self.values.join(",");
+        match self.operator {
+            Operator::In => format!("{} in ({values})", self.key),
+            Operator::NotIn => format!("{} notin ({values})", self.key),
+            Operator::Exists => self.key.to_owned(),
+            Operator::DoesNotExist => format!("!{}", self.key),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +137,9 @@ impl std::fmt::Display for Flow {
             Endpoint::AllManaged => "*",
         };
         write!(f, "{} -> {}:", end(&self.from), end(&self.to))?;
+        if every_port(self.ports) {
+            return write!(f, "any");
+        }
         // TCP is the DSL's default and goes unwritten, unless other protocols are beside it.
         let only_tcp = self
             .ports
@@ -92,6 +157,14 @@ impl std::fmt::Display for Flow {
         }
         Ok(())
     }
+}
+
+/// Whether `ports` hold every port of every protocol: the DSL's `any`, which a
+/// NetworkPolicy rule says by leaving out `ports`.
+pub fn every_port(ports: &[PortRange]) -> bool {
+    zero_trust_rules::Protocol::ALL
+        .iter()
+        .all(|&protocol| ports.contains(&PortRange::every(protocol)))
 }
 
 /// What one `zero_trust!` block declares; a cluster is assembled from several.
@@ -127,6 +200,38 @@ impl Namespace {
 }
 
 impl Workload {
+    /// Whether a pod with these labels is one of the workload's pods: every label of
+    /// `selector` equal and every expression met (the requirements of a selector are
+    /// ANDed). The model's own reading, independent of the evaluator's.
+    pub fn selects<'l>(&self, label: impl Fn(&str) -> Option<&'l str>) -> bool {
+        self.selector.iter().all(|l| label(l.key) == Some(l.value))
+            && self.expressions.iter().all(|e| e.holds_for(label(e.key)))
+    }
+
+    /// Labels of a pod the workload selects: its `matchLabels`, the first value of each
+    /// `In`, a value for each `Exists`; `NotIn` and `DoesNotExist` keys left out.
+    pub fn representative_labels(&self) -> Vec<(&'static str, &'static str)> {
+        let mut labels: Vec<_> = self.selector.iter().map(|l| (l.key, l.value)).collect();
+        for expression in self.expressions {
+            match expression.operator {
+                Operator::In => labels.push((expression.key, expression.values[0])),
+                Operator::Exists => labels.push((expression.key, "present")),
+                Operator::NotIn | Operator::DoesNotExist => {}
+            }
+        }
+        labels
+    }
+
+    /// The selector as `kubectl get -l` takes it.
+    pub fn kubectl_selector(&self) -> String {
+        let labels = self
+            .selector
+            .iter()
+            .map(|l| format!("{}={}", l.key, l.value));
+        let expressions = self.expressions.iter().map(Expression::to_kubectl);
+        labels.chain(expressions).collect::<Vec<_>>().join(",")
+    }
+
     pub const fn endpoint(&'static self) -> Endpoint {
         Endpoint::Workload(self)
     }
@@ -158,12 +263,18 @@ impl CidrBlock {
 
 impl Endpoint {
     /// The ports known to listen at this end, or `None` where nothing is known (a CIDR,
-    /// every managed pod), in which case any port may be named.
+    /// every managed pod, an external end declared without ports), in which case any port
+    /// may be named.
     pub const fn listening_ports(&self) -> Option<&'static [PortRange]> {
-        match self {
-            Endpoint::Workload(workload) => Some(workload.ports),
-            Endpoint::Namespace(namespace) => Some(namespace.ports),
-            Endpoint::Cidr(_) | Endpoint::AllManaged => None,
+        let (managed, ports) = match self {
+            Endpoint::Workload(workload) => (workload.namespace.managed, workload.ports),
+            Endpoint::Namespace(namespace) => (namespace.managed, namespace.ports),
+            Endpoint::Cidr(_) | Endpoint::AllManaged => return None,
+        };
+        if ports_are_checked(managed, ports) {
+            Some(ports)
+        } else {
+            None
         }
     }
 

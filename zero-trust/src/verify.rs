@@ -6,7 +6,7 @@
 //! a managed pod's ingress must allow exactly its declared sources and its egress exactly
 //! its declared destinations, so a half that is too wide cannot hide behind the other.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -18,10 +18,10 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, NamespaceInfo, PodInfo, PortSet,
     Side, Topology,
 };
-use crate::model::{Endpoint, EndpointKey};
+use crate::model::{Endpoint, EndpointKey, Workload};
 
 /// The cluster the model describes: its namespaces, and one representative pod per
-/// workload carrying exactly the workload's selector labels.
+/// workload carrying labels its selector selects ([`Workload::representative_labels`]).
 pub fn model_topology(cluster: &Cluster) -> Topology {
     let namespaces = cluster
         .namespaces
@@ -31,10 +31,7 @@ pub fn model_topology(cluster: &Cluster) -> Topology {
     let pods = cluster
         .workloads
         .values()
-        .map(|w| {
-            let labels: Vec<(&str, &str)> = w.selector.iter().map(|l| (l.key, l.value)).collect();
-            PodInfo::new(w.namespace.name, w.name, &labels)
-        })
+        .map(|w| PodInfo::new(w.namespace.name, w.name, &w.representative_labels()))
         .collect();
     Topology { namespaces, pods }
 }
@@ -242,7 +239,7 @@ struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
         let managed_names = cluster.managed_namespace_names();
-        let mut by_namespace: HashMap<&str, Vec<&crate::model::Workload>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<&Workload>> = HashMap::new();
         for workload in cluster.workloads.values() {
             by_namespace
                 .entry(workload.namespace.name)
@@ -286,13 +283,12 @@ impl<'a> Matcher<'a> {
             if is_managed {
                 add(EndpointKey::AllManaged);
             }
-            let Some(pod) = pod else { continue };
+            // Another pod of the namespace has no labels: a selector of only `NotIn` and
+            // `DoesNotExist` selects it too.
+            let no_labels = BTreeMap::new();
+            let labels = pod.map_or(&no_labels, |pod| &pod.labels);
             for workload in by_namespace.get(name).into_iter().flatten() {
-                if workload
-                    .selector
-                    .iter()
-                    .all(|l| pod.labels.get(l.key).map(String::as_str) == Some(l.value))
-                {
+                if workload.selects(|key| labels.get(key).map(String::as_str)) {
                     add(workload.endpoint().key());
                 }
             }

@@ -54,6 +54,7 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                 name,
                 namespace: namespaces[spec.namespace],
                 selector: leak_slice(selector),
+                expressions: &[],
                 ports: leak_slice(spec.ports.clone()),
             })
         })

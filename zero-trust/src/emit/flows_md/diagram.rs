@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Flow};
+use crate::model::{Endpoint, Flow, every_port};
 
 use super::ports_by_protocol;
 
@@ -212,6 +212,7 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
 /// The ports of a single flow, or how many flows an edge stands for.
 fn flows_label(flows: &[&Flow]) -> String {
     match flows {
+        [flow] if every_port(flow.ports) => "any".to_owned(),
         [flow] => ports_by_protocol(flow.ports)
             .into_iter()
             .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))

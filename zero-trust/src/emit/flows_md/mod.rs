@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use zero_trust_rules::{PortRange, Protocol};
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Flow};
+use crate::model::{Endpoint, Flow, every_port};
 
 use super::FLOWS_MD;
 use super::GENERATED_HEADER;
@@ -146,6 +146,11 @@ fn page(cluster: &Cluster, namespace: &str, flows: &[&Flow]) -> String {
 fn table(text: &mut String, flows: &[&Flow]) {
     text.push_str("| source | destination | ports | protocol |\n| --- | --- | --- | --- |\n");
     for flow in flows {
+        if every_port(flow.ports) {
+            let (from, to) = (describe(&flow.from), describe(&flow.to));
+            let _ = writeln!(text, "| {from} | {to} | any | any |");
+            continue;
+        }
         for (protocol, ports) in ports_by_protocol(flow.ports) {
             let _ = writeln!(
                 text,
@@ -165,7 +170,9 @@ fn ports_by_protocol(ports: &[PortRange]) -> BTreeMap<Protocol, String> {
     sorted.sort();
     let mut by_protocol: BTreeMap<Protocol, Vec<String>> = BTreeMap::new();
     for port in sorted {
-        let text = if port.is_single() {
+        let text = if port.is_every() {
+            "any".to_owned()
+        } else if port.is_single() {
             port.first.to_string()
         } else {
             format!("{}-{}", port.first, port.last)

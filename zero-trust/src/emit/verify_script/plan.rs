@@ -213,14 +213,9 @@ impl<'a> Planner<'a> {
     }
 
     fn workload(&self, workload: &Workload) -> Target {
-        let selector: Vec<String> = workload
-            .selector
-            .iter()
-            .map(|l| format!("{}={}", l.key, l.value))
-            .collect();
         Target {
             id: format!("{}/{}", workload.namespace.name, workload.name),
-            selector: selector.join(","),
+            selector: workload.kubectl_selector(),
             class: self.pod_classes
                 [&(workload.namespace.name.to_owned(), workload.name.to_owned())],
             ports: workload.ports.to_vec(),

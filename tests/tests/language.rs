@@ -1,0 +1,164 @@
+//! The constructs of the language beyond one workload per flow line: `any` ports, external
+//! ends declared without ports, set-based selectors. Each is pinned as YAML and proven
+//! (read back, validated and evaluated) to allow exactly what it declares.
+
+use std::collections::BTreeMap;
+
+use zero_trust::emit::emit;
+use zero_trust::{Cluster, Policy};
+
+/// Emits the parts, proves the files, and returns them.
+fn emit_proven(parts: &[&'static Policy]) -> BTreeMap<String, String> {
+    let cluster = Cluster::assemble(parts).expect("cluster assembles");
+    let files = emit(&cluster).expect("renders").files;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    if let Err(problems) = zero_trust::verify::prove_emitted(&cluster, dir.path()) {
+        panic!("{problems:#?}");
+    }
+    files
+}
+
+/// The YAML document of the policy `name` in `file`.
+fn policy<'f>(files: &'f BTreeMap<String, String>, file: &str, name: &str) -> &'f str {
+    files[file]
+        .split("\n---\n")
+        .find(|document| document.contains(&format!("  name: {name}\n")))
+        .unwrap_or_else(|| panic!("no policy {name} in {file}"))
+}
+
+mod any_ports {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: any; batch; cache: 6379 }
+        external namespace prod_database {}
+        external namespace partners { partner_api ["app" = "partner-api"] }
+        batch -> partners:any;
+        batch -> web:any/tcp, 53/udp;
+        batch -> prod_database:5432, 6379;
+        batch -> partner_api:8443;
+    }
+}
+
+#[test]
+fn any_is_a_rule_without_ports_and_any_tcp_a_port_without_a_number() {
+    let files = emit_proven(&[&any_ports::POLICY]);
+    // `partners: any` has no `ports`; `any/tcp` is a port with a protocol only; the
+    // external `prod_database` and `partner_api`, declared without ports, accept any.
+    assert_eq!(
+        policy(&files, "10-allow-shop.yaml", "batch.egress"),
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  labels:
+    app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
+  name: batch.egress
+  namespace: shop
+spec:
+  egress:
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: partners
+  - ports:
+    - port: 5432
+      protocol: TCP
+    - port: 6379
+      protocol: TCP
+    to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: prod-database
+  - ports:
+    - port: 8443
+      protocol: TCP
+    to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: partners
+      podSelector:
+        matchLabels:
+          app: partner-api
+  - ports:
+    - protocol: TCP
+    - port: 53
+      protocol: UDP
+    to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: shop
+      podSelector:
+        matchLabels:
+          app: web
+  podSelector:
+    matchLabels:
+      app: batch
+  policyTypes:
+  - Egress"#
+    );
+}
+
+mod set_based {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop {
+            web ["tier" in ["web", "api"], "canary", !"legacy"]: 8080;
+            batch ["app" = "batch", "track" not in ["beta"]];
+            // Selects the pods nobody labelled too: a selector of `!` alone.
+            unlabelled [!"app"]: 9000
+        }
+        batch -> web:8080;
+        web -> unlabelled:9000;
+    }
+}
+
+#[test]
+fn set_based_selectors_are_match_expressions_anded_with_match_labels() {
+    let files = emit_proven(&[&set_based::POLICY]);
+    // `values` only for `In` and `NotIn`, as the API server requires.
+    assert_eq!(
+        policy(&files, "10-allow-shop.yaml", "web.ingress"),
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  labels:
+    app.kubernetes.io/managed-by: zero-trust
+    zero-trust.dev/policy-source: default
+  name: web.ingress
+  namespace: shop
+spec:
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: shop
+      podSelector:
+        matchExpressions:
+        - key: track
+          operator: NotIn
+          values:
+          - beta
+        matchLabels:
+          app: batch
+    ports:
+    - port: 8080
+      protocol: TCP
+  podSelector:
+    matchExpressions:
+    - key: tier
+      operator: In
+      values:
+      - web
+      - api
+    - key: canary
+      operator: Exists
+    - key: legacy
+      operator: DoesNotExist
+  policyTypes:
+  - Ingress
+"#
+    );
+}
