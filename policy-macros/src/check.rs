@@ -357,7 +357,10 @@ fn flow_ports_are_listened_on(
                 Some(_) if port.is_every() && any_reported => {}
                 Some(any) if port.is_every() => {
                     any_reported = true;
-                    errors.push(any.span(), format!("{subject} on every port (`any`); {fix}"));
+                    errors.push(
+                        any.span(),
+                        format!("{subject} on every port (`any`); {fix}"),
+                    );
                 }
                 _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
             }
