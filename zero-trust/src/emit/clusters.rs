@@ -31,19 +31,6 @@ pub struct EmittedCluster {
     pub emitted: Emitted,
 }
 
-impl EmittedSource {
-    /// The files of one cluster, by their names inside its folder.
-    pub fn files_of(&self, folder: &str) -> BTreeMap<String, String> {
-        self.files
-            .iter()
-            .filter_map(|(path, text)| {
-                let name = path.strip_prefix(folder)?;
-                (!name.contains('/')).then(|| (name.to_owned(), text.clone()))
-            })
-            .collect()
-    }
-}
-
 /// Emits `clusters` (as `assemble_clusters` gives them: one without a target, or one per
 /// declared cluster).
 pub fn emit_source(clusters: &[Cluster]) -> Result<EmittedSource, YamlError> {
