@@ -16,10 +16,10 @@ zero_trust! {
     external namespace prod_database {}
     cidr partner_service = "203.0.113.0/24";
 
-    // The guide's combined policy names no ports: every port and protocol.
+    /// The guide's combined policy names no ports: every port and protocol.
     allowed_source -> my_app:any;
     my_app -> allowed_destination:any;
     my_app -> partner_service:443;
-    // PostgreSQL and Redis.
+    /// PostgreSQL and Redis.
     my_app -> prod_database:5432, 6379;
 }

@@ -10,10 +10,10 @@ zero_trust! {
         main_api: 3000
     }
 
-    // Any pod of the ingress-nginx namespace may reach the API.
+    /// Any pod of the ingress-nginx namespace may reach the API.
     ingress_nginx -> main_api:3000;
     main_api -> auth_service:8080;
     main_api -> crate::image::image_service:5000;
-    // Third-party APIs over HTTPS and HTTP, but no private address.
+    /// Third-party APIs over HTTPS and HTTP, but no private address.
     main_api -> public_internet:443, 80;
 }

@@ -9,6 +9,6 @@ zero_trust! {
         image_service: 5000
     }
 
-    // Any pod of prod-storage listening on 9000: MinIO's S3 API.
+    /// Any pod of prod-storage listening on 9000: MinIO's S3 API.
     image_service -> prod_storage:9000;
 }

@@ -28,6 +28,8 @@ pub enum Item {
 
 /// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
 pub struct NamespaceDecl {
+    /// The doc comments (`/// why`) before it.
+    pub docs: Vec<LitStr>,
     pub external: Option<Span>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
@@ -37,6 +39,7 @@ pub struct NamespaceDecl {
 
 /// `main_api [as "main-api"] [["app" = "main-api", ...]] [: 3000, 53/udp]`
 pub struct WorkloadDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
     /// `None` when the selector defaults to `app: <name>`.
@@ -86,14 +89,23 @@ pub enum PortNumber {
 
 /// `cidr public_internet = "0.0.0.0/0" [except "10.0.0.0/8", ...];`
 pub struct CidrDecl {
+    pub docs: Vec<LitStr>,
     pub ident: Ident,
+    /// One or more, separated by `;`.
+    pub blocks: Vec<BlockDecl>,
+    pub clusters: Option<ClustersAttr>,
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+pub struct BlockDecl {
     pub cidr: LitStr,
     pub except: Vec<LitStr>,
-    pub clusters: Option<ClustersAttr>,
 }
 
 /// `from -> to:ports;`
 pub struct FlowDecl {
+    /// Why the flow exists: kept in the model, FLOWS.md and the policies' annotations.
+    pub docs: Vec<LitStr>,
     pub from: EndpointRef,
     pub arrow: Token![->],
     pub to: EndpointRef,
@@ -144,6 +156,12 @@ impl EndpointRef {
             }
         }
     }
+}
+
+/// Doc comments as one line of text: each line trimmed, joined by spaces.
+pub fn doc_text(docs: &[LitStr]) -> String {
+    let lines: Vec<String> = docs.iter().map(|d| d.value().trim().to_owned()).collect();
+    lines.join(" ").trim().to_owned()
 }
 
 impl FlowDecl {

@@ -10,7 +10,8 @@ use zero_trust_rules::{
 };
 
 use crate::ast::{
-    CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+    BlockDecl, CidrDecl, FlowDecl, Input, Item, NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
+    doc_text,
 };
 use crate::checked::{
     Checked, CheckedCidr, CheckedEnd, CheckedFlow, CheckedNamespace, CheckedWorkload,
@@ -99,6 +100,7 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
     ports.sort();
     ports.dedup();
     CheckedNamespace {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         managed: decl.external.is_none(),
@@ -125,6 +127,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
     let ports = check_ports(&decl.ports, errors);
     ports_are_listed_once(&ports, errors);
     CheckedWorkload {
+        docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         labels,
@@ -134,40 +137,67 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
 }
 
 fn check_cidr<'a>(decl: &'a CidrDecl, errors: &mut Errors) -> CheckedCidr<'a> {
-    // Rule: the CIDR is canonical and every `except` a strict subset of it (the API
-    // server's `ValidateIPBlock`).
-    let cidr = match parse_cidr(&decl.cidr.value()) {
+    let blocks = decl
+        .blocks
+        .iter()
+        .map(|block| check_block(block, errors))
+        .collect();
+    blocks_are_listed_once(decl, errors);
+    name_is_not_reserved(&decl.ident, "cidr", errors);
+    CheckedCidr {
+        docs: doc_text(&decl.docs),
+        ident: &decl.ident,
+        blocks,
+    }
+}
+
+/// Rule: the CIDR is canonical and every `except` a strict subset of it (the API server's
+/// `ValidateIPBlock`).
+fn check_block(block: &BlockDecl, errors: &mut Errors) -> (String, Vec<String>) {
+    let cidr = match parse_cidr(&block.cidr.value()) {
         Ok(cidr) => Some(cidr),
         Err(error) => {
-            errors.push(decl.cidr.span(), error);
+            errors.push(block.cidr.span(), error);
             None
         }
     };
     let mut except = Vec::new();
-    for entry in &decl.except {
+    for entry in &block.except {
         match cidr.as_ref().map(|cidr| parse_except(cidr, &entry.value())) {
             Some(Ok(block)) => except.push(block.to_string()),
             Some(Err(error)) => errors.push(entry.span(), error),
             None => {}
         }
     }
-    except_is_listed_once(decl, errors);
-    name_is_not_reserved(&decl.ident, "cidr", errors);
-    CheckedCidr {
-        ident: &decl.ident,
-        cidr: decl.cidr.value(),
-        except,
-    }
+    except_is_listed_once(block, errors);
+    (block.cidr.value(), except)
 }
 
 /// Rule: an `except` entry is listed once.
-fn except_is_listed_once(decl: &CidrDecl, errors: &mut Errors) {
+fn except_is_listed_once(block: &BlockDecl, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
-    for entry in &decl.except {
+    for entry in &block.except {
         if !seen.insert(entry.value()) {
             errors.push(
                 entry.span(),
                 format!("except `{}` is listed twice; remove one", entry.value()),
+            );
+        }
+    }
+}
+
+/// Rule: a block of a cidr is listed once.
+fn blocks_are_listed_once(decl: &CidrDecl, errors: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for block in &decl.blocks {
+        if !seen.insert(block.cidr.value()) {
+            errors.push(
+                block.cidr.span(),
+                format!(
+                    "block `{}` is listed twice in cidr `{}`; list each block once, with all its excepts",
+                    block.cidr.value(),
+                    decl.ident
+                ),
             );
         }
     }

@@ -17,6 +17,8 @@ pub struct Checked<'a> {
 }
 
 pub struct CheckedNamespace<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
     pub name: String,
     pub managed: bool,
@@ -26,6 +28,8 @@ pub struct CheckedNamespace<'a> {
 }
 
 pub struct CheckedWorkload<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
     pub name: String,
     pub labels: Vec<(String, String)>,
@@ -34,9 +38,11 @@ pub struct CheckedWorkload<'a> {
 }
 
 pub struct CheckedCidr<'a> {
+    /// Its doc comment, kept as the doc of the generated item.
+    pub docs: String,
     pub ident: &'a Ident,
-    pub cidr: String,
-    pub except: Vec<String>,
+    /// Each block's CIDR and excepts.
+    pub blocks: Vec<(String, Vec<String>)>,
 }
 
 pub struct CheckedFlow<'a> {

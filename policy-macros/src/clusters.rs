@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::parse::{Parse, ParseStream, Parser};
+use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token};
 
@@ -63,49 +63,33 @@ impl Parse for ClustersDecl {
     }
 }
 
-/// `#[clusters(...)]` before an item, if there is one.
-pub fn parse_attr(input: ParseStream) -> syn::Result<Option<ClustersAttr>> {
-    if !input.peek(Token![#]) {
-        return Ok(None);
+/// The attribute as `#[clusters(...)]`, if it is one (its name is `clusters`).
+pub fn from_attribute(attribute: &syn::Attribute) -> Option<syn::Result<ClustersAttr>> {
+    if !attribute.path().is_ident("clusters") {
+        return None;
     }
-    let pound: Token![#] = input.parse()?;
-    let content;
-    let bracket = syn::bracketed!(content in input);
-    let word: Ident = content.parse()?;
-    // All of it now: syn would report a half-read bracket instead of the error below.
-    let arguments: TokenStream = content.parse()?;
-    if word != "clusters" {
-        return Err(syn::Error::new(
-            word.span(),
-            format!(
-                "unknown attribute `{word}`; the only one is `#[clusters(...)]`, as in `#[clusters(prod)]`"
-            ),
-        ));
-    }
-    let names = (|input: ParseStream| {
-        let list;
-        syn::parenthesized!(list in input);
-        Punctuated::<Ident, Token![,]>::parse_terminated(&list)
-    })
-    .parse2(arguments)
-    .map_err(|error| {
-        syn::Error::new(
-            error.span(),
-            "expected the clusters in parentheses, as in `#[clusters(staging, prod)]`",
-        )
-    })?;
-    if names.is_empty() {
-        return Err(syn::Error::new(
-            word.span(),
-            "`#[clusters()]` names no cluster; name at least one, as in `#[clusters(prod)]`",
-        ));
-    }
-    Ok(Some(ClustersAttr {
-        span: SpanRange {
-            first: pound.span,
-            last: bracket.span.close(),
-        },
-        names: names.into_iter().collect(),
+    let span = SpanRange {
+        first: attribute.pound_token.span,
+        last: attribute.bracket_token.span.close(),
+    };
+    let names = attribute
+        .parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated)
+        .map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected the clusters in parentheses, as in `#[clusters(staging, prod)]`",
+            )
+        });
+    Some(names.and_then(|names| {
+        if names.is_empty() {
+            return Err(span.error(
+                "`#[clusters()]` names no cluster; name at least one, as in `#[clusters(prod)]`",
+            ));
+        }
+        Ok(ClustersAttr {
+            span,
+            names: names.into_iter().collect(),
+        })
     }))
 }
 

@@ -10,7 +10,7 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
-use crate::ast::{EndpointRef, Input, Item};
+use crate::ast::{EndpointRef, Input, Item, doc_text};
 use crate::checked::{Checked, CheckedEnd, CheckedFlow, LocalKind};
 use crate::reserved::{imports_reserved, reserved};
 use crate::resolve::{end_text, ident_text};
@@ -21,7 +21,9 @@ pub fn expand(checked: &Checked) -> TokenStream {
         let ident = namespace.ident;
         let (ident_str, name, managed) = (ident_text(ident), &namespace.name, namespace.managed);
         let namespace_ports = ports(&namespace.ports);
+        let docs = doc_attribute(&namespace.docs);
         items.extend(quote! {
+            #docs
             #[allow(non_upper_case_globals)]
             pub const #ident: ::zero_trust::__private::Namespace = ::zero_trust::__private::Namespace {
                 ident: #ident_str, name: #name, managed: #managed, ports: &[#namespace_ports],
@@ -40,7 +42,9 @@ pub fn expand(checked: &Checked) -> TokenStream {
             });
             let ports = ports(&workload.ports);
             let namespace_ident = namespace.ident;
+            let docs = doc_attribute(&workload.docs);
             items.extend(quote! {
+                #docs
                 #[allow(non_upper_case_globals)]
                 pub const #ident: ::zero_trust::__private::Workload = ::zero_trust::__private::Workload {
                     ident: #ident_str, name: #name, namespace: &#namespace_ident,
@@ -53,11 +57,16 @@ pub fn expand(checked: &Checked) -> TokenStream {
     }
     for cidr in &checked.cidrs {
         let ident = cidr.ident;
-        let (ident_str, block, except) = (ident_text(ident), &cidr.cidr, &cidr.except);
+        let ident_str = ident_text(ident);
+        let blocks = cidr.blocks.iter().map(|(block, except)| {
+            quote!(::zero_trust::__private::AddressBlock { cidr: #block, except: &[#(#except),*] })
+        });
+        let docs = doc_attribute(&cidr.docs);
         items.extend(quote! {
+            #docs
             #[allow(non_upper_case_globals)]
             pub const #ident: ::zero_trust::__private::CidrBlock = ::zero_trust::__private::CidrBlock {
-                ident: #ident_str, cidr: #block, except: &[#(#except),*],
+                ident: #ident_str, blocks: &[#(#blocks),*],
             };
         });
     }
@@ -99,8 +108,8 @@ struct FlowTable<'a> {
     /// The distinct ends and port lists, each followed by a comma, in index order.
     ends: TokenStream,
     port_lists: TokenStream,
-    /// Per flow: the indices of its source, destination and port list.
-    rows: Vec<(u32, u32, u32)>,
+    /// Per flow: the indices of its source, destination and port list, and its reason.
+    rows: Vec<(u32, u32, u32, String)>,
 }
 
 impl<'a> FlowTable<'a> {
@@ -133,7 +142,9 @@ impl<'a> FlowTable<'a> {
                 table.port_lists.extend(quote!(&[#tokens],));
                 next
             });
-            table.rows.push((from, to, ports_at));
+            table
+                .rows
+                .push((from, to, ports_at, doc_text(&flow.decl.docs)));
         }
         table
     }
@@ -143,11 +154,11 @@ impl<'a> FlowTable<'a> {
         let rows = bracketed(
             self.rows
                 .iter()
-                .map(|(from, to, ports)| quote!((#from, #to, #ports))),
+                .map(|(from, to, ports, reason)| quote!((#from, #to, #ports, #reason))),
         );
         let count = self.flows.len();
         quote!({
-            const ROWS: [(u32, u32, u32); #count] = #rows;
+            const ROWS: [(u32, u32, u32, &str); #count] = #rows;
             const FLOWS: [::zero_trust::__private::Flow; #count] = {
                 // Through a reference: indexing the const itself would copy it each time.
                 // The bindings are prefixed: a `let` cannot shadow a const, and the block's
@@ -157,15 +168,17 @@ impl<'a> FlowTable<'a> {
                     from: ::zero_trust::__private::Endpoint::AllManaged,
                     to: ::zero_trust::__private::Endpoint::AllManaged,
                     ports: &[],
+                    reason: "",
                 }; #count];
                 let mut __zero_trust_i = 0;
                 while __zero_trust_i < __zero_trust_rows.len() {
-                    let (__zero_trust_from, __zero_trust_to, __zero_trust_ports) =
+                    let (__zero_trust_from, __zero_trust_to, __zero_trust_ports, __zero_trust_reason) =
                         __zero_trust_rows[__zero_trust_i];
                     __zero_trust_flows[__zero_trust_i] = ::zero_trust::__private::Flow {
                         from: __ZERO_TRUST_ENDS[__zero_trust_from as usize],
                         to: __ZERO_TRUST_ENDS[__zero_trust_to as usize],
                         ports: __ZERO_TRUST_PORTS[__zero_trust_ports as usize],
+                        reason: __zero_trust_reason,
                     };
                     __zero_trust_i += 1;
                 }
@@ -208,7 +221,7 @@ impl<'a> FlowTable<'a> {
         let foreign = |end: &CheckedEnd| matches!(end, CheckedEnd::Foreign(_));
         let mut checked_ports = BTreeSet::new();
         let mut checks = TokenStream::new();
-        for (flow, &(from, to, ports_at)) in self.flows.iter().zip(&self.rows) {
+        for (flow, &(from, to, ports_at, _)) in self.flows.iter().zip(&self.rows) {
             if foreign(&flow.to) {
                 for (k, (port, span)) in flow.ports.iter().enumerate() {
                     if checked_ports.insert((to, *port)) {
@@ -235,6 +248,14 @@ impl<'a> FlowTable<'a> {
             }
         }
         checks
+    }
+}
+
+/// A declaration's doc comment on the item it becomes, so rustdoc and editors show it.
+fn doc_attribute(docs: &str) -> TokenStream {
+    match docs {
+        "" => TokenStream::new(),
+        docs => quote!(#[doc = #docs]),
     }
 }
 

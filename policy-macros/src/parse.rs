@@ -8,8 +8,8 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, LitStr, Path, Token, braced, bracketed};
 
 use crate::ast::{
-    CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels, NamespaceDecl,
-    PortDecl, PortNumber, WorkloadDecl,
+    BlockDecl, CidrDecl, EndpointRef, FlowDecl, Input, Item, LabelDecl, LabelMatch, Labels,
+    NamespaceDecl, PortDecl, PortNumber, WorkloadDecl,
 };
 
 mod kw {
@@ -152,70 +152,117 @@ fn skip_to_next_item(input: ParseStream, consumed: bool) -> syn::Result<()> {
 /// The keywords that start an item, for "did you mean" on a misspelled one.
 const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
+/// The doc comments (`/// why`, which reach the macro as `#[doc = "..."]`) and the
+/// `#[clusters(...)]` before an item or workload; any other attribute is an error.
+fn parse_attributes(
+    input: ParseStream,
+) -> syn::Result<(Vec<LitStr>, Option<crate::clusters::ClustersAttr>)> {
+    let mut docs = Vec::new();
+    let mut clusters = None;
+    for attribute in input.call(syn::Attribute::parse_outer)? {
+        if let Some(limit) = crate::clusters::from_attribute(&attribute) {
+            let limit = limit?;
+            if clusters.is_some() {
+                return Err(limit
+                    .span
+                    .error("`#[clusters(...)]` is given twice; list all the clusters in one"));
+            }
+            clusters = Some(limit);
+            continue;
+        }
+        let doc = match &attribute.meta {
+            syn::Meta::NameValue(meta) if meta.path.is_ident("doc") => match &meta.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match doc {
+            Some(doc) => docs.push(doc),
+            None => {
+                return Err(syn::Error::new_spanned(
+                    attribute,
+                    "only doc comments (`/// why`) and `#[clusters(...)]` may stand before a flow or declaration",
+                ));
+            }
+        }
+    }
+    Ok((docs, clusters))
+}
+
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attr = crate::clusters::parse_attr(input)?;
-        if attr.is_none() && crate::clusters::peek_decl(input) {
+        let (docs, clusters) = parse_attributes(input)?;
+        if crate::clusters::peek_decl(input) {
+            if let Some(attr) = clusters {
+                return Err(attr.span.error(
+                    "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not the `clusters` line",
+                ));
+            }
             return input.parse().map(Item::Clusters);
         }
         let mut item = parse_item(input)?;
-        if let Some(attr) = attr {
-            match &mut item {
-                Item::Namespace(decl) => decl.clusters = Some(attr),
-                Item::Cidr(decl) => decl.clusters = Some(attr),
-                Item::Flow(decl) => decl.clusters = Some(attr),
-                Item::Use(_) | Item::Clusters(_) => {
+        match &mut item {
+            Item::Namespace(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Cidr(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Flow(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Use(decl) => {
+                if let Some(attr) = clusters {
                     return Err(attr.span.error(
-                        "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not this line",
+                        "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not a `use`",
                     ));
                 }
+                decl.attrs
+                    .extend(docs.into_iter().map(|doc| syn::parse_quote!(#[doc = #doc])));
             }
+            Item::Clusters(_) => {}
         }
         Ok(item)
     }
 }
 
 fn parse_item(input: ParseStream) -> syn::Result<Item> {
+    // `namespace`, `external` and `cidr` start a declaration unless they are the source
+    // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
+    let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
+    if input.peek(kw::external) && !is_flow_source {
+        let external: kw::external = input.parse()?;
+        if !input.peek(kw::namespace) {
+            return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
+        }
+        return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+    }
+    if input.peek(kw::namespace) && !is_flow_source {
+        return parse_namespace(input, None).map(Item::Namespace);
+    }
+    if input.peek(kw::cidr) && !is_flow_source {
+        return input.parse().map(Item::Cidr);
+    }
+    if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
+        return input.parse().map(Item::Use);
+    }
+    if let Some(keyword) = misspelled_keyword(input) {
+        let word: Ident = input.parse()?;
+        return Err(syn::Error::new(
+            word.span(),
+            format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
+        ));
+    }
+    if input.peek(Ident)
+        || input.peek(Token![*])
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![super])
+        || input.peek(Token![self])
     {
-        // `namespace`, `external` and `cidr` start a declaration unless they are the source
-        // of a flow (followed by `->` or `::`), so a workload may still be called `cidr`.
-        let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
-        if input.peek(kw::external) && !is_flow_source {
-            let external: kw::external = input.parse()?;
-            if !input.peek(kw::namespace) {
-                return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
-            }
-            return parse_namespace(input, Some(external.span)).map(Item::Namespace);
-        }
-        if input.peek(kw::namespace) && !is_flow_source {
-            return parse_namespace(input, None).map(Item::Namespace);
-        }
-        if input.peek(kw::cidr) && !is_flow_source {
-            return input.parse().map(Item::Cidr);
-        }
-        if input.peek(Token![use]) || (input.peek(Token![pub]) && input.peek2(Token![use])) {
-            return input.parse().map(Item::Use);
-        }
-        if let Some(keyword) = misspelled_keyword(input) {
-            let word: Ident = input.parse()?;
-            return Err(syn::Error::new(
-                word.span(),
-                format!("unknown keyword `{word}`; did you mean `{keyword}`?"),
-            ));
-        }
-        if input.peek(Ident)
-            || input.peek(Token![*])
-            || input.peek(Token![::])
-            || input.peek(Token![crate])
-            || input.peek(Token![super])
-            || input.peek(Token![self])
-        {
-            return input.parse().map(Item::Flow);
-        }
-        Err(input.error(
+        return input.parse().map(Item::Flow);
+    }
+    Err(input.error(
             "expected `namespace`, `external namespace`, `cidr`, `use` or a flow like `main_api -> auth_service:8080;`",
         ))
-    }
 }
 
 fn parse_namespace(
@@ -235,11 +282,7 @@ fn parse_namespace(
     let workloads = drained_on_error(&body, |body| {
         let mut workloads = Vec::new();
         while !body.is_empty() {
-            let clusters = crate::clusters::parse_attr(body)?;
-            workloads.push(WorkloadDecl {
-                clusters,
-                ..body.parse()?
-            });
+            workloads.push(body.parse()?);
             if body.is_empty() {
                 break;
             }
@@ -253,6 +296,7 @@ fn parse_namespace(
         Ok(workloads)
     })?;
     Ok(NamespaceDecl {
+        docs: Vec::new(),
         external,
         ident,
         rename,
@@ -272,6 +316,7 @@ fn parse_rename(input: ParseStream) -> syn::Result<Option<LitStr>> {
 
 impl Parse for WorkloadDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let (docs, clusters) = parse_attributes(input)?;
         let ident: Ident = input.parse()?;
         let rename = parse_rename(input)?;
         let labels = if input.peek(syn::token::Bracket) {
@@ -299,11 +344,12 @@ impl Parse for WorkloadDecl {
             ));
         }
         Ok(WorkloadDecl {
+            docs,
             ident,
             rename,
             labels,
             ports,
-            clusters: None,
+            clusters,
         })
     }
 }
@@ -415,29 +461,40 @@ impl Parse for CidrDecl {
             )
         })?;
         input.parse::<Token![=]>()?;
-        let cidr = input.parse().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
-            )
-        })?;
-        let mut except = Vec::new();
-        if input.peek(kw::except) {
-            input.parse::<kw::except>()?;
-            except.push(input.parse()?);
-            while input.peek(Token![,]) {
-                input.parse::<Token![,]>()?;
-                except.push(input.parse()?);
-            }
+        let mut blocks = vec![parse_block(input)?];
+        // `; "::/0"`: another block of the same name.
+        while input.peek(Token![;]) && input.peek2(LitStr) {
+            input.parse::<Token![;]>()?;
+            blocks.push(parse_block(input)?);
         }
         parse_end_of_line(input)?;
         Ok(CidrDecl {
+            docs: Vec::new(),
             ident,
-            cidr,
-            except,
+            blocks,
             clusters: None,
         })
     }
+}
+
+/// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
+fn parse_block(input: ParseStream) -> syn::Result<BlockDecl> {
+    let cidr = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected the CIDR as a string, like `\"10.0.0.0/8\"`",
+        )
+    })?;
+    let mut except = Vec::new();
+    if input.peek(kw::except) {
+        input.parse::<kw::except>()?;
+        except.push(input.parse()?);
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            except.push(input.parse()?);
+        }
+    }
+    Ok(BlockDecl { cidr, except })
 }
 
 impl Parse for FlowDecl {
@@ -456,6 +513,7 @@ impl Parse for FlowDecl {
         let ports = parse_ports(input)?;
         parse_end_of_line(input)?;
         Ok(FlowDecl {
+            docs: Vec::new(),
             from,
             arrow,
             to,

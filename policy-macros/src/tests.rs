@@ -98,6 +98,16 @@ pub(crate) const INVALID: &[&str] = &[
     "..=",
     "'a",
     "'a -> 'b:80;",
+    // Attributes other than doc comments.
+    "#[allow(dead_code)] namespace shop { web: 80 }",
+    "namespace shop { #[cfg(test)] web: 80 }",
+    "namespace shop { web: 80 } #[doc(hidden)] web -> web:80;",
+    "#[doc = 1] namespace shop {}",
+    "/// dangling",
+    // Several blocks misused.
+    "cidr both = \"10.0.0.0/8\"; \"10.0.0.0/8\";",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\" except \"10.1.0.0/16\";",
+    "cidr both = \"10.0.0.0/8\"; ;",
     // Set-based selectors misused.
     "namespace shop { web [\"tier\" in []] }",
     "namespace shop { web [\"tier\" not in []] }",
@@ -260,6 +270,11 @@ pub(crate) const VALID: &[&str] = &[
     "namespace shop { batch } external namespace db {} batch -> db:5432, 6379;",
     "namespace shop { batch } external namespace ext { api [\"app\" = \"api\"] } batch -> api:any/udp, 8080;",
     "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
+    // Doc comments: reasons of flows, docs of declarations.
+    "/// The API.\nnamespace shop {\n/// Serves.\nweb: 80; batch }\n/// Nightly.\nbatch -> web:80;\n/// Partner.\ncidr p = \"10.0.0.0/8\";\n/// Imported.\nuse crate::x::y;",
+    // A cidr of several blocks.
+    "cidr internet = \"0.0.0.0/0\" except \"10.0.0.0/8\"; \"::/0\" except \"fc00::/7\"; namespace s { w } w -> internet:443;",
+    "cidr both = \"10.0.0.0/8\"; \"fd00::/8\"",
     // Set-based selectors.
     "namespace shop { web [\"tier\" in [\"web\", \"api\"], \"canary\", !\"legacy\", \"app\" = \"web\"]: 80 }",
     "namespace shop { web [\"tier\" not in [\"batch\"]]; not [!\"in\"] }",
@@ -361,9 +376,10 @@ fn cidrs_and_flows_are_expanded() {
         output.contains("cidr:\"0.0.0.0/0\",except:&[\"10.0.0.0/8\"]"),
         "{output}"
     );
-    // Each flow is a row (source, destination, port list) into the block's tables.
+    // Each flow is a row (source, destination, port list) into the block's tables, and
+    // its reason (none here).
     assert!(
-        output.contains("=[(0u32,1u32,0u32),(2u32,0u32,1u32),]"),
+        output.contains("=[(0u32,1u32,0u32,\"\"),(2u32,0u32,1u32,\"\"),]"),
         "{output}"
     );
     assert!(
@@ -612,4 +628,32 @@ fn set_based_selectors_are_checked_as_the_api_server_would() {
         let source = format!("namespace shop {{ {workload} }}");
         assert_eq!(errors(&expand(&source)), expected, "{source}");
     }
+}
+
+#[test]
+fn a_flows_doc_comment_becomes_its_reason_and_other_attributes_are_refused() {
+    let output =
+        expand("namespace shop { web: 80; batch }\n/// Nightly reports.\nbatch -> web:80;");
+    assert!(compact(&output).contains("\"Nightlyreports.\""), "{output}");
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web: 80 } #[allow(x)] web -> web:80;"
+        )),
+        [
+            "only doc comments (`/// why`) and `#[clusters(...)]` may stand before a flow or declaration"
+        ]
+    );
+}
+
+#[test]
+fn each_block_of_a_cidr_is_checked_on_its_own() {
+    assert_eq!(
+        errors(&expand(
+            "cidr both = \"10.0.0.0/8\" except \"10.1.0.0/16\"; \"fd00::/8\" except \"10.1.0.0/16\"; \"10.0.0.0/8\";"
+        )),
+        [
+            "except `10.1.0.0/16` is not a strict subset of `fd00::/8`; an except entry must lie inside its CIDR and be smaller",
+            "block `10.0.0.0/8` is listed twice in cidr `both`; list each block once, with all its excepts",
+        ]
+    );
 }

@@ -25,6 +25,9 @@ pub const POLICY_SOURCE_LABEL: &str = "zero-trust.dev/policy-source";
 /// Kubernetes cluster, or where a context was mistaken. Absent when no cluster is declared.
 pub const CLUSTER_LABEL: &str = "zero-trust.dev/cluster";
 
+/// The annotation of an allow-policy that holds the reasons (doc comments) of its flows.
+pub const REASONS_ANNOTATION: &str = "zero-trust.dev/reasons";
+
 /// The policy of each managed namespace that isolates every pod in both directions.
 pub const DEFAULT_DENY_ALL: &str = "default-deny-all";
 

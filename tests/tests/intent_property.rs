@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use zero_trust::model::{
-    CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
+    Workload,
 };
 use zero_trust::{Cluster, PortRange, Protocol};
 
@@ -38,11 +39,34 @@ enum Requirement {
 const LABEL_KEYS: [&str; 3] = ["app", "tier", "canary"];
 const LABEL_VALUES: [&str; 2] = ["a", "b"];
 const VALUE_LISTS: [&[&str]; 3] = [&["a"], &["b"], &["a", "b"]];
-const CIDRS: [(&str, &[&str]); 4] = [
-    ("0.0.0.0/0", &["10.0.0.0/8", "192.168.0.0/16"]),
-    ("10.0.0.0/8", &["10.1.0.0/16"]),
-    ("192.168.1.0/24", &[]),
-    ("fd00::/8", &["fd00:1::/32"]),
+/// Each a declared cidr: one block, or both families under one name.
+const CIDRS: [&[AddressBlock]; 5] = [
+    &[AddressBlock {
+        cidr: "0.0.0.0/0",
+        except: &["10.0.0.0/8", "192.168.0.0/16"],
+    }],
+    &[AddressBlock {
+        cidr: "10.0.0.0/8",
+        except: &["10.1.0.0/16"],
+    }],
+    &[AddressBlock {
+        cidr: "192.168.1.0/24",
+        except: &[],
+    }],
+    &[AddressBlock {
+        cidr: "fd00::/8",
+        except: &["fd00:1::/32"],
+    }],
+    &[
+        AddressBlock {
+            cidr: "0.0.0.0/0",
+            except: &["10.0.0.0/8"],
+        },
+        AddressBlock {
+            cidr: "::/0",
+            except: &["fc00::/7"],
+        },
+    ],
 ];
 const PORTS: [PortRange; 5] = [
     PortRange {
@@ -208,11 +232,9 @@ fn build(spec: &Spec) -> Cluster {
     }
     let mut cidrs = Vec::new();
     for &c in &spec.cidrs {
-        let (cidr, except) = CIDRS[c];
         let block = leak(CidrBlock {
             ident: leak_str(format!("cidr{c}")),
-            cidr,
-            except,
+            blocks: CIDRS[c],
         });
         cidrs.push(block);
         ends.push(Endpoint::Cidr(block));
@@ -229,7 +251,12 @@ fn build(spec: &Spec) -> Cluster {
             continue;
         }
         let ports = leak_slice(flow_ports(ports));
-        flows.push(Flow { from, to, ports });
+        flows.push(Flow {
+            from,
+            to,
+            ports,
+            reason: "",
+        });
     }
     let policy = leak(Policy {
         file: "generated.rs",

@@ -162,3 +162,80 @@ spec:
 "#
     );
 }
+
+mod reasons {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: 8080; batch }
+        /// Nightly reports | read the catalogue.
+        batch -> web:8080;
+        /// Resolve names.
+        * -> crate::reasons::web:8080;
+    }
+}
+
+#[test]
+fn a_flows_doc_comment_is_kept_in_its_policies_and_in_flows_md() {
+    let files = emit_proven(&[&reasons::POLICY]);
+    let ingress = policy(&files, "10-allow-shop.yaml", "web.ingress");
+    assert!(
+        ingress.contains(
+            "  annotations:\n    zero-trust.dev/reasons: |-\n      * -> web:8080: Resolve names.\n      batch -> web:8080: Nightly reports | read the catalogue.\n"
+        ),
+        "{ingress}"
+    );
+    let egress = policy(&files, "10-allow-shop.yaml", "batch.egress");
+    assert!(
+        egress.contains("    zero-trust.dev/reasons: |-\n      * -> web:8080: Resolve names.\n      batch -> web:8080: Nightly reports | read the catalogue.\n"),
+        "{egress}"
+    );
+    assert!(
+        files["FLOWS-shop.md"].contains(
+            "| `shop/batch` | `shop/web` | 8080 | TCP | Nightly reports \\| read the catalogue. |"
+        ),
+        "{}",
+        files["FLOWS-shop.md"]
+    );
+}
+
+mod cidr_blocks {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web }
+        cidr internet = "0.0.0.0/0" except "10.0.0.0/8", "192.168.0.0/16"; "::/0" except "fc00::/7";
+        web -> internet:443;
+    }
+}
+
+#[test]
+fn a_cidr_of_several_blocks_is_one_ip_block_peer_per_block_in_one_rule() {
+    let files = emit_proven(&[&cidr_blocks::POLICY]);
+    let egress = policy(&files, "10-allow-shop.yaml", "web.egress");
+    assert!(
+        egress.contains(
+            "  egress:
+  - ports:
+    - port: 443
+      protocol: TCP
+    to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except:
+        - 10.0.0.0/8
+        - 192.168.0.0/16
+    - ipBlock:
+        cidr: ::/0
+        except:
+        - fc00::/7
+"
+        ),
+        "{egress}"
+    );
+    assert!(
+        files["FLOWS-shop.md"].contains(
+            "`internet` (0.0.0.0/0 except 10.0.0.0/8, 192.168.0.0/16; ::/0 except fc00::/7)"
+        ),
+        "{}",
+        files["FLOWS-shop.md"]
+    );
+}

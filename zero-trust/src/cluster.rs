@@ -307,7 +307,7 @@ fn describe(end: &Endpoint) -> String {
             format!("workload `{}` (`{}/{}`)", w.ident, w.namespace.name, w.name)
         }
         Endpoint::Namespace(n) => format!("namespace `{}`", n.name),
-        Endpoint::Cidr(c) => format!("cidr `{}` ({})", c.ident, c.cidr),
+        Endpoint::Cidr(c) => format!("cidr `{}` ({})", c.ident, c.describe()),
         Endpoint::AllManaged => "`*`".to_owned(),
     }
 }

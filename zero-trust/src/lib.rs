@@ -16,7 +16,8 @@ pub mod yaml;
 
 pub use cluster::{Cluster, ClusterError};
 pub use model::{
-    CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
+    Workload,
 };
 pub use policy_macros::zero_trust;
 pub use targets::{ClusterTarget, assemble_clusters};
@@ -26,8 +27,8 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::{
-        CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy, Workload,
-        expect_managed_end, expect_port,
+        AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
+        Workload, expect_managed_end, expect_port,
     };
     pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};
@@ -52,8 +53,7 @@ pub mod __private {
     };
     pub const ERRORED_CIDR: CidrBlock = CidrBlock {
         ident: "",
-        cidr: "",
-        except: &[],
+        blocks: &[],
     };
     const EVERY_PORT: &[PortRange] = &[
         PortRange {

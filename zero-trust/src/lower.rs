@@ -26,11 +26,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
-    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL, PortRange,
+    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
+    PortRange, REASONS_ANNOTATION,
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Expression, Label, every_port};
+use crate::model::{Endpoint, Expression, Flow, Label, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,11 +75,12 @@ enum Target {
     },
 }
 
-/// A rule before lowering: the flow's other end and its ports.
+/// A rule before lowering: the flow's other end and its ports, and the flow.
 #[derive(Clone, Copy)]
 struct PendingRule {
     peer: Endpoint,
     ports: &'static [PortRange],
+    flow: Flow,
 }
 
 /// Lowers every flow of the cluster; the output is sorted and does not depend on the
@@ -92,6 +94,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.to,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Egress))
@@ -102,6 +105,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.from,
                 ports: flow.ports,
+                flow: *flow,
             };
             pending
                 .entry((namespace, target, Direction::Ingress))
@@ -123,9 +127,13 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         {
             rules.extend_from_slice(wide);
         }
+        let reasons = reasons(&rules);
         rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
         rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
-        let policy = allow_policy(namespace, target, direction, &rules, &managed, cluster);
+        let mut policy = allow_policy(namespace, target, direction, &rules, &managed, cluster);
+        if let Some(reasons) = reasons {
+            policy.metadata.annotations = Some([(REASONS_ANNOTATION.to_owned(), reasons)].into());
+        }
         by_namespace.entry(namespace).or_default().push(policy);
     }
     by_namespace
@@ -139,6 +147,20 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             }
         })
         .collect()
+}
+
+/// The reasons of the flows a policy holds, one line each (`main_api -> auth_service:8080:
+/// why`), sorted; `None` when no flow has one. Kept in an annotation, which
+/// `kubectl describe networkpolicy` shows and which changes nothing the policy allows.
+fn reasons(rules: &[PendingRule]) -> Option<String> {
+    let mut lines: Vec<String> = rules
+        .iter()
+        .filter(|rule| !rule.flow.reason.is_empty())
+        .map(|rule| format!("{}: {}", rule.flow, rule.flow.reason))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// The order a namespace's allow-policies are written and applied in: each workload's own
@@ -191,7 +213,7 @@ fn allow_policy(
             expressions,
         } => (name, pod_selector(selector, expressions)),
     };
-    let peer_of = |rule: &PendingRule| vec![peer(&rule.peer, managed)];
+    let peer_of = |rule: &PendingRule| peers(&rule.peer, managed);
     let mut spec = NetworkPolicySpec {
         pod_selector: Some(pod_selector),
         policy_types: Some(vec![direction.policy_type().to_owned()]),
@@ -264,8 +286,11 @@ fn metadata(namespace: &str, name: String, cluster: &Cluster) -> ObjectMeta {
 /// the pod selector in the namespaces that match the namespace selector. Two items would be
 /// ORed, so a workload is always one item.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors>
-fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
-    match end {
+///
+/// A CIDR of several blocks is one `ipBlock` peer per block in the same rule: the peers of
+/// a rule are ORed, so the rule allows any of the blocks.
+fn peers(end: &Endpoint, managed: &[&'static str]) -> Vec<NetworkPolicyPeer> {
+    let peer = match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(w.namespace.name)),
             pod_selector: Some(pod_selector(w.selector, w.expressions)),
@@ -275,14 +300,20 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
             namespace_selector: Some(namespace_named(n.name)),
             ..NetworkPolicyPeer::default()
         },
-        Endpoint::Cidr(c) => NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: c.cidr.to_owned(),
-                except: (!c.except.is_empty())
-                    .then(|| c.except.iter().map(|e| (*e).to_owned()).collect()),
-            }),
-            ..NetworkPolicyPeer::default()
-        },
+        Endpoint::Cidr(c) => {
+            return c
+                .blocks
+                .iter()
+                .map(|block| NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: block.cidr.to_owned(),
+                        except: (!block.except.is_empty())
+                            .then(|| block.except.iter().map(|e| (*e).to_owned()).collect()),
+                    }),
+                    ..NetworkPolicyPeer::default()
+                })
+                .collect();
+        }
         Endpoint::AllManaged => NetworkPolicyPeer {
             namespace_selector: Some(LabelSelector {
                 match_expressions: Some(vec![LabelSelectorRequirement {
@@ -294,7 +325,8 @@ fn peer(end: &Endpoint, managed: &[&'static str]) -> NetworkPolicyPeer {
             }),
             ..NetworkPolicyPeer::default()
         },
-    }
+    };
+    vec![peer]
 }
 
 /// Namespaces are selected by `kubernetes.io/metadata.name`, which Kubernetes sets and

@@ -100,12 +100,35 @@ pub struct Label {
     pub value: &'static str,
 }
 
-/// A block of addresses outside the cluster, minus the `except` blocks inside it.
+/// Addresses outside the cluster, named once: one or more blocks (both families of "the
+/// internet", say), each minus the `except` blocks inside it.
 #[derive(Debug, Clone, Copy)]
 pub struct CidrBlock {
     pub ident: &'static str,
+    /// Never empty; the first is its identity with the ident.
+    pub blocks: &'static [AddressBlock],
+}
+
+/// One `ipBlock`: a CIDR and the blocks inside it that it leaves out.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressBlock {
     pub cidr: &'static str,
     pub except: &'static [&'static str],
+}
+
+impl CidrBlock {
+    /// The blocks as written: `0.0.0.0/0 except 10.0.0.0/8; ::/0`.
+    pub fn describe(&self) -> String {
+        let blocks: Vec<String> = self
+            .blocks
+            .iter()
+            .map(|b| match b.except {
+                [] => b.cidr.to_owned(),
+                except => format!("{} except {}", b.cidr, except.join(", ")),
+            })
+            .collect();
+        blocks.join("; ")
+    }
 }
 
 /// One end of a flow.
@@ -125,6 +148,9 @@ pub struct Flow {
     pub from: Endpoint,
     pub to: Endpoint,
     pub ports: &'static [PortRange],
+    /// Why the flow exists: its doc comment (`/// why`), empty without one. Shown in
+    /// FLOWS.md and carried by the policies that hold the flow.
+    pub reason: &'static str,
 }
 
 /// The flow as a line of the DSL, for messages: `main_api -> auth_service:8080, 53/udp`.
@@ -315,7 +341,7 @@ impl Endpoint {
             Endpoint::Namespace(n) => EndpointKey::Namespace { name: n.name },
             Endpoint::Cidr(c) => EndpointKey::Cidr {
                 ident: c.ident,
-                cidr: c.cidr,
+                cidr: c.blocks.first().map_or("", |b| b.cidr),
             },
             Endpoint::AllManaged => EndpointKey::AllManaged,
         }

@@ -18,7 +18,7 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, NamespaceInfo, PodInfo, PortSet,
     Side, Topology,
 };
-use crate::model::{Endpoint, EndpointKey, Workload};
+use crate::model::{AddressBlock, Endpoint, EndpointKey, Workload};
 
 /// The cluster the model describes: its namespaces, and one representative pod per
 /// workload carrying labels its selector selects ([`Workload::representative_labels`]).
@@ -246,10 +246,13 @@ impl<'a> Matcher<'a> {
                 .or_default()
                 .push(workload);
         }
-        let cidrs: Vec<(EndpointKey, Option<DeclaredBlock>)> = cluster
+        let cidrs: Vec<(EndpointKey, Vec<DeclaredBlock>)> = cluster
             .cidrs
             .iter()
-            .map(|c| (c.endpoint().key(), DeclaredBlock::parse(c.cidr, c.except)))
+            .map(|c| {
+                let blocks = c.blocks.iter().filter_map(DeclaredBlock::parse).collect();
+                (c.endpoint().key(), blocks)
+            })
             .collect();
 
         let mut managed = Vec::new();
@@ -263,8 +266,8 @@ impl<'a> Matcher<'a> {
                 EndpointClass::PodInUnnamedNamespace => None,
                 EndpointClass::Address(address) => {
                     if let Some(address) = representative(address) {
-                        for (key, block) in &cidrs {
-                            if block.as_ref().is_some_and(|block| block.contains(address)) {
+                        for (key, blocks) in &cidrs {
+                            if blocks.iter().any(|block| block.contains(address)) {
                                 add(*key);
                             }
                         }
@@ -319,7 +322,7 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// A model CIDR's addresses, read here on purpose rather than through the evaluator's own
+/// A model CIDR block's addresses, read here on purpose rather than through the evaluator's own
 /// ipBlock matching, so that the two stay independent.
 struct DeclaredBlock {
     cidr: IpNet,
@@ -327,9 +330,9 @@ struct DeclaredBlock {
 }
 
 impl DeclaredBlock {
-    fn parse(cidr: &str, except: &[&str]) -> Option<DeclaredBlock> {
-        let cidr = cidr.parse().ok()?;
-        let except = except.iter().filter_map(|e| e.parse().ok()).collect();
+    fn parse(block: &AddressBlock) -> Option<DeclaredBlock> {
+        let cidr = block.cidr.parse().ok()?;
+        let except = block.except.iter().filter_map(|e| e.parse().ok()).collect();
         Some(DeclaredBlock { cidr, except })
     }
 

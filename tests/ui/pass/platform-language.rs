@@ -8,12 +8,16 @@ zero_trust! {
         batch ["app" = "batch", "track" not in ["beta", "alpha"]];
         everything: any
     }
+    /// Managed by the database team.
     external namespace prod_database {}
     external namespace partners {
         partner_api ["app" = "partner-api"]
     }
     cidr partner_net = "203.0.113.0/24";
+    /// The internet, both families.
+    cidr internet = "0.0.0.0/0" except "10.0.0.0/8", "172.16.0.0/12"; "::/0" except "fc00::/7";
 
+    /// Nightly reports read the catalogue; kept as the flow's reason.
     batch -> web:8080, 53/udp;
     batch -> everything:any;
     web -> everything:any/tcp, 9000/sctp;
@@ -21,6 +25,7 @@ zero_trust! {
     batch -> partner_api:any;
     batch -> partner_net:any/tcp;
     partners -> web:8080;
+    web -> internet:443;
 }
 
 fn main() {}

@@ -1,7 +1,9 @@
 //! Building a synthetic platform in memory: the `Policy` of each file, as the macro would
 //! expand it, with every item leaked to `'static` like the model's consts, then assembled.
 
-use zero_trust::{CidrBlock, Cluster, Endpoint, Flow, Label, Namespace, Policy, Workload};
+use zero_trust::{
+    AddressBlock, CidrBlock, Cluster, Endpoint, Flow, Label, Namespace, Policy, Workload,
+};
 
 use super::{End, Params, Plan, kubernetes_name};
 
@@ -65,8 +67,10 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
         .map(|spec| {
             leak(CidrBlock {
                 ident: leak_str(&spec.ident),
-                cidr: leak_str(&spec.cidr),
-                except: leak_slice(spec.except.iter().map(|e| leak_str(e)).collect()),
+                blocks: leak_slice(vec![AddressBlock {
+                    cidr: leak_str(&spec.cidr),
+                    except: leak_slice(spec.except.iter().map(|e| leak_str(e)).collect()),
+                }]),
             })
         })
         .collect();
@@ -86,6 +90,7 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                     from: endpoint(flow.from),
                     to: endpoint(flow.to),
                     ports: leak_slice(flow.ports.clone()),
+                    reason: "",
                 })
                 .collect();
             let declared = part.namespaces.iter().map(|&n| namespaces[n]).collect();

@@ -144,7 +144,7 @@ fn describe(end: &Endpoint) -> String {
     match end {
         Endpoint::Workload(w) => format!("`{}/{}`", w.namespace.name, w.name),
         Endpoint::Namespace(n) => format!("`{}` (every pod)", n.name),
-        Endpoint::Cidr(c) => format!("`{}` ({})", c.ident, c.cidr),
+        Endpoint::Cidr(c) => format!("`{}` ({})", c.ident, c.describe()),
         Endpoint::AllManaged => "`*` (every managed pod)".to_owned(),
     }
 }

@@ -271,9 +271,12 @@ fn node(cluster: &Cluster, namespace: &str, end: &Endpoint, level: Level) -> Nod
         Endpoint::Workload(w) => grouped(w.namespace.name),
         Endpoint::Namespace(n) => grouped(n.name),
         Endpoint::Cidr(c) => {
-            let mut label = format!("{}<br/>{}", c.ident, c.cidr);
-            if !c.except.is_empty() {
-                let _ = write!(label, "<br/>except {}", c.except.join(", "));
+            let mut label = c.ident.to_owned();
+            for block in c.blocks {
+                let _ = write!(label, "<br/>{}", block.cidr);
+                if !block.except.is_empty() {
+                    let _ = write!(label, "<br/>except {}", block.except.join(", "));
+                }
             }
             Node {
                 group: None,

@@ -144,22 +144,20 @@ fn page(cluster: &Cluster, namespace: &str, flows: &[&Flow]) -> String {
 }
 
 fn table(text: &mut String, flows: &[&Flow]) {
-    text.push_str("| source | destination | ports | protocol |\n| --- | --- | --- | --- |\n");
+    text.push_str(
+        "| source | destination | ports | protocol | why |\n| --- | --- | --- | --- | --- |\n",
+    );
     for flow in flows {
+        let (from, to) = (describe(&flow.from), describe(&flow.to));
+        // The reason is the flow's doc comment; a `|` in it would end the cell.
+        let why = flow.reason.replace('|', "\\|");
         if every_port(flow.ports) {
-            let (from, to) = (describe(&flow.from), describe(&flow.to));
-            let _ = writeln!(text, "| {from} | {to} | any | any |");
+            let _ = writeln!(text, "| {from} | {to} | any | any | {why} |");
             continue;
         }
         for (protocol, ports) in ports_by_protocol(flow.ports) {
-            let _ = writeln!(
-                text,
-                "| {} | {} | {} | {} |",
-                describe(&flow.from),
-                describe(&flow.to),
-                ports,
-                protocol.as_k8s()
-            );
+            let protocol = protocol.as_k8s();
+            let _ = writeln!(text, "| {from} | {to} | {ports} | {protocol} | {why} |");
         }
     }
 }
@@ -189,8 +187,7 @@ fn describe(end: &Endpoint) -> String {
     match end {
         Endpoint::Workload(w) => format!("`{}/{}`", w.namespace.name, w.name),
         Endpoint::Namespace(n) => format!("every pod of `{}`", n.name),
-        Endpoint::Cidr(c) if c.except.is_empty() => format!("`{}` ({})", c.ident, c.cidr),
-        Endpoint::Cidr(c) => format!("`{}` ({} except {})", c.ident, c.cidr, c.except.join(", ")),
+        Endpoint::Cidr(c) => format!("`{}` ({})", c.ident, c.describe()),
         Endpoint::AllManaged => "every managed pod".to_owned(),
     }
 }

@@ -407,8 +407,12 @@ fn private_address(cluster: &Cluster) -> (IpAddr, String) {
     for address in PRIVATE_ADDRESSES {
         let address = IpAddr::V4(address);
         for cidr in &cluster.cidrs {
-            let excepted = cidr.except.iter().filter_map(|e| e.parse::<IpNet>().ok());
-            if excepted.clone().any(|e| e.contains(&address)) {
+            let mut excepted = cidr
+                .blocks
+                .iter()
+                .flat_map(|b| b.except)
+                .filter_map(|e| e.parse::<IpNet>().ok());
+            if excepted.any(|e| e.contains(&address)) {
                 return (
                     address,
                     format!("a private address, excepted from {}", cidr.ident),
