@@ -202,23 +202,25 @@ fn errors(parts: &[&'static Policy], clusters: &'static [ClusterTarget]) -> Vec<
     }
 }
 
+/// Staging with a block of its own, and prod.
+static WITH_STAGING_ONLY: &[ClusterTarget] = &[
+    ClusterTarget {
+        name: "staging",
+        contexts: &["kind-staging"],
+        own_parts: &[&staging_only::POLICY],
+    },
+    ClusterTarget {
+        name: "prod",
+        contexts: &["gke-prod"],
+        own_parts: &[],
+    },
+];
+
 /// A cluster-limited block belongs to its cluster only: its workloads and flows are in
 /// that cluster's assembly and no other.
 #[test]
 fn a_clusters_own_parts_are_in_that_cluster_only() {
-    static CLUSTERS: &[ClusterTarget] = &[
-        ClusterTarget {
-            name: "staging",
-            contexts: &["kind-staging"],
-            own_parts: &[&staging_only::POLICY],
-        },
-        ClusterTarget {
-            name: "prod",
-            contexts: &["prod"],
-            own_parts: &[],
-        },
-    ];
-    let clusters = assemble_clusters(SHARED, CLUSTERS, "shop").expect("assembles");
+    let clusters = assemble_clusters(SHARED, WITH_STAGING_ONLY, "shop").expect("assembles");
     let workloads = |cluster: &Cluster| -> Vec<&str> {
         cluster.workloads.keys().map(|(_, name)| *name).collect()
     };
@@ -235,20 +237,8 @@ fn a_clusters_own_parts_are_in_that_cluster_only() {
 /// error at emit naming that cluster, never a flow silently dropped.
 #[test]
 fn a_flow_reaching_a_workload_absent_from_one_cluster_names_that_cluster() {
-    static CLUSTERS: &[ClusterTarget] = &[
-        ClusterTarget {
-            name: "staging",
-            contexts: &["kind-staging"],
-            own_parts: &[&staging_only::POLICY],
-        },
-        ClusterTarget {
-            name: "prod",
-            contexts: &["prod"],
-            own_parts: &[],
-        },
-    ];
     static PARTS: &[&Policy] = &[&shared::POLICY, &reaches_staging_only::POLICY];
-    let error = only_error(PARTS, CLUSTERS);
+    let error = only_error(PARTS, WITH_STAGING_ONLY);
     assert!(
         error.starts_with(
             "in cluster `prod`: flow `web -> web_canary:8080` in tests/tests/clusters.rs reaches workload `web_canary` (`canary/web-canary`), which is not part of the cluster"
