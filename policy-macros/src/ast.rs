@@ -74,8 +74,11 @@ pub enum LabelMatch {
     DoesNotExist(Token![!]),
 }
 
-/// `8080`, `53/udp`, `30000..=32767/tcp`, `any`, `any/tcp`
+/// `8080`, `53/udp`, `30000..=32767/tcp`, `any`, `any/tcp`; in a workload's declaration
+/// also `http = 8080`, in a flow `http`.
 pub struct PortDecl {
+    /// `http` of `http = 8080`.
+    pub name: Option<Ident>,
     pub number: PortNumber,
     pub protocol: Option<Ident>,
 }
@@ -85,6 +88,8 @@ pub enum PortNumber {
     Range { first: LitInt, last: Option<LitInt> },
     /// `any`: every port, of every protocol unless one is written after it.
     Any(Ident),
+    /// `http` in a flow: the port the target's declaration names so.
+    Named(Ident),
 }
 
 /// `cidr public_internet = "0.0.0.0/0" [except "10.0.0.0/8", ...];`
@@ -128,7 +133,7 @@ impl PortDecl {
                 first.span(),
                 last.as_ref().map_or(first.span(), LitInt::span),
             ),
-            PortNumber::Any(any) => (any.span(), any.span()),
+            PortNumber::Any(word) | PortNumber::Named(word) => (word.span(), word.span()),
         };
         SpanRange {
             first,

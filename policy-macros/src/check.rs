@@ -52,7 +52,8 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
     for decl in flow_decls {
         let from = resolve_end(&decl.from, &declared, &imports, &mut suggester, &mut errors);
         let to = resolve_end(&decl.to, &declared, &imports, &mut suggester, &mut errors);
-        let ports = check_ports(&decl.ports, &mut errors);
+        let named = |name: &Ident| named_port(to.as_ref(), name, &declared);
+        let ports = check_ports(&decl.ports, &named, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
             flow_ports_are_listened_on(decl, &to, &ports, &declared, &mut errors);
@@ -124,14 +125,16 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
         None => (vec![("app".to_owned(), name.clone())], Vec::new()),
         Some(labels) => check_selector(labels, errors),
     };
-    let ports = check_ports(&decl.ports, errors);
+    let ports = check_ports(&decl.ports, &|_| None, errors);
     ports_are_listed_once(&ports, errors);
+    let named_ports = named_ports_are_single_and_unique(decl, errors);
     CheckedWorkload {
         docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         labels,
         expressions,
+        named_ports,
         ports: ports.into_iter().map(|(p, _)| p).collect(),
     }
 }
@@ -234,10 +237,27 @@ fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors)
     }
 }
 
-/// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols tcp/udp/sctp.
-fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanRange)> {
+/// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols
+/// tcp/udp/sctp; a name is resolved by `named` (`None`: already reported).
+fn check_ports(
+    decls: &[PortDecl],
+    named: &dyn Fn(&Ident) -> Option<Result<PortRange, String>>,
+    errors: &mut Errors,
+) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
     for decl in decls {
+        if let PortNumber::Named(name) = &decl.number {
+            match (&decl.protocol, named(name)) {
+                (Some(protocol), _) => errors.push(
+                    protocol.span(),
+                    format!("a named port carries its protocol from its declaration; remove `/{protocol}`"),
+                ),
+                (None, Some(Ok(port))) => ports.push((port, decl.span())),
+                (None, Some(Err(why))) => errors.push(name.span(), why),
+                (None, None) => {}
+            }
+            continue;
+        }
         let protocol = match &decl.protocol {
             None => Protocol::Tcp,
             Some(word) => match Protocol::from_dsl(&word.to_string()) {
@@ -269,6 +289,7 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
                 continue;
             }
             PortNumber::Range { first, last } => (first, last),
+            PortNumber::Named(_) => continue,
         };
         let Some(first) = port_number(first, errors) else {
             continue;
@@ -293,6 +314,82 @@ fn check_ports(decls: &[PortDecl], errors: &mut Errors) -> Vec<(PortRange, SpanR
         }
     }
     ports
+}
+
+/// Rule: a port name (`http = 8080`) names one port and is given once per workload.
+fn named_ports_are_single_and_unique(
+    decl: &WorkloadDecl,
+    errors: &mut Errors,
+) -> Vec<(String, PortRange)> {
+    let mut named: Vec<(String, PortRange)> = Vec::new();
+    for port in &decl.ports {
+        let Some(name) = &port.name else { continue };
+        // The port's own mistakes are reported by `check_ports` already.
+        let checked = check_ports(
+            std::slice::from_ref(port),
+            &|_| None,
+            &mut Errors::default(),
+        );
+        let text = ident_text(name);
+        match checked.as_slice() {
+            [(range, _)] if range.is_single() => {
+                if named.iter().any(|(n, _)| *n == text) {
+                    errors.push(
+                        name.span(),
+                        format!("port name `{text}` is given twice; name each port once"),
+                    );
+                } else {
+                    named.push((text, *range));
+                }
+            }
+            [] => {}
+            _ => errors.push(
+                port.span(),
+                format!("a port name names one port, as a container port does; write `{text} = 8080`, or leave the range unnamed"),
+            ),
+        }
+    }
+    named
+}
+
+/// Rule: a port name in a flow names a port of its target, a workload of this block.
+fn named_port(
+    to: Option<&CheckedEnd>,
+    name: &Ident,
+    declared: &BTreeMap<String, Declared>,
+) -> Option<Result<PortRange, String>> {
+    let text = ident_text(name);
+    let workload = match to? {
+        CheckedEnd::Local(ident, _) => match declared[&ident_text(ident)] {
+            Declared::Workload(_, workload) => workload,
+            _ => {
+                return Some(Err(format!(
+                    "`{text}` names a port of a workload, and `{ident}` is none; write the port number"
+                )));
+            }
+        },
+        _ => {
+            return Some(Err(format!(
+                "`{text}` names a port of a workload declared in this block; write the port number for this target"
+            )));
+        }
+    };
+    let found = workload.named_ports.iter().find(|(n, _)| *n == text);
+    Some(match (found, workload.named_ports.as_slice()) {
+        (Some((_, port)), _) => Ok(*port),
+        (None, []) => Err(format!(
+            "workload `{}` names no ports; name one where it is declared, as in `{text} = 8080`",
+            workload.ident
+        )),
+        (None, named) => {
+            let names: Vec<String> = named.iter().map(|(n, p)| format!("{n} = {p}")).collect();
+            Err(format!(
+                "workload `{}` has no port named `{text}`; named: {}",
+                workload.ident,
+                names.join(", ")
+            ))
+        }
+    })
 }
 
 /// Rule: namespace, workload and cidr identifiers of a block are distinct, since each

@@ -34,6 +34,8 @@ pub struct CheckedWorkload<'a> {
     pub name: String,
     pub labels: Vec<(String, String)>,
     pub expressions: Vec<CheckedExpression>,
+    /// `http = 8080`: names flows to it may use, resolved to the number at compile time.
+    pub named_ports: Vec<(String, PortRange)>,
     pub ports: Vec<PortRange>,
 }
 

@@ -334,7 +334,7 @@ impl Parse for WorkloadDecl {
         };
         let ports = if input.peek(Token![:]) && !input.peek(Token![::]) {
             input.parse::<Token![:]>()?;
-            parse_ports(input)?
+            parse_ports(input, PortsOf::Workload)?
         } else {
             Vec::new()
         };
@@ -396,35 +396,53 @@ impl Parse for LabelDecl {
 }
 
 /// One or more ports separated by `,`.
-fn parse_ports(input: ParseStream) -> syn::Result<Vec<PortDecl>> {
-    let mut ports = vec![input.parse()?];
+fn parse_ports(input: ParseStream, of: PortsOf) -> syn::Result<Vec<PortDecl>> {
+    let mut ports = vec![parse_port(input, of)?];
     while input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
-        ports.push(input.parse()?);
+        ports.push(parse_port(input, of)?);
     }
     Ok(ports)
 }
 
-impl Parse for PortDecl {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let number = if input.peek(kw::any) {
-            PortNumber::Any(input.call(Ident::parse_any)?)
-        } else {
-            parse_port_range(input)?
-        };
-        let protocol = if input.peek(Token![/]) {
-            input.parse::<Token![/]>()?;
-            Some(input.parse().map_err(|error| {
-                syn::Error::new(
-                    error.span(),
-                    "expected a protocol after `/`: `tcp`, `udp` or `sctp`",
-                )
-            })?)
-        } else {
-            None
-        };
-        Ok(PortDecl { number, protocol })
+/// Where a list of ports is written: a name means something else in each.
+#[derive(Clone, Copy, PartialEq)]
+enum PortsOf {
+    /// `http = 8080` names a port.
+    Workload,
+    /// `http` uses a name.
+    Flow,
+}
+
+fn parse_port(input: ParseStream, of: PortsOf) -> syn::Result<PortDecl> {
+    let mut name = None;
+    if of == PortsOf::Workload && input.peek(Ident) && input.peek2(Token![=]) {
+        name = Some(input.call(Ident::parse_any)?);
+        input.parse::<Token![=]>()?;
     }
+    let number = if input.peek(kw::any) {
+        PortNumber::Any(input.call(Ident::parse_any)?)
+    } else if of == PortsOf::Flow && input.peek(Ident) {
+        PortNumber::Named(input.parse()?)
+    } else {
+        parse_port_range(input)?
+    };
+    let protocol = if input.peek(Token![/]) {
+        input.parse::<Token![/]>()?;
+        Some(input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected a protocol after `/`: `tcp`, `udp` or `sctp`",
+            )
+        })?)
+    } else {
+        None
+    };
+    Ok(PortDecl {
+        name,
+        number,
+        protocol,
+    })
 }
 
 /// `8080` or `30000..=32767`.
@@ -510,7 +528,7 @@ impl Parse for FlowDecl {
             ));
         }
         input.parse::<Token![:]>()?;
-        let ports = parse_ports(input)?;
+        let ports = parse_ports(input, PortsOf::Flow)?;
         parse_end_of_line(input)?;
         Ok(FlowDecl {
             docs: Vec::new(),

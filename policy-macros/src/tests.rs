@@ -104,6 +104,14 @@ pub(crate) const INVALID: &[&str] = &[
     "namespace shop { web: 80 } #[doc(hidden)] web -> web:80;",
     "#[doc = 1] namespace shop {}",
     "/// dangling",
+    // Named ports misused.
+    "namespace shop { web: http = 8080; lb } lb -> web:htp;",
+    "namespace shop { web: 8080; lb } lb -> web:http;",
+    "namespace shop { web: http = 8080; lb } lb -> shop:http;",
+    "namespace shop { web: http = 8080..=8090 }",
+    "namespace shop { web: http = 80, http = 81 }",
+    "namespace shop { web: http = 8080; lb } lb -> web:http/udp;",
+    "namespace shop { lb } lb -> crate::x::web:http;",
     // Several blocks misused.
     "cidr both = \"10.0.0.0/8\"; \"10.0.0.0/8\";",
     "cidr both = \"10.0.0.0/8\"; \"fd00::/8\" except \"10.1.0.0/16\";",
@@ -272,6 +280,8 @@ pub(crate) const VALID: &[&str] = &[
     "namespace shop { batch } cidr net = \"10.0.0.0/8\"; batch -> net:any;",
     // Doc comments: reasons of flows, docs of declarations.
     "/// The API.\nnamespace shop {\n/// Serves.\nweb: 80; batch }\n/// Nightly.\nbatch -> web:80;\n/// Partner.\ncidr p = \"10.0.0.0/8\";\n/// Imported.\nuse crate::x::y;",
+    // Named ports.
+    "namespace shop { web: http = 8080, metrics = 9090/tcp, 53/udp; lb } lb -> web:http, metrics, 53/udp;",
     // A cidr of several blocks.
     "cidr internet = \"0.0.0.0/0\" except \"10.0.0.0/8\"; \"::/0\" except \"fc00::/7\"; namespace s { w } w -> internet:443;",
     "cidr both = \"10.0.0.0/8\"; \"fd00::/8\"",
@@ -654,6 +664,29 @@ fn each_block_of_a_cidr_is_checked_on_its_own() {
         [
             "except `10.1.0.0/16` is not a strict subset of `fd00::/8`; an except entry must lie inside its CIDR and be smaller",
             "block `10.0.0.0/8` is listed twice in cidr `both`; list each block once, with all its excepts",
+        ]
+    );
+}
+
+#[test]
+fn a_port_name_resolves_to_the_number_its_target_declares() {
+    let output = compact(&expand(
+        "namespace shop { web: http = 8080, metrics = 9090/udp; lb } lb -> web:http, metrics;",
+    ));
+    assert!(
+        output.contains("Protocol::Tcp,first:8080u16,last:8080u16},::zero_trust::__private::PortRange{protocol:::zero_trust::__private::Protocol::Udp,first:9090u16"),
+        "{output}"
+    );
+    assert_eq!(
+        errors(&expand(
+            "namespace shop { web: http = 8080; lb } lb -> web:htp;"
+        )),
+        ["workload `web` has no port named `htp`; named: http = 8080/tcp"]
+    );
+    assert_eq!(
+        errors(&expand("namespace shop { web: http = 8080..=8090 }")),
+        [
+            "a port name names one port, as a container port does; write `http = 8080`, or leave the range unnamed"
         ]
     );
 }

@@ -118,6 +118,14 @@ mod set_based {
 #[test]
 fn set_based_selectors_are_match_expressions_anded_with_match_labels() {
     let files = emit_proven(&[&set_based::POLICY]);
+    // verify.sh finds the pods with kubectl's set-based syntax.
+    assert!(
+        files["verify.sh"].contains(
+            "  [shop/batch]='app=batch,track notin (beta)'\n  [shop/unlabelled]='!app'\n  [shop/web]='tier in (web,api),canary,!legacy'\n"
+        ),
+        "{}",
+        files["verify.sh"]
+    );
     // `values` only for `In` and `NotIn`, as the API server requires.
     assert_eq!(
         policy(&files, "10-allow-shop.yaml", "web.ingress"),
@@ -237,5 +245,23 @@ fn a_cidr_of_several_blocks_is_one_ip_block_peer_per_block_in_one_rule() {
         ),
         "{}",
         files["FLOWS-shop.md"]
+    );
+}
+
+mod named_ports {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: http = 8080, metrics = 9090/tcp; lb }
+        lb -> web:http, metrics;
+    }
+}
+
+#[test]
+fn a_named_port_is_written_as_the_number_it_names() {
+    let files = emit_proven(&[&named_ports::POLICY]);
+    let egress = policy(&files, "10-allow-shop.yaml", "lb.egress");
+    assert!(
+        egress.contains("  - ports:\n    - port: 8080\n      protocol: TCP\n    - port: 9090\n      protocol: TCP\n"),
+        "{egress}"
     );
 }

@@ -6,7 +6,8 @@ zero_trust! {
     namespace shop {
         web ["tier" in ["web", "api"], "canary", !"legacy", "app" = "web"]: 8080, any/udp;
         batch ["app" = "batch", "track" not in ["beta", "alpha"]];
-        everything: any
+        everything: any;
+        api: http = 8080, metrics = 9090/tcp
     }
     /// Managed by the database team.
     external namespace prod_database {}
@@ -26,6 +27,7 @@ zero_trust! {
     batch -> partner_net:any/tcp;
     partners -> web:8080;
     web -> internet:443;
+    web -> api:http, metrics;
 }
 
 fn main() {}
