@@ -3,6 +3,7 @@
 
 use proc_macro2::Span;
 
+use crate::clusters::{ClustersAttr, ClustersDecl};
 use crate::ctxt::SpanRange;
 use syn::{Ident, LitInt, LitStr, Path, Token};
 
@@ -21,6 +22,8 @@ pub enum Item {
     Cidr(CidrDecl),
     Use(syn::ItemUse),
     Flow(FlowDecl),
+    /// `clusters staging, prod;`
+    Clusters(ClustersDecl),
 }
 
 /// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
@@ -31,6 +34,7 @@ pub struct NamespaceDecl {
     pub ident: Ident,
     pub rename: Option<LitStr>,
     pub workloads: Vec<WorkloadDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 /// `main_api [as "main-api"] [["app" = "main-api", ...]] [: 3000, 53/udp]`
@@ -41,6 +45,7 @@ pub struct WorkloadDecl {
     /// `None` when the selector defaults to `app: <name>`.
     pub labels: Option<Labels>,
     pub ports: Vec<PortDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 pub struct Labels {
@@ -93,6 +98,7 @@ pub struct CidrDecl {
     pub ident: Ident,
     /// One or more, separated by `;`.
     pub blocks: Vec<BlockDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 /// `"0.0.0.0/0" [except "10.0.0.0/8", ...]`
@@ -109,6 +115,7 @@ pub struct FlowDecl {
     pub arrow: Token![->],
     pub to: EndpointRef,
     pub ports: Vec<PortDecl>,
+    pub clusters: Option<ClustersAttr>,
 }
 
 pub enum EndpointRef {

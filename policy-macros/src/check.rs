@@ -38,6 +38,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
                 uses.push(decl);
             }
             Item::Flow(decl) => flow_decls.push(decl),
+            Item::Clusters(_) => {}
         }
     }
     names_are_declared_once(&namespaces, &cidrs, &mut errors);
@@ -66,12 +67,14 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         }
     }
     flows_are_written_once(&flows, &mut errors);
+    let clusters = crate::clusters::check(input, &flows, &mut errors);
 
     errors.finish(Checked {
         namespaces,
         cidrs,
         uses,
         flows,
+        clusters,
     })
 }
 

@@ -12,6 +12,8 @@ pub struct Checked<'a> {
     pub cidrs: Vec<CheckedCidr<'a>>,
     pub uses: Vec<&'a syn::ItemUse>,
     pub flows: Vec<CheckedFlow<'a>>,
+    /// Which declarations `#[clusters(...)]` limits, and the block's clusters.
+    pub clusters: crate::clusters::BlockClusters,
 }
 
 pub struct CheckedNamespace<'a> {

@@ -82,6 +82,7 @@ pub fn expand(checked: &Checked) -> TokenStream {
     let cidr_idents = checked.cidrs.iter().map(|c| c.ident);
     let table = FlowTable::new(&checked.flows);
     let flows = table.flows();
+    let cluster_fields = crate::clusters::policy_fields(checked);
     items.extend(quote! {
         /// Everything this `zero_trust!` block declares; list it among the cluster's parts.
         pub const POLICY: ::zero_trust::__private::Policy = ::zero_trust::__private::Policy {
@@ -90,6 +91,7 @@ pub fn expand(checked: &Checked) -> TokenStream {
             workloads: &[#(&#workload_idents),*],
             cidrs: &[#(&#cidr_idents),*],
             flows: #flows,
+            #cluster_fields
         };
     });
     items.extend(table.tables());
@@ -349,7 +351,7 @@ pub fn fallback(input: &Input) -> TokenStream {
             // The fallback declares no flows, so nothing uses the imports; rustc's "unused
             // import" would tell the user to delete lines they need.
             Item::Use(item) => uses.extend(quote!(#[allow(unused_imports)] #item)),
-            Item::Flow(_) => {}
+            Item::Flow(_) | Item::Clusters(_) => {}
         }
     }
     items.extend(uses);

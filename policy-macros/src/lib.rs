@@ -6,6 +6,7 @@
 mod ast;
 mod check;
 mod checked;
+mod clusters;
 mod ctxt;
 mod expand;
 mod parse;

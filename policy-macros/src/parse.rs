@@ -152,11 +152,24 @@ fn skip_to_next_item(input: ParseStream, consumed: bool) -> syn::Result<()> {
 /// The keywords that start an item, for "did you mean" on a misspelled one.
 const ITEM_KEYWORDS: [&str; 3] = ["namespace", "external", "cidr"];
 
-/// The doc comments (`/// why`, which reach the macro as `#[doc = "..."]`) before an item
-/// or workload; any other attribute is an error.
-fn parse_docs(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+/// The doc comments (`/// why`, which reach the macro as `#[doc = "..."]`) and the
+/// `#[clusters(...)]` before an item or workload; any other attribute is an error.
+fn parse_attributes(
+    input: ParseStream,
+) -> syn::Result<(Vec<LitStr>, Option<crate::clusters::ClustersAttr>)> {
     let mut docs = Vec::new();
+    let mut clusters = None;
     for attribute in input.call(syn::Attribute::parse_outer)? {
+        if let Some(limit) = crate::clusters::from_attribute(&attribute) {
+            let limit = limit?;
+            if clusters.is_some() {
+                return Err(limit
+                    .span
+                    .error("`#[clusters(...)]` is given twice; list all the clusters in one"));
+            }
+            clusters = Some(limit);
+            continue;
+        }
         let doc = match &attribute.meta {
             syn::Meta::NameValue(meta) if meta.path.is_ident("doc") => match &meta.value {
                 syn::Expr::Lit(syn::ExprLit {
@@ -172,25 +185,40 @@ fn parse_docs(input: ParseStream) -> syn::Result<Vec<LitStr>> {
             None => {
                 return Err(syn::Error::new_spanned(
                     attribute,
-                    "only doc comments (`/// why`) may stand before a flow or declaration",
+                    "only doc comments (`/// why`) and `#[clusters(...)]` may stand before a flow or declaration",
                 ));
             }
         }
     }
-    Ok(docs)
+    Ok((docs, clusters))
 }
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let docs = parse_docs(input)?;
+        let (docs, clusters) = parse_attributes(input)?;
+        if crate::clusters::peek_decl(input) {
+            if let Some(attr) = clusters {
+                return Err(attr.span.error(
+                    "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not the `clusters` line",
+                ));
+            }
+            return input.parse().map(Item::Clusters);
+        }
         let mut item = parse_item(input)?;
         match &mut item {
-            Item::Namespace(decl) => decl.docs = docs,
-            Item::Cidr(decl) => decl.docs = docs,
-            Item::Flow(decl) => decl.docs = docs,
-            Item::Use(decl) => decl
-                .attrs
-                .extend(docs.into_iter().map(|doc| syn::parse_quote!(#[doc = #doc]))),
+            Item::Namespace(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Cidr(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Flow(decl) => (decl.docs, decl.clusters) = (docs, clusters),
+            Item::Use(decl) => {
+                if let Some(attr) = clusters {
+                    return Err(attr.span.error(
+                        "`#[clusters(...)]` limits a namespace, workload, cidr or flow to some clusters, not a `use`",
+                    ));
+                }
+                decl.attrs
+                    .extend(docs.into_iter().map(|doc| syn::parse_quote!(#[doc = #doc])));
+            }
+            Item::Clusters(_) => {}
         }
         Ok(item)
     }
@@ -273,6 +301,7 @@ fn parse_namespace(
         ident,
         rename,
         workloads,
+        clusters: None,
     })
 }
 
@@ -287,7 +316,7 @@ fn parse_rename(input: ParseStream) -> syn::Result<Option<LitStr>> {
 
 impl Parse for WorkloadDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let docs = parse_docs(input)?;
+        let (docs, clusters) = parse_attributes(input)?;
         let ident: Ident = input.parse()?;
         let rename = parse_rename(input)?;
         let labels = if input.peek(syn::token::Bracket) {
@@ -320,6 +349,7 @@ impl Parse for WorkloadDecl {
             rename,
             labels,
             ports,
+            clusters,
         })
     }
 }
@@ -460,6 +490,7 @@ impl Parse for CidrDecl {
             docs: Vec::new(),
             ident,
             blocks,
+            clusters: None,
         })
     }
 }
@@ -505,6 +536,7 @@ impl Parse for FlowDecl {
             arrow,
             to,
             ports,
+            clusters: None,
         })
     }
 }

@@ -10,8 +10,8 @@ pub use cidr::{
     Cidr, CidrError, parse_cidr, parse_cidr_as_given, parse_except, parse_except_as_given,
 };
 pub use names::{
-    ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
-    POLICY_SOURCE_LABEL, REASONS_ANNOTATION, check_dns1123_label, check_dns1123_subdomain,
-    check_label_key, check_label_value,
+    ALL_PODS, CLUSTER_LABEL, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    NAMESPACE_NAME_LABEL, POLICY_SOURCE_LABEL, REASONS_ANNOTATION, check_dns1123_label,
+    check_dns1123_subdomain, check_label_key, check_label_value,
 };
 pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};

@@ -20,6 +20,11 @@ pub const MANAGED_BY_VALUE: &str = "zero-trust";
 /// one cluster. Its value is the cluster's `source` name.
 pub const POLICY_SOURCE_LABEL: &str = "zero-trust.dev/policy-source";
 
+/// Names the cluster, of those a policy source declares, that an object was emitted for:
+/// with the source label, it tells staging's objects from prod's where both share one
+/// Kubernetes cluster, or where a context was mistaken. Absent when no cluster is declared.
+pub const CLUSTER_LABEL: &str = "zero-trust.dev/cluster";
+
 /// The annotation of an allow-policy that holds the reasons (doc comments) of its flows.
 pub const REASONS_ANNOTATION: &str = "zero-trust.dev/reasons";
 

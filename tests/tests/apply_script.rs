@@ -88,6 +88,7 @@ fn plan() -> ApplyPlan {
             .collect(),
         managed_namespaces: vec!["payments".into(), "shop".into()],
         source: "storefront".into(),
+        cluster: None,
     }
 }
 

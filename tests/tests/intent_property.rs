@@ -264,6 +264,8 @@ fn build(spec: &Spec) -> Cluster {
         workloads: leak_slice(workloads),
         cidrs: leak_slice(cidrs),
         flows: leak_slice(flows),
+        clusters: &[],
+        limits: &[],
     });
     Cluster::assemble(&[policy]).expect("a generated cluster assembles")
 }

@@ -9,8 +9,10 @@ use std::process::{Command, ExitCode};
 
 use zero_trust::diff::{FlowDiff, diff, diff_manifests, topology_for};
 use zero_trust::emit::emit;
-use zero_trust::eval::{Analysis, Inputs, LoadedPolicy, load_dir};
+use zero_trust::eval::{Analysis, Inputs, LoadedPolicy, Topology, load_dir};
 use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, model_topology};
+
+use zero_trust::Cluster;
 
 use crate::{STDOUT_CLOSED, out, project_root, relative_to_root};
 
@@ -23,6 +25,28 @@ pub fn run(git_ref: Option<&str>, dirs: Option<&[PathBuf]>, format: Option<Forma
         Some(_) => Err("--dirs takes two folders".to_owned()),
         None => run_against_ref(git_ref, format),
     };
+    exit_code(result)
+}
+
+/// `diff --clusters A B`: the flows cluster B allows and cluster A does not (`+`), and the
+/// reverse (`-`), as the source declaring both emits them now; exit status as [`run`].
+pub fn run_clusters(names: &[String], format: Option<Format>) -> ExitCode {
+    let format = format.unwrap_or_else(Format::default_for_stdout);
+    let result = match names {
+        [a, b] => clusters_diff(a, b).and_then(|diff| {
+            print(
+                &diff,
+                &format!("flows of cluster {b} against cluster {a}"),
+                format,
+            )?;
+            Ok(!diff.is_empty())
+        }),
+        _ => Err("--clusters takes two cluster names".to_owned()),
+    };
+    exit_code(result)
+}
+
+fn exit_code(result: Result<bool, String>) -> ExitCode {
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
@@ -74,6 +98,84 @@ pub fn run_against_ref(git_ref: Option<&str>, format: Format) -> Result<bool, St
     Ok(!diff.is_empty())
 }
 
+/// The semantic diff of two declared clusters of one source, over the workloads of both.
+pub fn clusters_diff(a: &str, b: &str) -> Result<FlowDiff, String> {
+    let mut declared = Vec::new();
+    for source in crate::emit::SOURCES {
+        let clusters = crate::emit::assemble(source)?;
+        let find = |name: &str| {
+            clusters
+                .iter()
+                .find(|c| c.target.is_some_and(|t| t.name == name))
+        };
+        if let (Some(a), Some(b)) = (find(a), find(b)) {
+            let files = |cluster: &Cluster, other: &Cluster| -> Result<_, String> {
+                let mut files = emit(cluster)
+                    .map_err(|e| format!("could not render YAML: {e}"))?
+                    .files;
+                files.insert("absent.yaml".to_owned(), absent_namespaces(cluster, other));
+                Ok(files)
+            };
+            let topology = merged(model_topology(a), model_topology(b));
+            return diff_manifests(&files(a, b)?, &files(b, a)?, topology)
+                .map_err(|e| e.join("\n"));
+        }
+        declared.extend(
+            clusters
+                .iter()
+                .filter_map(|c| c.target)
+                .map(|t| format!("`{}` ({})", t.name, source.crate_dir)),
+        );
+    }
+    let declared = if declared.is_empty() {
+        "none is declared".to_owned()
+    } else {
+        format!("declared: {}", declared.join(", "))
+    };
+    Err(format!(
+        "no policy source declares both cluster `{a}` and cluster `{b}`; {declared}"
+    ))
+}
+
+/// A namespace only the other cluster declares does not exist in `cluster`: none of its
+/// pods can connect to anything, which a policy isolating all of them says to the
+/// evaluator (without it, they would count as pods that allow everything).
+fn absent_namespaces(cluster: &Cluster, other: &Cluster) -> String {
+    let mut text = String::new();
+    for namespace in other.namespaces.keys() {
+        if !cluster.namespaces.contains_key(namespace) {
+            text.push_str(&format!(
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  \
+                 name: absent-from-this-cluster\n  namespace: {namespace}\nspec:\n  \
+                 podSelector: {{}}\n  policyTypes:\n  - Ingress\n  - Egress\n"
+            ));
+        }
+    }
+    text
+}
+
+/// The namespaces and pods of both, `a`'s where both name one.
+fn merged(a: Topology, b: Topology) -> Topology {
+    let mut topology = a;
+    for namespace in b.namespaces {
+        if !topology.namespaces.iter().any(|n| n.name == namespace.name) {
+            topology.namespaces.push(namespace);
+        }
+    }
+    let added: Vec<_> = b
+        .pods
+        .into_iter()
+        .filter(|p| {
+            !topology
+                .pods
+                .iter()
+                .any(|q| q.namespace == p.namespace && q.name == p.name)
+        })
+        .collect();
+    topology.pods.extend(added);
+    topology
+}
+
 /// Prints the diff of two folders, each read as `verify` reads one (recursively, with
 /// [`load_dir`]); `Ok(true)` when some flow changed.
 pub fn run_dirs(old: &Path, new: &Path, format: Format) -> Result<bool, String> {
@@ -88,24 +190,7 @@ pub fn run_dirs(old: &Path, new: &Path, format: Format) -> Result<bool, String> 
 fn diff_dirs(old: &Path, new: &Path) -> Result<FlowDiff, String> {
     let old = read_dir(old)?;
     let new = read_dir(new)?;
-    let mut topology = old.topology;
-    for namespace in new.topology.namespaces {
-        if !topology.namespaces.iter().any(|n| n.name == namespace.name) {
-            topology.namespaces.push(namespace);
-        }
-    }
-    let added: Vec<_> = new
-        .topology
-        .pods
-        .into_iter()
-        .filter(|p| {
-            !topology
-                .pods
-                .iter()
-                .any(|q| q.namespace == p.namespace && q.name == p.name)
-        })
-        .collect();
-    topology.pods.extend(added);
+    let topology = merged(old.topology, new.topology);
     let topology = topology_for(topology, &[&old.policies, &new.policies]);
     let analyse = |policies: &[LoadedPolicy]| {
         Analysis::from_parts(policies, &topology).map_err(|errors| {
@@ -271,5 +356,36 @@ spec:
         );
         let error = diff_dirs(old.path(), new.path()).unwrap_err();
         assert!(error.contains("bad.yaml"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::*;
+
+    /// The example's clusters differ by the partner's CIDR (prod), the mock's and the
+    /// canary's flows (staging); the canary's namespace, absent from prod, shows only its
+    /// own flows, not pods that would allow everything.
+    #[test]
+    fn diff_clusters_lists_exactly_the_flows_that_differ() {
+        let diff = clusters_diff("staging", "prod").expect("both declared");
+        assert_eq!(
+            diff.to_string(),
+            "+ shop/checkout -> 203.0.113.0/24: 443/tcp\n\
+             - ingress-nginx/<any other pod> -> shop/web-canary: 8080/tcp\n\
+             - ingress-nginx/controller -> shop/web-canary: 8080/tcp\n\
+             - shop/checkout -> 198.51.100.0/28: 8443/tcp\n\
+             - shop/web-canary -> shop/checkout: 3000/tcp\n"
+        );
+        assert!(clusters_diff("prod", "prod").expect("declared").is_empty());
+    }
+
+    #[test]
+    fn diff_clusters_names_the_declared_clusters_when_one_is_unknown() {
+        let error = clusters_diff("staging", "qa").unwrap_err();
+        assert_eq!(
+            error,
+            "no policy source declares both cluster `staging` and cluster `qa`; declared: `staging` (examples/two-clusters/), `prod` (examples/two-clusters/)"
+        );
     }
 }

@@ -1,11 +1,16 @@
-//! `cargo xtask emit [--check]`: assemble the cluster of `policies/`, render `k8s/`, and
-//! replace the folder's generated files as one transaction (or, with `--check`, compare).
+//! `cargo xtask emit [--check]`: for each policy source of the repository, assemble its
+//! clusters, render its `k8s/` (one cluster in the folder itself, or `k8s/<cluster>/` per
+//! declared cluster), prove each cluster on its own, and replace the folder's generated
+//! files as one transaction (or, with `--check`, compare).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use zero_trust::emit::{Emitted, emit};
+use zero_trust::emit::clusters::{EmittedCluster, EmittedSource, emit_source};
 use zero_trust::rollout::prove_emitted_rollout;
 use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, prove_emitted};
+use zero_trust::{Cluster, ClusterError};
 
 use crate::k8s_dir::{Changes, GeneratedDir};
 use crate::project_root;
@@ -15,89 +20,211 @@ pub enum Mode {
     Check,
 }
 
+/// A policy source of this repository: the crate that declares it, and its `k8s/`.
+pub struct Source {
+    /// The crate's folder, for messages: `policies/`.
+    pub crate_dir: &'static str,
+    /// The folder emit writes, from the workspace root.
+    pub k8s: &'static str,
+    pub clusters: fn() -> Result<Vec<Cluster>, Vec<ClusterError>>,
+}
+
+/// Every source `cargo xtask emit` writes and `--check` checks: the guide's cluster, and
+/// the example of two clusters (so its committed output can never go stale).
+pub const SOURCES: &[Source] = &[
+    Source {
+        crate_dir: "policies/",
+        k8s: "k8s",
+        clusters: policies::clusters,
+    },
+    Source {
+        crate_dir: "examples/two-clusters/",
+        k8s: "examples/two-clusters/k8s",
+        clusters: two_clusters::clusters,
+    },
+];
+
+/// Emits (or checks) every source; one failing does not keep the others from being
+/// written or checked, and every failure is reported.
 pub fn run(mode: Mode) -> Result<(), String> {
-    let cluster = policies::cluster().map_err(|errors| {
+    let failures: Vec<String> = SOURCES
+        .iter()
+        .filter_map(|source| run_source(source, &mode).err())
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\nerror: "))
+    }
+}
+
+/// The clusters of a source, or why they do not assemble.
+pub fn assemble(source: &Source) -> Result<Vec<Cluster>, String> {
+    (source.clusters)().map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
         format!(
-            "the cluster in policies/ does not assemble; nothing was written:\n{}",
+            "the clusters in {} do not assemble; nothing was written to {}/:\n{}",
+            source.crate_dir,
+            source.k8s,
             lines.join("\n")
         )
+    })
+}
+
+fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
+    let clusters = assemble(source)?;
+    let emitted = emit_source(&clusters).map_err(|e| {
+        format!(
+            "could not render YAML: {e}; nothing was written to {}/",
+            source.k8s
+        )
     })?;
-    let emitted =
-        emit(&cluster).map_err(|e| format!("could not render YAML: {e}; nothing was written"))?;
     // The policies against the manifests zero-trust.toml names, before k8s/ is touched.
-    crate::workloads::check_for_emit(&cluster, &emitted.files)?;
-    let dir = GeneratedDir::new(project_root().join("k8s"));
+    crate::workloads::check_for_emit(source, &clusters, &emitted)?;
+    let dir = GeneratedDir::new(project_root().join(source.k8s));
     // A first rollout (to a cluster without these policies) must be as safe as an update.
-    prove_rollout(
-        &cluster,
-        &emitted,
-        &BTreeMap::new(),
-        "a cluster without them",
-    )?;
-    let summary = emitted.summary;
+    for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+        prove_rollout(
+            cluster,
+            &emitted,
+            emitted_cluster,
+            &BTreeMap::new(),
+            "a cluster without them",
+        )?;
+    }
     match mode {
         Mode::Check => {
             let changes = dir.changes(&emitted.files)?;
             if changes.is_empty() {
-                println!("k8s/ is up to date ({} files)", emitted.files.len());
+                println!(
+                    "{}/ is up to date ({} files)",
+                    source.k8s,
+                    emitted.files.len()
+                );
                 return Ok(());
             }
             // Say what the stale files allow that the policies don't, or the reverse.
-            let semantics = match prove(&cluster, dir.path()) {
-                Ok(()) => String::new(),
-                Err(problems) => format!("{problems}\n"),
-            };
+            let mut semantics = String::new();
+            for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+                let folder = dir.path().join(&emitted_cluster.folder);
+                if !folder.is_dir() {
+                    continue;
+                }
+                if let Err(problems) = prove(cluster, &folder) {
+                    semantics.push_str(&format!("{problems}\n"));
+                }
+            }
             Err(format!(
-                "k8s/ is stale:\n{}{semantics}run `cargo xtask emit` and commit k8s/",
-                changes.describe()
+                "{}/ is stale:\n{}{semantics}run `cargo xtask emit` and commit {}/",
+                source.k8s,
+                changes.describe(source.k8s),
+                source.k8s
             ))
         }
         Mode::Write => {
             // The changes are taken under the emit lock, so they are what this run did; so
-            // are the files the rollout starts from.
+            // are the files the rollout starts from. Each cluster is proven in its folder.
             let changes = dir.replace(&emitted.files, |staged, before| {
-                prove(&cluster, staged)?;
-                prove_rollout(&cluster, &emitted, before, "the policies in k8s/ now")
+                for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+                    let folder = &emitted_cluster.folder;
+                    prove(cluster, &staged.join(folder))?;
+                    let before = files_in(before, folder);
+                    prove_rollout(
+                        cluster,
+                        &emitted,
+                        emitted_cluster,
+                        &before,
+                        "the policies in k8s/ now",
+                    )?;
+                }
+                Ok(())
             })?;
-            println!(
-                "k8s/: {} managed namespaces, {} policies, {} flows; {}",
-                summary.managed_namespaces,
-                summary.policies,
-                summary.flows,
-                count_changes(&changes)
-            );
+            for emitted_cluster in &emitted.clusters {
+                let summary = emitted_cluster.emitted.summary;
+                println!(
+                    "{}/{}: {} managed namespaces, {} policies, {} flows; {}",
+                    source.k8s,
+                    emitted_cluster.folder,
+                    summary.managed_namespaces,
+                    summary.policies,
+                    summary.flows,
+                    count_changes(&changes.within(&emitted_cluster.folder))
+                );
+            }
+            if clusters.iter().any(|c| c.target.is_some()) {
+                let top = changes.within("");
+                let top = Changes {
+                    added: only_top(top.added),
+                    updated: only_top(top.updated),
+                    removed: only_top(top.removed),
+                };
+                println!(
+                    "{}/apply.sh (all clusters): {}",
+                    source.k8s,
+                    count_changes(&top)
+                );
+            }
             Ok(())
         }
     }
 }
 
-/// Proves that `apply.sh` rolls the emitted policies out over `before` (the manifests a
-/// cluster holds now) without interrupting a connection both sets allow.
+fn only_top(files: Vec<String>) -> Vec<String> {
+    files.into_iter().filter(|f| !f.contains('/')).collect()
+}
+
+/// The files of one cluster's folder (`staging/`) among `files`, named inside it; the
+/// whole map, uncopied, for a source without declared clusters (and no subfolder left).
+fn files_in<'f>(
+    files: &'f BTreeMap<String, String>,
+    folder: &str,
+) -> Cow<'f, BTreeMap<String, String>> {
+    if folder.is_empty() && !files.keys().any(|name| name.contains('/')) {
+        return Cow::Borrowed(files);
+    }
+    Cow::Owned(
+        files
+            .iter()
+            .filter_map(|(path, text)| {
+                let name = path.strip_prefix(folder)?;
+                (!name.contains('/')).then(|| (name.to_owned(), text.clone()))
+            })
+            .collect(),
+    )
+}
+
+/// Proves that `apply.sh` rolls the emitted policies of one cluster out over `before`
+/// (the manifests it holds now) without interrupting a connection both sets allow.
 fn prove_rollout(
-    cluster: &zero_trust::Cluster,
-    emitted: &Emitted,
+    cluster: &Cluster,
+    emitted: &EmittedSource,
+    emitted_cluster: &EmittedCluster,
     before: &BTreeMap<String, String>,
     from: &str,
 ) -> Result<(), String> {
-    prove_emitted_rollout(cluster, &emitted.plan, before, &emitted.files)
+    let after = files_in(&emitted.files, &emitted_cluster.folder);
+    prove_emitted_rollout(cluster, &emitted_cluster.emitted.plan, before, &after)
         .map(drop)
         .map_err(|problem| {
+            let which = cluster
+                .target
+                .map(|t| format!(" of cluster `{}`", t.name))
+                .unwrap_or_default();
             format!(
-                "no safe rollout from {from} to the new policies: {problem}; nothing was written"
+                "no safe rollout{which} from {from} to the new policies: {problem}; nothing was written"
             )
         })
 }
 
 /// Reads the files back from `dir` and proves they allow exactly the declared flows.
-pub fn prove(cluster: &zero_trust::Cluster, dir: &std::path::Path) -> Result<(), String> {
+pub fn prove(cluster: &Cluster, dir: &Path) -> Result<(), String> {
     prove_emitted(cluster, dir).map(drop).map_err(|problems| {
         let lines: Vec<String> = bounded_problems(&problems, SHOWN_PROBLEMS)
             .iter()
             .map(|p| format!("  - {p}"))
             .collect();
         format!(
-            "the YAML in {} does not allow exactly what policies/ declares:\n{}",
+            "the YAML in {} does not allow exactly what its policies declare:\n{}",
             dir.display(),
             lines.join("\n")
         )

@@ -28,9 +28,10 @@ pub struct Xtask {
 
 #[derive(Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Write k8s/ from policies/, proven to allow exactly what they declare.
+    /// Write k8s/ from policies/ (and examples/two-clusters/k8s/ from its example), each
+    /// declared cluster to k8s/<cluster>/, proven to allow exactly what they declare.
     Emit {
-        /// Write nothing; fail if k8s/ is stale.
+        /// Write nothing; fail if any k8s/ folder, or any cluster's, is stale.
         #[arg(long)]
         check: bool,
     },
@@ -49,11 +50,15 @@ pub enum Command {
     /// an error.
     Diff {
         /// The git ref whose committed k8s/ to compare with what policies/ emits now.
-        #[arg(value_name = "GIT_REF", conflicts_with = "dirs")]
+        #[arg(value_name = "GIT_REF", conflicts_with_all = ["dirs", "clusters"])]
         git_ref: Option<String>,
         /// Compare two folders instead, read (recursively) as `verify` reads one.
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
         dirs: Option<Vec<PathBuf>>,
+        /// Compare two declared clusters instead: the flows B allows and A does not, and the
+        /// reverse, as their policy source emits them now.
+        #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "dirs")]
+        clusters: Option<Vec<String>>,
         /// md (to paste into a review; the default when stdout is not a terminal) or text.
         #[arg(long, value_enum)]
         format: Option<diff::Format>,
@@ -291,6 +296,7 @@ mod tests {
             Command::Diff {
                 git_ref: None,
                 dirs: None,
+                clusters: None,
                 format: None
             }
         );
@@ -299,6 +305,7 @@ mod tests {
             Command::Diff {
                 git_ref: Some("main~3".to_owned()),
                 dirs: None,
+                clusters: None,
                 format: Some(diff::Format::Markdown)
             }
         );
@@ -307,7 +314,17 @@ mod tests {
             Command::Diff {
                 git_ref: None,
                 dirs: Some(vec![PathBuf::from("old"), PathBuf::from("new")]),
+                clusters: None,
                 format: Some(diff::Format::Text)
+            }
+        );
+        assert_eq!(
+            ok(&["diff", "--clusters", "staging", "prod"]),
+            Command::Diff {
+                git_ref: None,
+                dirs: None,
+                clusters: Some(vec!["staging".to_owned(), "prod".to_owned()]),
+                format: None
             }
         );
         assert_eq!(
@@ -414,6 +431,11 @@ mod tests {
             (&["verify", "--format", "xml"], "xml"),
             (&["diff", "--dirs", "only-one"], "--dirs"),
             (&["diff", "main", "--dirs", "a", "b"], "--dirs"),
+            (&["diff", "--clusters", "staging"], "--clusters"),
+            (
+                &["diff", "--dirs", "a", "b", "--clusters", "c", "d"],
+                "--clusters",
+            ),
             (&["explain", "a/b"], "DST"),
             (
                 &["synth", "--workloads", "5", "--flows", "1"],

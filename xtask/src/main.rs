@@ -33,6 +33,16 @@ fn main() -> ExitCode {
         Command::Diff {
             git_ref,
             dirs,
+            clusters: Some(clusters),
+            format,
+        } => {
+            let _ = (git_ref, dirs); // clap refuses them beside --clusters.
+            return diff::run_clusters(&clusters, format);
+        }
+        Command::Diff {
+            git_ref,
+            dirs,
+            clusters: None,
             format,
         } => return diff::run(git_ref.as_deref(), dirs.as_deref(), format),
         Command::Import(import) => return import::run(&import),

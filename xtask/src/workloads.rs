@@ -184,10 +184,28 @@ pub fn configured_folders(root: &Path) -> Result<Vec<PathBuf>, String> {
 /// What `emit` runs before it touches k8s/: the checks and the proof on the pods of the
 /// configured folders against the emitted files. Warnings are printed; an error fails.
 pub fn check_for_emit(
-    cluster: &Cluster,
-    files: &std::collections::BTreeMap<String, String>,
+    source: &crate::emit::Source,
+    clusters: &[Cluster],
+    emitted: &zero_trust::emit::clusters::EmittedSource,
 ) -> Result<(), String> {
-    check_folders(cluster, files, &configured_folders(&project_root())?)
+    // The manifests describe the workloads of this repository's own policies (written to
+    // k8s/), so each of its clusters is checked against them; an example source is not.
+    if source.k8s != "k8s" {
+        return Ok(());
+    }
+    let folders = configured_folders(&project_root())?;
+    for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+        let files: std::collections::BTreeMap<String, String> = emitted
+            .files
+            .iter()
+            .filter_map(|(name, text)| {
+                let name = name.strip_prefix(emitted_cluster.folder.as_str())?;
+                Some((name.to_owned(), text.clone()))
+            })
+            .collect();
+        check_folders(cluster, &files, &folders)?;
+    }
+    Ok(())
 }
 
 fn check_folders(

@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use zero_trust_rules::{CLUSTER_LABEL, POLICY_SOURCE_LABEL};
+
 use crate::model::{CidrBlock, Endpoint, EndpointKey, Flow, Namespace, Policy, Workload};
+use crate::targets::{ClusterTarget, Limited, holds};
 
 /// Every declaration and flow of a cluster, checked and in a deterministic order.
 #[derive(Debug, Clone)]
@@ -20,6 +23,9 @@ pub struct Cluster {
     /// Who wrote the objects: the value of `zero-trust.dev/policy-source` on each of them,
     /// which `apply.sh` prunes by. [`DEFAULT_SOURCE`] unless [`Cluster::with_source`] says.
     pub source: &'static str,
+    /// The declared cluster this is the assembly for (`k8s/<name>/`), or `None` where the
+    /// source declares no cluster and emits one `k8s/`.
+    pub target: Option<&'static ClusterTarget>,
 }
 
 /// The policy source of a cluster that names none.
@@ -46,6 +52,31 @@ pub enum ClusterError {
     InvalidSource {
         source: &'static str,
         reason: String,
+    },
+    /// A problem of one declared cluster's assembly only.
+    InCluster {
+        cluster: &'static str,
+        error: Box<ClusterError>,
+    },
+    InvalidClusterName {
+        name: &'static str,
+        reason: String,
+    },
+    ClusterTwice {
+        name: &'static str,
+    },
+    NoContexts {
+        cluster: &'static str,
+    },
+    ContextTwice {
+        context: &'static str,
+        first: &'static str,
+        second: &'static str,
+    },
+    UnknownCluster {
+        name: &'static str,
+        file: &'static str,
+        declared: Vec<&'static str>,
     },
 }
 
@@ -76,6 +107,48 @@ impl fmt::Display for ClusterError {
                 f,
                 "policy source `{source}` is not a valid label value ({reason}); name the source with letters, digits, `-`, `_` and `.`"
             ),
+            ClusterError::InCluster { cluster, error } => {
+                write!(f, "in cluster `{cluster}`: {error}")
+            }
+            ClusterError::InvalidClusterName { name, reason } => write!(
+                f,
+                "cluster name `{name}` cannot name a folder of k8s/ and label objects ({reason}); use lowercase letters, digits and `-`"
+            ),
+            ClusterError::ClusterTwice { name } => {
+                write!(
+                    f,
+                    "cluster `{name}` is declared twice; declare each cluster once"
+                )
+            }
+            ClusterError::NoContexts { cluster } => write!(
+                f,
+                "cluster `{cluster}` declares no kube context, so nothing could apply it; list the contexts that may receive it"
+            ),
+            ClusterError::ContextTwice {
+                context,
+                first,
+                second,
+            } => write!(
+                f,
+                "kube context `{context}` is declared for both cluster `{first}` and cluster `{second}`; a context reaches one cluster, so declare it for one"
+            ),
+            ClusterError::UnknownCluster {
+                name,
+                file,
+                declared,
+            } if declared.is_empty() => write!(
+                f,
+                "{file} names cluster `{name}`, but the assembly declares no cluster; declare the clusters next to PARTS, or take the `clusters` line and `#[clusters(...)]` out of the block"
+            ),
+            ClusterError::UnknownCluster {
+                name,
+                file,
+                declared,
+            } => write!(
+                f,
+                "{file} names cluster `{name}`, which the assembly does not declare; declared: {}",
+                declared.join(", ")
+            ),
         }
     }
 }
@@ -85,6 +158,15 @@ impl std::error::Error for ClusterError {}
 impl Cluster {
     /// Assembles the parts, reporting every problem at once.
     pub fn assemble(parts: &[&'static Policy]) -> Result<Cluster, Vec<ClusterError>> {
+        Cluster::assemble_for(parts, None)
+    }
+
+    /// Assembles what the parts hold in the declared cluster `cluster`: every declaration
+    /// and flow but those `#[clusters(...)]` limits to other clusters.
+    pub(crate) fn assemble_for(
+        parts: &[&'static Policy],
+        cluster: Option<&str>,
+    ) -> Result<Cluster, Vec<ClusterError>> {
         let mut errors = Vec::new();
         let mut namespaces = BTreeMap::new();
         let mut namespace_files: BTreeMap<&str, &'static str> = BTreeMap::new();
@@ -94,7 +176,11 @@ impl Cluster {
         let mut cidr_files: BTreeMap<EndpointKey, &'static str> = BTreeMap::new();
 
         for part in parts {
+            let holds = |item: Limited| holds(part, &item, cluster);
             for &namespace in part.namespaces {
+                if !holds(Limited::Namespace(namespace)) {
+                    continue;
+                }
                 match namespace_files.insert(namespace.name, part.file) {
                     Some(first) => errors.push(ClusterError::DeclaredTwice {
                         what: format!("namespace `{}`", namespace.name),
@@ -107,6 +193,9 @@ impl Cluster {
                 }
             }
             for &workload in part.workloads {
+                if !holds(Limited::Workload(workload)) {
+                    continue;
+                }
                 let key = (workload.namespace.name, workload.name);
                 match workload_files.insert(key, part.file) {
                     Some(first) => errors.push(ClusterError::DeclaredTwice {
@@ -120,6 +209,9 @@ impl Cluster {
                 }
             }
             for &cidr in part.cidrs {
+                if !holds(Limited::Cidr(cidr)) {
+                    continue;
+                }
                 if cidr_files
                     .insert(cidr.endpoint().key(), part.file)
                     .is_none()
@@ -138,7 +230,10 @@ impl Cluster {
         let mut flows = Vec::new();
         let mut flow_files: BTreeMap<(EndpointKey, EndpointKey), &'static str> = BTreeMap::new();
         for part in parts {
-            for flow in part.flows {
+            for (index, flow) in part.flows.iter().enumerate() {
+                if !holds(part, &Limited::Flow(index), cluster) {
+                    continue;
+                }
                 let mut complete = true;
                 for end in [&flow.from, &flow.to] {
                     if !declared(end) {
@@ -169,6 +264,7 @@ impl Cluster {
                 cidrs,
                 flows,
                 source: DEFAULT_SOURCE,
+                target: None,
             })
         } else {
             Err(errors)
@@ -186,6 +282,13 @@ impl Cluster {
             }]),
             Err(reason) => Err(vec![ClusterError::InvalidSource { source, reason }]),
         }
+    }
+
+    /// The labels that tell this source's objects, and this cluster's, from any other's:
+    /// what prune selects on beside `app.kubernetes.io/managed-by`.
+    pub fn identity_labels(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        let cluster = self.target.map(|target| (CLUSTER_LABEL, target.name));
+        std::iter::once((POLICY_SOURCE_LABEL, self.source)).chain(cluster)
     }
 
     pub fn managed_namespaces(&self) -> impl Iterator<Item = &'static Namespace> + '_ {

@@ -11,6 +11,7 @@ pub mod import;
 pub mod lower;
 pub mod model;
 pub mod rollout;
+pub mod targets;
 pub mod validate;
 pub mod yaml;
 
@@ -20,6 +21,7 @@ pub use model::{
     Workload,
 };
 pub use policy_macros::zero_trust;
+pub use targets::{ClusterTarget, assemble_clusters};
 pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 
 /// What the macro's expansion names; not a public API.
@@ -29,6 +31,7 @@ pub mod __private {
         AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
         Workload, expect_managed_end, expect_port,
     };
+    pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};
 
     /// What a block declares after a compile error, so that names used elsewhere still
@@ -76,6 +79,8 @@ pub mod __private {
         workloads: &[],
         cidrs: &[],
         flows: &[],
+        clusters: &[],
+        limits: &[],
     };
 }
 pub mod diff;

@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
     ALL_PODS, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE_NAME_LABEL,
-    POLICY_SOURCE_LABEL, PortRange, REASONS_ANNOTATION,
+    PortRange, REASONS_ANNOTATION,
 };
 
 use crate::cluster::Cluster;
@@ -130,14 +130,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
         let reasons = reasons(&rules);
         rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
         rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
-        let mut policy = allow_policy(
-            namespace,
-            target,
-            direction,
-            &rules,
-            &managed,
-            cluster.source,
-        );
+        let mut policy = allow_policy(namespace, target, direction, &rules, &managed, cluster);
         if let Some(reasons) = reasons {
             policy.metadata.annotations = Some([(REASONS_ANNOTATION.to_owned(), reasons)].into());
         }
@@ -150,7 +143,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             NamespacePolicies {
                 namespace,
                 allow,
-                default_deny: default_deny_all(namespace, cluster.source),
+                default_deny: default_deny_all(namespace, cluster),
             }
         })
         .collect()
@@ -210,7 +203,7 @@ fn allow_policy(
     direction: Direction,
     rules: &[PendingRule],
     managed: &[&'static str],
-    source: &str,
+    cluster: &Cluster,
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
@@ -251,7 +244,7 @@ fn allow_policy(
         }
     }
     NetworkPolicy {
-        metadata: metadata(namespace, format!("{name}.{}", direction.suffix()), source),
+        metadata: metadata(namespace, format!("{name}.{}", direction.suffix()), cluster),
         spec: Some(spec),
     }
 }
@@ -259,9 +252,9 @@ fn allow_policy(
 /// `default-deny-all`: the empty pod selector selects every pod of the namespace, and
 /// naming both policy types with no rules isolates them in both directions.
 /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-ingress-and-all-egress-traffic>
-fn default_deny_all(namespace: &'static str, source: &str) -> NetworkPolicy {
+fn default_deny_all(namespace: &'static str, cluster: &Cluster) -> NetworkPolicy {
     NetworkPolicy {
-        metadata: metadata(namespace, DEFAULT_DENY_ALL.to_owned(), source),
+        metadata: metadata(namespace, DEFAULT_DENY_ALL.to_owned(), cluster),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
@@ -270,16 +263,18 @@ fn default_deny_all(namespace: &'static str, source: &str) -> NetworkPolicy {
     }
 }
 
-fn metadata(namespace: &str, name: String, source: &str) -> ObjectMeta {
+fn metadata(namespace: &str, name: String, cluster: &Cluster) -> ObjectMeta {
+    let identity = cluster
+        .identity_labels()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()));
     ObjectMeta {
         name: Some(name),
         namespace: Some(namespace.to_owned()),
         labels: Some(
-            [
-                (MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned()),
-                (POLICY_SOURCE_LABEL.to_owned(), source.to_owned()),
-            ]
-            .into(),
+            [(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned())]
+                .into_iter()
+                .chain(identity)
+                .collect(),
         ),
         ..ObjectMeta::default()
     }

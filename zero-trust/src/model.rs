@@ -202,6 +202,12 @@ pub struct Policy {
     pub workloads: &'static [&'static Workload],
     pub cidrs: &'static [&'static CidrBlock],
     pub flows: &'static [Flow],
+    /// The block's `clusters staging, prod;` line: the cluster names its attributes may
+    /// use, which the assembly must declare. Empty without such a line.
+    pub clusters: &'static [&'static str],
+    /// The declarations and flows `#[clusters(...)]` limits to some clusters; every other
+    /// one is in every cluster.
+    pub limits: &'static [crate::targets::ClusterLimit],
 }
 
 impl Namespace {

@@ -75,7 +75,9 @@ fn a_flows_doc_comment_becomes_its_reason_and_other_attributes_are_refused() {
         errors(&expand(
             "namespace shop { web: 80 } #[allow(x)] web -> web:80;"
         )),
-        ["only doc comments (`/// why`) may stand before a flow or declaration"]
+        [
+            "only doc comments (`/// why`) and `#[clusters(...)]` may stand before a flow or declaration"
+        ]
     );
 }
 

@@ -62,11 +62,28 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// The changes of the files in `folder` (`staging/`), named inside it.
+    pub fn within(&self, folder: &str) -> Changes {
+        let pick = |files: &[String]| -> Vec<String> {
+            files
+                .iter()
+                .filter_map(|f| f.strip_prefix(folder))
+                .map(str::to_owned)
+                .collect()
+        };
+        Changes {
+            added: pick(&self.added),
+            updated: pick(&self.updated),
+            removed: pick(&self.removed),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
     }
 
-    pub fn describe(&self) -> String {
+    /// One line per changed file, named under `folder` (`k8s`).
+    pub fn describe(&self, folder: &str) -> String {
         let mut text = String::new();
         for (what, files) in [
             ("missing", &self.added),
@@ -74,7 +91,7 @@ impl Changes {
             ("no longer produced", &self.removed),
         ] {
             for file in files {
-                text.push_str(&format!("  k8s/{file}: {what}\n"));
+                text.push_str(&format!("  {folder}/{file}: {what}\n"));
             }
         }
         text
@@ -93,46 +110,23 @@ impl GeneratedDir {
         &self.path
     }
 
-    /// The files zero-trust wrote there before, by name.
+    /// The files zero-trust wrote there before, by path relative to the folder: in it, and
+    /// in its subfolders (a declared cluster's files are in `k8s/<cluster>/`).
     fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
         let mut files = BTreeMap::new();
-        for (name, path) in self.entries()? {
-            // Only a regular file can be ours: a symlink is the user's, wherever it points.
-            if !fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
-                continue;
-            }
-            // A file that isn't UTF-8 was not written by zero-trust.
-            if let Ok(text) = fs::read_to_string(&path)
-                && is_generated(&text)
-            {
-                files.insert(name, text);
-            }
-        }
+        collect_generated(&self.path, "", &mut files)?;
         Ok(files)
     }
 
     fn entries(&self) -> Result<Vec<(String, PathBuf)>, String> {
-        let entries = match fs::read_dir(&self.path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot read {}: {e}", self.path.display())),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
-            names.push((
-                entry.file_name().to_string_lossy().into_owned(),
-                entry.path(),
-            ));
-        }
-        names.sort();
-        Ok(names)
+        entries_of(&self.path)
     }
 
     pub fn changes(&self, wanted: &BTreeMap<String, String>) -> Result<Changes, String> {
         let existing = self.generated_files()?;
         let mut changes = Changes::default();
         for (name, text) in wanted {
+            self.check_folder_of(name)?;
             match existing.get(name) {
                 None if fs::symlink_metadata(self.path.join(name)).is_ok() => {
                     return Err(format!(
@@ -211,6 +205,66 @@ impl GeneratedDir {
         swap::swap(&self.path, &names)?;
         Ok(changes)
     }
+}
+
+impl GeneratedDir {
+    /// A file in a subfolder is written there only if that is a real folder: through a
+    /// symlink, emit would write outside `k8s/`.
+    fn check_folder_of(&self, name: &str) -> Result<(), String> {
+        let Some((folder, _)) = name.rsplit_once('/') else {
+            return Ok(());
+        };
+        match fs::symlink_metadata(self.path.join(folder)) {
+            Ok(meta) if !meta.is_dir() => Err(format!(
+                "k8s/{folder} is not a folder, but emit writes a cluster's files there; move it away"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The entries of a folder, by name, sorted; none if it does not exist.
+fn entries_of(path: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        names.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Adds the generated files under `folder` to `files`, named `prefix` + their path there.
+fn collect_generated(
+    folder: &Path,
+    prefix: &str,
+    files: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    for (name, path) in entries_of(folder)? {
+        // Only a regular file can be ours, and only a real folder is searched: a symlink
+        // is the user's, wherever it points.
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            collect_generated(&path, &format!("{prefix}{name}/"), files)?;
+        } else if meta.is_file()
+            // A file that isn't UTF-8 was not written by zero-trust.
+            && let Ok(text) = fs::read_to_string(&path)
+            && is_generated(&text)
+        {
+            files.insert(format!("{prefix}{name}"), text);
+        }
+    }
+    Ok(())
 }
 
 /// The staging folder until `swap` takes it over: removed on every error, and if the check

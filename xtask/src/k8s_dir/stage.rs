@@ -11,7 +11,9 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes into `staging` (which must not exist) the entries of `k8s` not in `generated`, as
-/// they are, and the `wanted` files; everything is on disk when this returns.
+/// they are, and the `wanted` files; everything is on disk when this returns. Names may
+/// hold a folder (`staging/apply.sh`): a folder holding generated files is rebuilt the same
+/// way, and one left empty by removed files is not carried over.
 pub fn build(
     k8s: &Path,
     staging: &Path,
@@ -25,17 +27,80 @@ pub fn build(
             staging.display()
         )
     })?;
+    let mut rebuilt = Vec::new();
+    keep_entries(staging, "", entries, generated, &mut rebuilt)?;
+    let mut folders = BTreeSet::new();
+    for (name, text) in wanted {
+        let path = staging.join(name);
+        if let Some(folder) = name.rsplit_once('/').map(|(folder, _)| folder) {
+            fs::create_dir_all(staging.join(folder)).map_err(|e| {
+                format!("cannot create the new {}: {e}", k8s.join(folder).display())
+            })?;
+            folders.insert(folder.to_owned());
+        }
+        write_new(&path, text.as_bytes(), name.ends_with(".sh"))
+            .map_err(|e| format!("cannot write the new {}: {e}", k8s.join(name).display()))?;
+    }
+    // Deepest first, and each folder's permissions last, so a read-only one could be filled.
+    for (folder, permissions) in rebuilt.iter().rev() {
+        let path = staging.join(folder);
+        if fs::read_dir(&path).is_ok_and(|mut entries| entries.next().is_none()) {
+            fs::remove_dir(&path)
+                .map_err(|e| format!("cannot remove the empty new {}: {e}", path.display()))?;
+            continue;
+        }
+        folders.insert(folder.clone());
+        fs::set_permissions(&path, permissions.clone())
+            .map_err(|e| format!("cannot copy {}: {e}", k8s.join(folder).display()))?;
+    }
+    for folder in folders.iter().rev() {
+        sync_dir(&staging.join(folder))
+            .map_err(|e| format!("cannot flush the new {}: {e}", k8s.join(folder).display()))?;
+    }
+    sync_dir(staging).map_err(|e| format!("cannot flush {}: {e}", staging.display()))
+}
+
+/// Copies into `to` the `entries` (of the folder `prefix` of `k8s/`) that are not
+/// generated; a real folder holding generated files is rebuilt entry by entry, and noted
+/// in `rebuilt` with its permissions (given once it is filled).
+fn keep_entries(
+    to: &Path,
+    prefix: &str,
+    entries: &[(String, std::path::PathBuf)],
+    generated: &BTreeSet<String>,
+    rebuilt: &mut Vec<(String, fs::Permissions)>,
+) -> Result<(), String> {
     for (name, path) in entries {
-        if !generated.contains(name) {
-            copy_entry(path, &staging.join(name))?;
+        let relative = format!("{prefix}{name}");
+        if generated.contains(&relative) {
+            continue;
+        }
+        let inner = format!("{relative}/");
+        let meta = fs::symlink_metadata(path);
+        let holds_generated = generated
+            .range(inner.clone()..)
+            .next()
+            .is_some_and(|g| g.starts_with(&inner));
+        if let Ok(meta) = meta
+            && meta.is_dir()
+            && holds_generated
+        {
+            fs::create_dir(to.join(name))
+                .map_err(|e| format!("cannot copy {} into the new k8s/: {e}", path.display()))?;
+            rebuilt.push((relative, meta.permissions()));
+            keep_entries(
+                &to.join(name),
+                &inner,
+                &super::entries_of(path)?,
+                generated,
+                rebuilt,
+            )?;
+        } else {
+            copy_entry(path, &to.join(name))?;
             super::crash_point("copying");
         }
     }
-    for (name, text) in wanted {
-        write_new(&staging.join(name), text.as_bytes(), name.ends_with(".sh"))
-            .map_err(|e| format!("cannot write the new {}: {e}", k8s.join(name).display()))?;
-    }
-    sync_dir(staging).map_err(|e| format!("cannot flush {}: {e}", staging.display()))
+    Ok(())
 }
 
 /// Copies a file, a symlink (as a link: never followed) or a folder; anything else is an

@@ -184,25 +184,35 @@ pub fn recover(k8s: &Path, names: &Names) -> Result<Vec<String>, String> {
 }
 
 /// The entries of the old folder `old` that zero-trust did not write and that `k8s` lacks
-/// or has with other contents, as `k8s/NAME`.
+/// or has with other contents, as `k8s/NAME`; within subfolders too, since a declared
+/// cluster's generated files are in `k8s/<cluster>/`.
 fn lacking_in(old: &Path, k8s: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(old) else {
-        return vec![format!("{} (unreadable)", old.display())];
-    };
     let mut lacking = Vec::new();
+    lacking_under(old, k8s, "", &mut lacking);
+    lacking.sort();
+    lacking
+}
+
+fn lacking_under(old: &Path, k8s: &Path, prefix: &str, lacking: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(old) else {
+        lacking.push(format!("{} (unreadable)", old.display()));
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_file = entry.file_type().is_ok_and(|kind| kind.is_file());
+        let kind = entry.file_type();
+        let is_file = kind.as_ref().is_ok_and(|kind| kind.is_file());
         if is_file && fs::read_to_string(&path).is_ok_and(|text| is_generated(&text)) {
             continue;
         }
         let name = entry.file_name();
-        if !same(&path, &k8s.join(&name)) {
-            lacking.push(format!("k8s/{}", name.to_string_lossy()));
+        let relative = format!("{prefix}{}", name.to_string_lossy());
+        if kind.is_ok_and(|kind| kind.is_dir()) {
+            lacking_under(&path, &k8s.join(&name), &format!("{relative}/"), lacking);
+        } else if !same(&path, &k8s.join(&name)) {
+            lacking.push(format!("k8s/{relative}"));
         }
     }
-    lacking.sort();
-    lacking
 }
 
 /// Whether `copy` has everything `original` has: same kind, bytes, link target, and (for a

@@ -137,6 +137,72 @@ fn replace_swaps_generated_files_keeps_others_and_removes_stale_ones() {
     assert!(again.expect("no change").is_empty());
 }
 
+/// The folders of declared clusters: a stale file in the second cluster's folder is a
+/// change (what `emit --check` reports), a cluster no longer declared leaves no folder,
+/// and the user's files in a cluster's folder stay.
+#[test]
+fn cluster_folders_are_replaced_file_by_file_and_a_stale_second_cluster_is_a_change() {
+    let (_root, dir) = folder_with(&[]);
+    let first: BTreeMap<String, String> = [
+        ("apply.sh", generated("all")),
+        ("staging/a.yaml", generated("staging")),
+        ("prod/a.yaml", generated("prod")),
+        ("qa/a.yaml", generated("qa")),
+    ]
+    .map(|(name, text)| (name.to_owned(), text))
+    .into();
+    dir.replace(&first, |_, _| Ok(())).expect("replaced");
+    fs::write(dir.path().join("prod/NOTES.txt"), "mine").expect("write");
+    fs::write(dir.path().join("prod/a.yaml"), generated("edited by hand")).expect("write");
+    let mut wanted = first.clone();
+    wanted.remove("qa/a.yaml");
+    let changes = dir.changes(&wanted).expect("changes");
+    assert_eq!(
+        (&changes.added, &changes.updated, &changes.removed),
+        (
+            &vec![],
+            &vec!["prod/a.yaml".to_owned()],
+            &vec!["qa/a.yaml".to_owned()]
+        )
+    );
+    assert_eq!(
+        changes.describe("k8s"),
+        "  k8s/prod/a.yaml: differs\n  k8s/qa/a.yaml: no longer produced\n"
+    );
+    assert_eq!(changes.within("prod/").updated, ["a.yaml"]);
+    dir.replace(&wanted, |staged, before| {
+        assert_eq!(before["qa/a.yaml"], generated("qa"));
+        assert!(staged.join("prod/a.yaml").is_file());
+        Ok(())
+    })
+    .expect("replaced");
+    assert_eq!(
+        snapshot(dir.path()),
+        with(
+            &wanted,
+            &[("staging", "/"), ("prod", "/"), ("prod/NOTES.txt", "mine")]
+        )
+    );
+    assert_no_leftovers(&dir);
+}
+
+/// A cluster's folder that is a symlink would let emit write outside `k8s/`.
+#[test]
+fn a_cluster_folder_that_is_a_symlink_is_refused() {
+    let (root, dir) = folder_with(&[]);
+    fs::create_dir(root.path().join("elsewhere")).expect("mkdir");
+    std::os::unix::fs::symlink("../elsewhere", dir.path().join("prod")).expect("link");
+    let wanted: BTreeMap<String, String> = [("prod/a.yaml".to_owned(), generated("prod"))].into();
+    let error = dir.replace(&wanted, |_, _| Ok(())).unwrap_err();
+    assert!(error.contains("k8s/prod is not a folder"), "{error}");
+    assert!(
+        fs::read_dir(root.path().join("elsewhere"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
 #[test]
 fn a_failed_check_leaves_the_folder_as_it_was_and_names_k8s_not_staging() {
     let (_root, dir) = folder_with(&[("a.yaml", &generated("old"))]);

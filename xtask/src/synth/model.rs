@@ -105,6 +105,8 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                 workloads: leak_slice(declared_workloads),
                 cidrs: leak_slice(part.cidrs.iter().map(|&c| cidrs[c]).collect()),
                 flows: leak_slice(flows),
+                clusters: &[],
+                limits: &[],
             })
         })
         .collect()

@@ -8,12 +8,18 @@
 
 use std::fmt::Write as _;
 
-use zero_trust_rules::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, POLICY_SOURCE_LABEL};
+use zero_trust_rules::{CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, POLICY_SOURCE_LABEL};
 
 use super::shell::{fill_template, push_array, shell_word};
 
 /// The whole script but its data section: fixed, so every emitted script behaves the same.
 const TEMPLATE: &str = include_str!("apply.sh.in");
+
+/// Where the script of a declared cluster refuses every context not declared for it; a
+/// comment line of its own (so the template still shellchecks), removed whole where the
+/// source declares no cluster, so that script stays as it was.
+const CLUSTER_CHECK_PLACEHOLDER: &str = "# {CLUSTER_CHECK}\n";
+const CLUSTER_CHECK: &str = include_str!("cluster_check.sh.in");
 
 /// One write of the rollout: the policy that document `index` (1-based) of `file` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +39,27 @@ pub struct ApplyPlan {
     pub managed_namespaces: Vec<String>,
     /// The value of the policy-source label: prune deletes only objects carrying it.
     pub source: String,
+    /// The declared cluster these policies are for, if the source declares clusters.
+    pub cluster: Option<ClusterScope>,
+}
+
+/// A declared cluster, as its `apply.sh` knows it: the cluster label prune also selects on,
+/// and the only contexts it applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterScope {
+    pub name: String,
+    pub contexts: Vec<String>,
 }
 
 /// The text of `k8s/apply.sh` for `plan`; the emitter writes it with mode 0755.
 pub fn render_apply_script(plan: &ApplyPlan) -> String {
-    fill_template(TEMPLATE, &data_section(plan))
+    let cluster_check = if plan.cluster.is_some() {
+        CLUSTER_CHECK
+    } else {
+        ""
+    };
+    let template = TEMPLATE.replacen(CLUSTER_CHECK_PLACEHOLDER, cluster_check, 1);
+    fill_template(&template, &data_section(plan))
 }
 
 /// The variables the template reads, with a comment saying what each is for.
@@ -52,18 +74,26 @@ fn data_section(plan: &ApplyPlan) -> String {
     push_array(&mut data, "steps", &steps);
     data.push_str("# Preflight checks these; prune lists policies in these only.\n");
     push_array(&mut data, "managed_namespaces", &plan.managed_namespaces);
-    data.push_str("# Prune deletes only objects carrying both labels.\n");
-    writeln!(
-        data,
-        "source_selector={}",
-        shell_word(&format!(
-            "{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{POLICY_SOURCE_LABEL}={}",
-            plan.source
-        ))
-    )
-    .unwrap();
+    let mut selector = format!(
+        "{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{POLICY_SOURCE_LABEL}={}",
+        plan.source
+    );
+    if let Some(cluster) = &plan.cluster {
+        write!(selector, ",{CLUSTER_LABEL}={}", cluster.name).unwrap();
+    }
+    data.push_str(if plan.cluster.is_some() {
+        "# Prune deletes only objects carrying all three labels.\n"
+    } else {
+        "# Prune deletes only objects carrying both labels.\n"
+    });
+    writeln!(data, "source_selector={}", shell_word(&selector)).unwrap();
     data.push_str("# Run by `--verify` after each context is applied.\n");
     writeln!(data, "verify_script={}", shell_word(super::VERIFY_SCRIPT)).unwrap();
+    if let Some(cluster) = &plan.cluster {
+        data.push_str("# The declared cluster: any context but these is refused.\n");
+        writeln!(data, "cluster={}", shell_word(&cluster.name)).unwrap();
+        push_array(&mut data, "cluster_contexts", &cluster.contexts);
+    }
     data
 }
 
@@ -90,6 +120,7 @@ mod tests {
             ],
             managed_namespaces: vec!["a".into(), "b".into()],
             source: "shop".into(),
+            cluster: None,
         };
         let script = render_apply_script(&plan);
         assert!(
@@ -103,5 +134,26 @@ mod tests {
             "source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=shop'\n"
         ));
         assert!(!script.contains("{SHELL_HELPERS}") && !script.contains("{DATA}"));
+        assert!(!script.contains("{CLUSTER_CHECK}") && !script.contains("cluster_contexts"));
+    }
+
+    #[test]
+    fn a_declared_cluster_prunes_by_its_label_and_knows_its_contexts() {
+        let plan = ApplyPlan {
+            source: "shop".into(),
+            cluster: Some(ClusterScope {
+                name: "prod".into(),
+                contexts: vec!["gke-prod".into(), "gke prod eu".into()],
+            }),
+            ..ApplyPlan::default()
+        };
+        let script = render_apply_script(&plan);
+        assert!(script.contains(
+            "source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=shop,zero-trust.dev/cluster=prod'\n"
+        ));
+        assert!(
+            script.contains("cluster=prod\ncluster_contexts=(\n  gke-prod\n  'gke prod eu'\n)\n")
+        );
+        assert!(script.contains(CLUSTER_CHECK) && !script.contains("{CLUSTER_CHECK}"));
     }
 }

@@ -4,6 +4,7 @@
 //! caller's job, so an error can never leave `k8s/` half-written.
 
 pub mod apply_script;
+pub mod clusters;
 pub mod flows_md;
 pub mod shell;
 pub mod verify_script;
@@ -100,6 +101,10 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     });
     let (mut files, mut plan) = manifests?;
     plan.source = cluster.source.to_owned();
+    plan.cluster = cluster.target.map(|target| apply_script::ClusterScope {
+        name: target.name.to_owned(),
+        contexts: target.contexts.iter().map(|&c| c.to_owned()).collect(),
+    });
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
     files.extend(flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);

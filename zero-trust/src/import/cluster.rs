@@ -134,6 +134,8 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                         })
                         .collect(),
                 ),
+                clusters: &[],
+                limits: &[],
             })
         })
         .collect();

@@ -11,18 +11,30 @@ use std::process::Command;
 
 use super::*;
 
-const USER_FILES: [(&str, &str); 5] = [
+const USER_FILES: [(&str, &str); 7] = [
     ("NOTES.txt", "mine"),
     ("extra", "/"),
     ("extra/deep.txt", "deeper"),
     ("link", "-> NOTES.txt"),
     ("loop", "-> ."),
+    // A declared cluster's folder holds generated files and may hold the user's too.
+    ("prod", "/"),
+    ("prod/NOTES.txt", "mine too"),
 ];
+
+/// The generated files before: in `k8s/` and in the folder of a declared cluster.
+fn old_set() -> BTreeMap<String, String> {
+    let mut files = set("a", 4);
+    files.extend(set("prod/a", 2));
+    files
+}
 
 /// `k8s/` with the old generated set and the user's files.
 fn old_folder() -> (tempfile::TempDir, GeneratedDir) {
     let (root, dir) = folder_with(&[("NOTES.txt", "mine")]);
-    for (name, text) in set("a", 4) {
+    fs::create_dir(dir.path().join("prod")).expect("mkdir");
+    fs::write(dir.path().join("prod/NOTES.txt"), "mine too").expect("write");
+    for (name, text) in old_set() {
         fs::write(dir.path().join(name), text).expect("write");
     }
     fs::create_dir(dir.path().join("extra")).expect("mkdir");
@@ -33,7 +45,9 @@ fn old_folder() -> (tempfile::TempDir, GeneratedDir) {
 }
 
 fn new_set() -> BTreeMap<String, String> {
-    set("b", 5)
+    let mut files = set("b", 5);
+    files.extend(set("prod/b", 3));
+    files
 }
 
 /// Runs `replace(new_set())` on `k8s` in a child process that aborts at `step`.
@@ -81,7 +95,7 @@ fn state(dir: &GeneratedDir) -> Left {
         return Left::Missing;
     }
     let now = snapshot(dir.path());
-    if now == with(&set("a", 4), &USER_FILES) {
+    if now == with(&old_set(), &USER_FILES) {
         Left::Old
     } else if now == with(&new_set(), &USER_FILES) {
         Left::New
@@ -128,7 +142,7 @@ fn a_first_emit_killed_before_its_folder_is_in_place_starts_again() {
     crash_at(dir.path(), "journal-written", true);
     assert!(!dir.path().exists());
     dir.replace(&new_set(), |_, _| Ok(())).expect("replaced");
-    assert_eq!(snapshot(dir.path()), new_set());
+    assert_eq!(snapshot(dir.path()), with(&new_set(), &[("prod", "/")]));
     assert_no_leftovers(&dir);
 }
 

@@ -1,0 +1,12 @@
+use zero_trust::zero_trust;
+
+zero_trust! {
+    clusters staging, prod;
+    namespace shop {
+        web: 8080;
+        api: 3000
+    }
+    #[clusters(prd)] web -> api:3000;
+}
+
+fn main() {}
