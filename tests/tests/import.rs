@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use zero_trust::Cluster;
 use zero_trust::emit::emit;
 use zero_trust::eval::{Inputs, load_dir, load_file};
-use zero_trust::import::{Assumptions, Imported, import};
+use zero_trust::import::{Assumptions, Imported, add_workloads, import};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -165,4 +165,53 @@ fn a_flow_to_a_whole_managed_namespace_needs_its_workloads() {
         report.contains("the flow image_service -> prod_storage: it allows 9000/tcp to every pod of namespace `prod-storage`, and no workload of that namespace is known to listen there; give its workloads with --workloads, or declare the one that listens"),
         "{report}"
     );
+}
+
+/// Set-based pod selectors become the DSL's `in`, exists and the others, and a policy's
+/// `description` the flow's doc comment; the translation is exact.
+#[test]
+fn set_based_selectors_and_reasons_come_through() {
+    let yaml = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-from-canaries
+  namespace: shop
+  annotations: {description: Canaries call the web tier.}
+spec:
+  podSelector:
+    matchExpressions: [{key: tier, operator: In, values: [web, api]}]
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchExpressions: [{key: canary, operator: Exists}, {key: legacy, operator: DoesNotExist}]}}]
+    ports: [{port: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canaries-out, namespace: shop}
+spec:
+  podSelector:
+    matchExpressions: [{key: canary, operator: Exists}, {key: legacy, operator: DoesNotExist}]
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchExpressions: [{key: tier, operator: In, values: [web, api]}]}}]
+    ports: [{port: 8080}]
+"#;
+    let mut inputs = Inputs::default();
+    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
+    let imported = import_with(&inputs, None);
+    assert!(imported.report.is_exact(), "{}", imported.report);
+    let shop = &imported.files["shop.rs"];
+    for line in [
+        "canary [\"canary\", !\"legacy\"];",
+        "tier_api_web [\"tier\" in [\"api\", \"web\"]]: 8080",
+        "    /// Canaries call the web tier.\n    canary -> tier_api_web:8080;",
+    ] {
+        assert!(shop.contains(line), "{line:?} is not in:\n{shop}");
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use zero_trust::eval::{Inputs, load_dir, load_file, load_str};
-use zero_trust::import::{Assumptions, import};
+use zero_trust::import::{Assumptions, add_workloads, import};
 
 use crate::flags::Import;
 use crate::{STDOUT_CLOSED, out, project_root, relative_to_root};
@@ -42,11 +42,7 @@ fn run_import(args: &Import) -> Result<bool, String> {
                 workloads.policies.len()
             ));
         }
-        inputs
-            .topology
-            .namespaces
-            .extend(workloads.topology.namespaces);
-        inputs.topology.pods.extend(workloads.topology.pods);
+        add_workloads(&mut inputs, workloads);
     }
     let assumptions = Assumptions {
         namespace_label: args.namespace_label.clone(),
@@ -88,14 +84,9 @@ fn read(paths: &[PathBuf]) -> Result<Inputs, String> {
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
             load_str(&mut inputs, Path::new("<stdin>"), &text)
         } else if path.is_dir() {
-            load_dir(path).map(|loaded| {
-                inputs.policies.extend(loaded.policies);
-                inputs
-                    .topology
-                    .namespaces
-                    .extend(loaded.topology.namespaces);
-                inputs.topology.pods.extend(loaded.topology.pods);
-                inputs.pod_sources.extend(loaded.pod_sources);
+            load_dir(path).map(|mut loaded| {
+                inputs.policies.append(&mut loaded.policies);
+                add_workloads(&mut inputs, loaded);
             })
         } else {
             load_file(&mut inputs, path)

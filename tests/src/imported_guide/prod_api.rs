@@ -13,20 +13,20 @@ zero_trust! {
         main_api: 3000
     }
 
-    // Only main-api pods can reach auth-service.
-    // main-api can call auth-service on port 8080.
     // from prod-api/allow-egress-to-auth-service (egress), prod-auth/allow-ingress-from-main-api (ingress)
+    /// Only main-api pods can reach auth-service.
+    /// main-api can call auth-service on port 8080.
     main_api -> auth_service:8080;
 
-    // Only main-api pods can reach image-service.
-    // main-api can call image-service on port 5000.
     // from prod-api/allow-egress-to-image-service (egress), prod-image/allow-ingress-from-main-api (ingress)
+    /// Only main-api pods can reach image-service.
+    /// main-api can call image-service on port 5000.
     main_api -> image_service:5000;
 
     // from prod-api/allow-external-apis (egress)
     main_api -> internet:80, 443;
 
-    // Only NGINX Ingress Controller can reach main-api on port 3000.
     // from prod-api/allow-ingress-from-nginx (ingress)
+    /// Only NGINX Ingress Controller can reach main-api on port 3000.
     ingress_nginx -> main_api:3000;
 }

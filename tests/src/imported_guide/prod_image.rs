@@ -11,7 +11,7 @@ zero_trust! {
         image_service: 5000
     }
 
-    // image-service can access S3-compatible storage (MinIO) on port 9000.
     // from prod-image/allow-egress-to-minio (egress)
+    /// image-service can access S3-compatible storage (MinIO) on port 9000.
     image_service -> prod_storage:9000;
 }

@@ -12,7 +12,7 @@ zero_trust! {
     external namespace prod_storage {}
     cidr internet = "0.0.0.0/0" except "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16";
 
-    // Required for service discovery and DNS resolution.
     // from prod-api/allow-dns-egress (egress), prod-auth/allow-dns-egress (egress), prod-image/allow-dns-egress (egress)
+    /// Required for service discovery and DNS resolution.
     * -> kube_dns:53, 53/udp;
 }

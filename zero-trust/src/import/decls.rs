@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use zero_trust_rules::PortRange;
 
-use super::plan::{End, Plan, PodSelector, Unsupported, merge};
+use super::plan::{End, Plan, PodSelector, Reason, Unsupported, merge};
 
 #[derive(Clone, Debug)]
 pub struct Declarations {
@@ -101,18 +101,23 @@ pub struct FlowDecl {
     pub to: EndRef,
     pub ports: Vec<PortRange>,
     pub said_by: BTreeSet<String>,
-    pub reasons: BTreeSet<String>,
+    /// The reasons the policies it came from give.
+    pub given: BTreeSet<Reason>,
+    /// Those that speak of this flow: a policy's own, or a zero-trust reason naming the
+    /// flow's two ends.
+    pub reasons: Vec<String>,
 }
 
 impl FlowDecl {
     /// The reasons as the lines of the flow's doc comment: each line trimmed, blank ones
-    /// left out.
+    /// and repeats left out.
     pub fn reason_lines(&self) -> Vec<String> {
+        let mut seen = BTreeSet::new();
         self.reasons
             .iter()
             .flat_map(|reason| reason.lines())
             .map(|line| line.trim().to_owned())
-            .filter(|line| !line.is_empty())
+            .filter(|line| !line.is_empty() && seen.insert(line.clone()))
             .collect()
     }
 
@@ -211,12 +216,14 @@ impl Declarations {
                 to,
                 ports: flow.ports.clone(),
                 said_by: flow.said_by.clone(),
-                reasons: flow.reasons.clone(),
+                reasons: Vec::new(),
+                given: flow.reasons.clone(),
             });
         }
         declarations.drop_unlistened_namespace_ports(listeners);
         declarations.gather_every_managed_namespace();
         declarations.drop_covered_flows();
+        declarations.keep_reasons_of_each_flow();
         declarations
     }
 
@@ -372,14 +379,14 @@ impl Declarations {
                 continue;
             }
             let mut said_by = BTreeSet::new();
-            let mut reasons = BTreeSet::new();
+            let mut given = BTreeSet::new();
             self.flows.retain(|flow| {
                 let gathered = matches!(flow.from, EndRef::Namespace(_))
                     && flow.to == to
                     && flow.ports == ports;
                 if gathered {
                     said_by.extend(flow.said_by.iter().cloned());
-                    reasons.extend(flow.reasons.iter().cloned());
+                    given.extend(flow.given.iter().cloned());
                 }
                 !gathered
             });
@@ -388,7 +395,8 @@ impl Declarations {
                 to,
                 ports,
                 said_by,
-                reasons,
+                given,
+                reasons: Vec::new(),
             });
         }
     }
@@ -434,6 +442,27 @@ impl Declarations {
             index += 1;
             !covered[index - 1]
         });
+    }
+
+    fn keep_reasons_of_each_flow(&mut self) {
+        let texts: Vec<(String, String)> = self
+            .flows
+            .iter()
+            .map(|flow| (self.end_text(flow.from), self.end_text(flow.to)))
+            .collect();
+        for (flow, ends) in self.flows.iter_mut().zip(texts) {
+            flow.reasons = flow
+                .given
+                .iter()
+                .filter(|reason| {
+                    reason
+                        .between
+                        .as_ref()
+                        .is_none_or(|between| *between == ends)
+                })
+                .map(|reason| reason.text.clone())
+                .collect();
+        }
     }
 
     /// The file a flow is written in: its source's namespace if managed, else its

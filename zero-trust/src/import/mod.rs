@@ -26,9 +26,8 @@ use crate::eval::{Analysis, Direction, Inputs, LoadedPolicy};
 pub use plan::{Assumptions, Unsupported};
 pub use proof::{Cause, Difference, IsolationChange};
 
-/// The annotations whose text becomes a flow's comment: zero-trust's own, and the common
-/// free-text ones.
-const REASON_ANNOTATIONS: [&str; 2] = ["zero-trust.dev/reasons", "description"];
+/// The free-text annotation whose text becomes the reason of a policy's flows.
+const DESCRIPTION_ANNOTATION: &str = "description";
 
 /// The written code and the report of what it changes.
 #[derive(Debug)]
@@ -122,6 +121,17 @@ pub fn import(inputs: &Inputs, assumptions: &Assumptions) -> Result<Imported, Ve
     })
 }
 
+/// Adds the namespaces and workloads of `workloads` (read from other files) to the
+/// topology of `inputs`, each pod with where it was read and its container ports.
+pub fn add_workloads(inputs: &mut Inputs, workloads: Inputs) {
+    inputs
+        .topology
+        .namespaces
+        .extend(workloads.topology.namespaces);
+    inputs.topology.pods.extend(workloads.topology.pods);
+    inputs.pod_sources.extend(workloads.pod_sources);
+}
+
 /// The workloads read with the policies, with the ports their containers declare; a
 /// template's `app` label alone selects it when no other template of its namespace has
 /// that value, as a person would write the selector.
@@ -157,14 +167,41 @@ fn listeners(inputs: &Inputs) -> Vec<decls::Listener> {
 }
 
 /// The reasons a policy's annotations give.
-fn reasons(loaded: &LoadedPolicy) -> Vec<String> {
-    let annotations = loaded.policy.metadata.annotations.as_ref();
-    REASON_ANNOTATIONS
-        .iter()
-        .filter_map(|key| annotations.and_then(|a| a.get(*key)))
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
-        .collect()
+fn reasons(loaded: &LoadedPolicy) -> Vec<plan::Reason> {
+    let Some(annotations) = loaded.policy.metadata.annotations.as_ref() else {
+        return Vec::new();
+    };
+    let mut reasons = Vec::new();
+    if let Some(text) = annotations.get(DESCRIPTION_ANNOTATION) {
+        reasons.push(plan::Reason {
+            between: None,
+            text: text.trim().to_owned(),
+        });
+    }
+    for line in annotations
+        .get(zero_trust_rules::REASONS_ANNOTATION)
+        .into_iter()
+        .flat_map(|text| text.lines())
+    {
+        // `from -> to:ports: why`; ports hold no ": ".
+        let parsed = line.split_once(" -> ").and_then(|(from, rest)| {
+            let (to, rest) = rest.split_once(':')?;
+            let (_, why) = rest.split_once(": ")?;
+            Some((from.trim(), to.trim(), why.trim()))
+        });
+        reasons.push(match parsed {
+            Some((from, to, why)) => plan::Reason {
+                between: Some((from.to_owned(), to.to_owned())),
+                text: why.to_owned(),
+            },
+            None => plan::Reason {
+                between: None,
+                text: line.trim().to_owned(),
+            },
+        });
+    }
+    reasons.retain(|r| !r.text.is_empty());
+    reasons
 }
 
 /// The opening lines of every file: what the import assumed and left out.

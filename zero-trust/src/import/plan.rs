@@ -61,9 +61,8 @@ pub struct Flow {
     pub ports: Vec<PortRange>,
     /// Which policies said it, and in which direction: `prod-api/allow-dns (egress)`.
     pub said_by: BTreeSet<String>,
-    /// The reasons the policies give (their `zero-trust.dev/reasons` or `description`
-    /// annotations), kept for the flow's comment.
-    pub reasons: BTreeSet<String>,
+    /// The reasons the policies give, kept for the flow's doc comment.
+    pub reasons: BTreeSet<Reason>,
 }
 
 /// A rule, or part of one, that `zero_trust!` cannot express; it is left out of the code.
@@ -99,7 +98,17 @@ pub struct Plan {
 pub struct Input<'a> {
     pub policy: &'a CompiledPolicy,
     pub source: String,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a policy, or one flow of it, exists: a `description` annotation speaks for the
+/// whole policy; each line of zero-trust's own `zero-trust.dev/reasons` (`main_api ->
+/// auth_service:8080: why`) for the flow between the two ends it names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reason {
+    /// The identifiers of the flow's ends, as the annotation wrote them.
+    pub between: Option<(String, String)>,
+    pub text: String,
 }
 
 /// Reads every rule of every policy into flows.
