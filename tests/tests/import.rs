@@ -138,13 +138,7 @@ fn the_committed_guide_code_emits_what_the_import_proved() {
 #[test]
 fn the_committed_k8s_imports_back_to_code_that_allows_the_same() {
     let mut inputs = load_dir(&root().join("k8s")).expect("loads");
-    let workloads = load_dir(&root().join("deploy")).expect("loads");
-    inputs
-        .topology
-        .namespaces
-        .extend(workloads.topology.namespaces);
-    inputs.topology.pods.extend(workloads.topology.pods);
-    inputs.pod_sources.extend(workloads.pod_sources);
+    add_workloads(&mut inputs, load_dir(&root().join("deploy")).expect("loads"));
     let imported = import_with(&inputs, None);
     assert!(
         imported.report.is_exact(),
