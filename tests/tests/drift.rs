@@ -133,6 +133,9 @@ fn a_clean_cluster_has_no_finding_no_mismatch_and_no_drift() {
             "prod-auth/deployment/auth-service",
             "prod-image/deployment/image-service",
             "prod-storage/statefulset/minio",
+            "shop/deployment/my-app",
+            "shop/deployment/allowed-source",
+            "shop/deployment/allowed-destination",
         ]
     );
     assert_eq!(check(&cluster, &workloads, Mode::Cluster), []);

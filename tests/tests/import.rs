@@ -138,7 +138,10 @@ fn the_committed_guide_code_emits_what_the_import_proved() {
 #[test]
 fn the_committed_k8s_imports_back_to_code_that_allows_the_same() {
     let mut inputs = load_dir(&root().join("k8s")).expect("loads");
-    add_workloads(&mut inputs, load_dir(&root().join("deploy")).expect("loads"));
+    add_workloads(
+        &mut inputs,
+        load_dir(&root().join("deploy")).expect("loads"),
+    );
     let imported = import_with(&inputs, None);
     assert!(
         imported.report.is_exact(),

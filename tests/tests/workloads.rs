@@ -232,12 +232,18 @@ fn a_namespace_the_manifests_lack_is_a_warning() {
             "warning: namespace `prod-auth` of the policies is not in the manifests, so no pod \
              of it could be checked; add its Namespace and workloads to the manifests, or fix \
              its name in policies/",
+            "warning: namespace `prod-database` of the policies is not in the manifests, so no \
+             pod of it could be checked; add its Namespace and workloads to the manifests, or \
+             fix its name in policies/",
             "warning: namespace `prod-image` of the policies is not in the manifests, so no pod \
              of it could be checked; add its Namespace and workloads to the manifests, or fix \
              its name in policies/",
             "warning: namespace `prod-storage` of the policies is not in the manifests, so no pod \
              of it could be checked; add its Namespace and workloads to the manifests, or fix \
              its name in policies/",
+            "warning: namespace `shop` of the policies is not in the manifests, so no pod of it \
+             could be checked; add its Namespace and workloads to the manifests, or fix its name \
+             in policies/",
         ]
     );
 }

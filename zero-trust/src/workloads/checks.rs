@@ -328,14 +328,15 @@ fn no_other_policies(workloads: &Workloads, findings: &mut Vec<Finding>) {
 
 /// Rule: a flow's port is a `containerPort` of the pods it reaches (a warning, since
 /// containerPorts are optional in Kubernetes: the traffic may still work). Checked once per
-/// target and port.
+/// target and port. A flow on every port of a protocol (`any`, `any/udp`) names no port a
+/// container could declare, so it is not checked.
 fn flow_ports_are_declared(cluster: &Cluster, workloads: &Workloads, findings: &mut Vec<Finding>) {
     let mut seen = std::collections::BTreeSet::new();
     for flow in &cluster.flows {
         let ranges: Vec<&PortRange> = flow
             .ports
             .iter()
-            .filter(|range| seen.insert((flow.to.key(), **range)))
+            .filter(|range| !range.is_every() && seen.insert((flow.to.key(), **range)))
             .collect();
         if ranges.is_empty() {
             continue;
