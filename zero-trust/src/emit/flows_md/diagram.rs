@@ -174,6 +174,9 @@ fn node_at(end: &End, focus: &BTreeSet<String>, level: Level) -> (Node, bool) {
     (node, in_focus)
 }
 
+/// The nodes an edge is drawn between, and what it says of its flows.
+type EdgeKey = (String, String, Change);
+
 /// A flowchart, its number of edges, and how many edges it leaves out.
 struct Drawn {
     text: String,
@@ -214,7 +217,7 @@ fn draw(edges: &[Edge], focus: &BTreeSet<String>, level: Level) -> Drawn {
         }
     }
     let mut node_of: BTreeMap<String, Node> = BTreeMap::new();
-    let mut grouped: BTreeMap<(String, String, Change), Vec<&Edge>> = BTreeMap::new();
+    let mut grouped: BTreeMap<EdgeKey, Vec<&Edge>> = BTreeMap::new();
     let mut others: BTreeSet<String> = BTreeSet::new();
     // The nodes of the focus: a summarized edge is drawn from their side.
     let mut own: BTreeSet<String> = BTreeSet::new();
@@ -248,21 +251,15 @@ fn draw(edges: &[Edge], focus: &BTreeSet<String>, level: Level) -> Drawn {
     // can touch many, and then only its busiest edges are drawn, changes before the rest.
     let mut omitted = 0;
     if level == Level::Namespaces && grouped.len() > MAX_DIAGRAM_EDGES {
-        let mut ranked: Vec<(bool, std::cmp::Reverse<usize>, &(String, String, Change))> = grouped
-            .iter()
-            .map(|(key, flows)| {
-                (
-                    key.2 == Change::Unchanged,
-                    std::cmp::Reverse(flows.len()),
-                    key,
-                )
-            })
-            .collect();
-        ranked.sort();
-        let keep: BTreeSet<(String, String, Change)> = ranked
+        let mut ranked: Vec<&EdgeKey> = grouped.keys().collect();
+        ranked.sort_by_key(|key| {
+            let unchanged = key.2 == Change::Unchanged;
+            (unchanged, std::cmp::Reverse(grouped[*key].len()), *key)
+        });
+        let keep: BTreeSet<EdgeKey> = ranked
             .into_iter()
             .take(MAX_DIAGRAM_EDGES)
-            .map(|(_, _, key)| key.clone())
+            .cloned()
             .collect();
         omitted = grouped.len() - keep.len();
         grouped.retain(|key, _| keep.contains(key));
