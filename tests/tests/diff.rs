@@ -121,13 +121,16 @@ flowchart LR
     );
 }
 
+/// The Mermaid block that ends the Markdown of a diff.
+fn diagram_of(markdown: &str) -> &str {
+    &markdown[markdown.find("```mermaid\n").expect("a diagram")..]
+}
+
 #[test]
 fn an_opened_flow_is_drawn_added_among_the_flows_of_its_ends() {
     let diff = diff(&[&before::POLICY], &[&one_more_flow::POLICY]);
-    let markdown = diff.to_markdown();
-    let diagram = &markdown[markdown.find("```mermaid\n").expect("a diagram")..];
     assert_eq!(
-        diagram,
+        diagram_of(&diff.to_markdown()),
         r#"```mermaid
 flowchart LR
   subgraph sg_shop["shop"]
@@ -160,7 +163,7 @@ fn a_large_change_is_summarized_and_says_so() {
     let new = emit(&cluster).expect("renders").files;
     let diff = diff_manifests(&old, &new, model_topology(&cluster)).expect("diffs");
     let markdown = diff.to_markdown();
-    let diagram = &markdown[markdown.find("```mermaid\n").expect("a diagram")..];
+    let diagram = diagram_of(&markdown);
     assert!(
         diagram.matches(" -->|").count() + diagram.matches(" <-->|").count()
             <= zero_trust::emit::flows_md::MAX_DIAGRAM_EDGES,

@@ -63,15 +63,7 @@ fn every_emitted_diagram_renders_in_mermaid() {
                 std::fs::create_dir_all(&out).expect("ZT_FLOWS_PAGES");
                 std::fs::write(out.join(&file), &text).expect("ZT_FLOWS_PAGES");
             }
-            for diagram in mermaid_blocks(&text) {
-                let edges = diagram.lines().filter(|line| line.contains("-->")).count();
-                assert!(
-                    diagram.len() <= MAX_DIAGRAM_CHARS && edges <= MAX_DIAGRAM_EDGES,
-                    "{what} {file}: a diagram of {} characters and {edges} edges",
-                    diagram.len()
-                );
-                diagrams.insert(diagram);
-            }
+            diagrams.extend(bounded_diagrams(&text, &format!("{what} {file}")));
         }
     }
     for (what, markdown) in diff_markdown(&guide, &synthetic) {
@@ -79,15 +71,7 @@ fn every_emitted_diagram_renders_in_mermaid() {
             let file = format!("diff of {what}.md").replace(' ', "-");
             std::fs::write(Path::new(&out).join(file), &markdown).expect("ZT_FLOWS_PAGES");
         }
-        for diagram in mermaid_blocks(&markdown) {
-            let edges = diagram.lines().filter(|line| line.contains("-->")).count();
-            assert!(
-                diagram.len() <= MAX_DIAGRAM_CHARS && edges <= MAX_DIAGRAM_EDGES,
-                "the diff of {what}: a diagram of {} characters and {edges} edges",
-                diagram.len()
-            );
-            diagrams.insert(diagram);
-        }
+        diagrams.extend(bounded_diagrams(&markdown, &format!("the diff of {what}")));
     }
     let built = started.elapsed();
 
@@ -235,6 +219,20 @@ fn render_batch(
         }
     }
     failures
+}
+
+/// The diagrams of a page, each checked to be within the bounds the renderer keeps.
+fn bounded_diagrams(page: &str, what: &str) -> Vec<String> {
+    let diagrams = mermaid_blocks(page);
+    for diagram in &diagrams {
+        let edges = diagram.lines().filter(|line| line.contains("-->")).count();
+        assert!(
+            diagram.len() <= MAX_DIAGRAM_CHARS && edges <= MAX_DIAGRAM_EDGES,
+            "{what}: a diagram of {} characters and {edges} edges",
+            diagram.len()
+        );
+    }
+    diagrams
 }
 
 /// The text of every ```` ```mermaid ```` block of a Markdown page.
