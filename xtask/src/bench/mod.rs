@@ -79,6 +79,11 @@ pub fn run(quick: bool) -> Result<(), String> {
     eprintln!("checking that the crate and synthetic_cluster are one cluster ...");
     same_cluster(&mut table, &exe, &settings.small, &small)?;
 
+    if !quick {
+        eprintln!("(f) cold start: cargo xtask emit in a fresh clone ...");
+        cold_start(&mut table)?;
+    }
+
     table.print();
     Ok(())
 }
@@ -307,6 +312,45 @@ fn verification(
         &format!("(d) peak memory, model + emit's proofs {size}"),
         peak,
         2.0,
+    );
+    Ok(())
+}
+
+/// (f): `cargo xtask emit` in a fresh clone of this repository's HEAD with a target dir of
+/// its own: the first run of a new user, dependencies included (downloads excepted: cargo
+/// reads them from its cache). Once, since it takes minutes.
+fn cold_start(table: &mut Table) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("zero-trust-bench-clone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(project_root())
+        .arg(&dir)
+        .status()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !status.success() {
+        return Err("`git clone` of this repository failed".to_owned());
+    }
+    let start = std::time::Instant::now();
+    let output = cargo(&["xtask", "emit"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"));
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo xtask emit` failed in a fresh clone: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    table.seconds(
+        "(f) cold start: cargo xtask emit in a fresh clone, dependencies built",
+        seconds * 1e3,
+        None,
+        1,
     );
     Ok(())
 }
