@@ -91,9 +91,87 @@ fn narrowing_a_cidr_removes_the_addresses_it_no_longer_covers() {
         diff.to_string(),
         "- shop/web -> 203.0.113.128/25: 443/tcp\n"
     );
+    // The table, then the drawing: the removed addresses with the flows of their ends
+    // that stay (grey), the cut range red and dashed.
     assert_eq!(
         diff.to_markdown(),
-        "| | source | destination | ports |\n| --- | --- | --- | --- |\n| removed | `shop/web` | `203.0.113.128/25` | 443/tcp |\n"
+        r#"| | source | destination | ports |
+| --- | --- | --- | --- |
+| removed | `shop/web` | `203.0.113.128/25` | 443/tcp |
+
+```mermaid
+flowchart LR
+  subgraph sg_shop["shop"]
+    p_shop_db["db"]
+    p_shop_web["web"]
+  end
+  x_203_0_113_0_25["203.0.113.0/25"]
+  x_203_0_113_128_25["203.0.113.128/25"]
+  subgraph sg_kube_system["kube-system"]
+    p_kube_system_kube_dns["kube-dns"]
+  end
+  p_shop_web -->|"53/udp"| p_kube_system_kube_dns
+  p_shop_web -->|"5432/tcp"| p_shop_db
+  p_shop_web -->|"443/tcp"| x_203_0_113_0_25
+  p_shop_web -->|"removed: 443/tcp"| x_203_0_113_128_25
+  linkStyle 3 stroke:#cf222e,stroke-width:3px,stroke-dasharray:6 4
+  linkStyle 0,1,2 stroke:#8c959f
+```
+"#
+    );
+}
+
+/// The Mermaid block that ends the Markdown of a diff.
+fn diagram_of(markdown: &str) -> &str {
+    &markdown[markdown.find("```mermaid\n").expect("a diagram")..]
+}
+
+#[test]
+fn an_opened_flow_is_drawn_added_among_the_flows_of_its_ends() {
+    let diff = diff(&[&before::POLICY], &[&one_more_flow::POLICY]);
+    assert_eq!(
+        diagram_of(&diff.to_markdown()),
+        r#"```mermaid
+flowchart LR
+  subgraph sg_shop["shop"]
+    p_shop_cache["cache"]
+    p_shop_db["db"]
+    p_shop_web["web"]
+  end
+  x_203_0_113_0_24["203.0.113.0/24"]
+  subgraph sg_kube_system["kube-system"]
+    p_kube_system_kube_dns["kube-dns"]
+  end
+  p_shop_cache -->|"53/udp"| p_kube_system_kube_dns
+  p_shop_web -->|"53/udp"| p_kube_system_kube_dns
+  p_shop_web -->|"added: 6379/tcp"| p_shop_cache
+  p_shop_web -->|"5432/tcp"| p_shop_db
+  p_shop_web -->|"443/tcp"| x_203_0_113_0_24
+  linkStyle 2 stroke:#1a7f37,stroke-width:3px
+  linkStyle 0,1,3,4 stroke:#8c959f
+```
+"#
+    );
+}
+
+/// A change too large to draw flow by flow is summarized within the pages' bounds, and the
+/// Markdown says so.
+#[test]
+fn a_large_change_is_summarized_and_says_so() {
+    let (old, _) = files(&[&before::POLICY]);
+    let cluster = policies::cluster().expect("assembles");
+    let new = emit(&cluster).expect("renders").files;
+    let diff = diff_manifests(&old, &new, model_topology(&cluster)).expect("diffs");
+    let markdown = diff.to_markdown();
+    let diagram = diagram_of(&markdown);
+    assert!(
+        diagram.matches(" -->|").count() + diagram.matches(" <-->|").count()
+            <= zero_trust::emit::flows_md::MAX_DIAGRAM_EDGES,
+        "{diagram}"
+    );
+    assert!(
+        markdown.contains("The diagram is summarized: drawn flow by flow it would have "),
+        "{markdown}"
     );
 }
 

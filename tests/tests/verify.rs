@@ -46,6 +46,61 @@ fn the_committed_k8s_allows_exactly_the_guides_flows() {
     prove_emitted(&cluster, &k8s).expect("committed k8s/ proved");
 }
 
+/// `cargo xtask emit` proves the rollout with the policies the proof read back from the
+/// staged folder, instead of reading the YAML a second time: the same answer.
+#[test]
+fn the_rollout_proven_from_the_policies_read_back_is_the_one_proven_from_the_text() {
+    use zero_trust::rollout::{in_rollout_order, prove_emitted_rollout, read_manifests};
+    let cluster = policies::cluster().expect("assembles");
+    let emitted = emit(&cluster).expect("renders");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in &emitted.files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let read_back = prove_emitted(&cluster, dir.path()).expect("proved").loaded;
+    assert_eq!(read_back.len(), 14);
+    let read_back = in_rollout_order(&emitted.plan, read_back).expect("in the plan");
+    let from_text = read_manifests("k8s", &emitted.files).expect("reads");
+    let from_text = in_rollout_order(&emitted.plan, from_text).expect("in the plan");
+    let names = |policies: &[zero_trust::eval::LoadedPolicy]| {
+        policies
+            .iter()
+            .map(|p| p.display_name())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&read_back), names(&from_text));
+    assert_eq!(names(&read_back)[0], "prod-api/main-api.egress");
+    for old in [Vec::new(), from_text.clone()] {
+        assert_eq!(
+            prove_emitted_rollout(&cluster, &old, &read_back),
+            prove_emitted_rollout(&cluster, &old, &from_text)
+        );
+    }
+    let proof = prove_emitted_rollout(&cluster, &[], &read_back).expect("safe");
+    assert_eq!(proof.steps.len(), 14);
+}
+
+#[test]
+fn a_policy_the_rollout_never_writes_is_an_error() {
+    let cluster = policies::cluster().expect("assembles");
+    let emitted = emit(&cluster).expect("renders");
+    let mut policies = zero_trust::rollout::read_manifests("k8s", &emitted.files).expect("reads");
+    let mut extra = policies[0].clone();
+    extra.policy.metadata.name = Some("extra".to_owned());
+    policies.push(extra);
+    let error = zero_trust::rollout::in_rollout_order(&emitted.plan, policies).unwrap_err();
+    assert_eq!(
+        error,
+        "prod-api/extra is emitted but the rollout never writes it"
+    );
+    let error = zero_trust::rollout::in_rollout_order(&emitted.plan, Vec::new()).unwrap_err();
+    assert!(
+        error.starts_with("the rollout writes ")
+            && error.ends_with(" but no emitted manifest holds it"),
+        "{error}"
+    );
+}
+
 fn assert_caught(errors: Vec<String>, needles: &[&str]) {
     let text = errors.join("\n");
     for needle in needles {

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use zero_trust::emit::clusters::{EmittedCluster, EmittedSource, emit_source};
-use zero_trust::rollout::prove_emitted_rollout;
-use zero_trust::verify::{SHOWN_PROBLEMS, bounded_problems, prove_emitted};
+use zero_trust::eval::LoadedPolicy;
+use zero_trust::rollout::{in_rollout_order, prove_emitted_rollout};
+use zero_trust::verify::{Proof, SHOWN_PROBLEMS, bounded_problems, prove_emitted};
 use zero_trust::{Cluster, ClusterError};
 
 use crate::k8s_dir::{Changes, GeneratedDir};
@@ -82,18 +83,14 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
     // The policies against the manifests zero-trust.toml names, before k8s/ is touched.
     crate::workloads::check_for_emit(source, &clusters, &emitted)?;
     let dir = GeneratedDir::new(project_root().join(source.k8s));
-    // A first rollout (to a cluster without these policies) must be as safe as an update.
-    for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
-        prove_rollout(
-            cluster,
-            &emitted,
-            emitted_cluster,
-            &BTreeMap::new(),
-            "a cluster without them",
-        )?;
-    }
+    let each = || clusters.iter().zip(&emitted.clusters);
     match mode {
         Mode::Check => {
+            // A first rollout (to a cluster without these policies) must be as safe as an
+            // update.
+            for (cluster, emitted_cluster) in each() {
+                prove_first_rollout(cluster, &emitted, emitted_cluster)?;
+            }
             let changes = dir.changes(&emitted.files)?;
             if changes.is_empty() {
                 println!(
@@ -105,7 +102,7 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
             }
             // Say what the stale files allow that the policies don't, or the reverse.
             let mut semantics = String::new();
-            for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+            for (cluster, emitted_cluster) in each() {
                 let folder = dir.path().join(&emitted_cluster.folder);
                 if !folder.is_dir() {
                     continue;
@@ -123,22 +120,29 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
         }
         Mode::Write => {
             // The changes are taken under the emit lock, so they are what this run did; so
-            // are the files the rollout starts from. Each cluster is proven in its folder.
+            // are the files the rollout starts from. Each cluster is proven in its folder,
+            // and the policies the proof read back from it are what both rollouts are
+            // proven with, so the new YAML is read once.
             let changes = dir.replace(&emitted.files, |staged, before| {
-                for (cluster, emitted_cluster) in clusters.iter().zip(&emitted.clusters) {
+                for (cluster, emitted_cluster) in each() {
                     let folder = &emitted_cluster.folder;
-                    prove(cluster, &staged.join(folder))?;
-                    let before = files_in(before, folder);
-                    prove_rollout(
-                        cluster,
-                        &emitted,
-                        emitted_cluster,
-                        &before,
-                        "the policies in k8s/ now",
-                    )?;
+                    let proof = prove(cluster, &staged.join(folder))?;
+                    let new = emitted_policies(proof, staged, &emitted, emitted_cluster)?;
+                    prove_rollout(cluster, &[], &new, "a cluster without them")?;
+                    let old = read_manifests("k8s (before)", &files_in(before, folder))?;
+                    if !old.is_empty() {
+                        prove_rollout(cluster, &old, &new, "the policies in k8s/ now")?;
+                    }
                 }
                 Ok(())
             })?;
+            if changes.is_empty() {
+                // Nothing was staged, so nothing above was proven: k8s/ already holds these
+                // files. Their first rollout is proven as `--check` proves it.
+                for (cluster, emitted_cluster) in each() {
+                    prove_first_rollout(cluster, &emitted, emitted_cluster)?;
+                }
+            }
             for emitted_cluster in &emitted.clusters {
                 let summary = emitted_cluster.emitted.summary;
                 println!(
@@ -193,32 +197,74 @@ fn files_in<'f>(
     )
 }
 
-/// Proves that `apply.sh` rolls the emitted policies of one cluster out over `before`
-/// (the manifests it holds now) without interrupting a connection both sets allow.
-fn prove_rollout(
+/// Proves the first rollout of one cluster's emitted files, reading them from memory.
+fn prove_first_rollout(
     cluster: &Cluster,
     emitted: &EmittedSource,
     emitted_cluster: &EmittedCluster,
-    before: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let new = read_manifests("k8s", &files_in(&emitted.files, &emitted_cluster.folder))?;
+    let new = in_rollout_order(&emitted_cluster.emitted.plan, new).map_err(nothing_written)?;
+    prove_rollout(cluster, &[], &new, "a cluster without them")
+}
+
+/// Of the policies read back from the staged folder, those of the cluster's emitted files
+/// (the folder also holds files of k8s/ that emit did not write), in the order `apply.sh`
+/// writes them.
+fn emitted_policies(
+    proof: Proof,
+    staged: &Path,
+    emitted: &EmittedSource,
+    emitted_cluster: &EmittedCluster,
+) -> Result<Vec<LoadedPolicy>, String> {
+    let of_emitted_file = |policy: &LoadedPolicy| {
+        policy
+            .source
+            .file
+            .strip_prefix(staged)
+            .ok()
+            .and_then(Path::to_str)
+            .is_some_and(|name| emitted.files.contains_key(name))
+    };
+    let loaded = proof.loaded.into_iter().filter(of_emitted_file).collect();
+    in_rollout_order(&emitted_cluster.emitted.plan, loaded).map_err(nothing_written)
+}
+
+fn read_manifests(
+    side: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<Vec<LoadedPolicy>, String> {
+    zero_trust::rollout::read_manifests(side, files).map_err(nothing_written)
+}
+
+fn nothing_written(problem: String) -> String {
+    format!("{problem}; nothing was written")
+}
+
+/// Proves that `apply.sh` rolls the emitted policies `new` (in its order) out over `old`
+/// (the policies the cluster holds now) without interrupting a connection both sets allow.
+fn prove_rollout(
+    cluster: &Cluster,
+    old: &[LoadedPolicy],
+    new: &[LoadedPolicy],
     from: &str,
 ) -> Result<(), String> {
-    let after = files_in(&emitted.files, &emitted_cluster.folder);
-    prove_emitted_rollout(cluster, &emitted_cluster.emitted.plan, before, &after)
+    prove_emitted_rollout(cluster, old, new)
         .map(drop)
         .map_err(|problem| {
             let which = cluster
                 .target
                 .map(|t| format!(" of cluster `{}`", t.name))
                 .unwrap_or_default();
-            format!(
-                "no safe rollout{which} from {from} to the new policies: {problem}; nothing was written"
-            )
+            nothing_written(format!(
+                "no safe rollout{which} from {from} to the new policies: {problem}"
+            ))
         })
 }
 
 /// Reads the files back from `dir` and proves they allow exactly the declared flows.
-pub fn prove(cluster: &Cluster, dir: &Path) -> Result<(), String> {
-    prove_emitted(cluster, dir).map(drop).map_err(|problems| {
+pub fn prove(cluster: &Cluster, dir: &Path) -> Result<Proof, String> {
+    prove_emitted(cluster, dir).map_err(|problems| {
         let lines: Vec<String> = bounded_problems(&problems, SHOWN_PROBLEMS)
             .iter()
             .map(|p| format!("  - {p}"))

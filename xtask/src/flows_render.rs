@@ -1,16 +1,23 @@
 //! Every diagram of the `FLOWS` pages renders in Mermaid: those of the guide's cluster and
-//! of a synthetic platform of 1,000 workloads (10,000 in CI, see [`synthetic_size`]), drawn by `@mermaid-js/mermaid-cli` (`mmdc`,
-//! installed in `.ci/node/` by `.ci/run`) in a real headless Chromium.
+//! of a synthetic platform of 1,000 workloads (10,000 in CI, see [`synthetic_size`]), and
+//! those `cargo xtask diff` draws of a one-flow change and of a large one (summarized),
+//! drawn by `@mermaid-js/mermaid-cli` (`mmdc`, installed in `.ci/node/` by `.ci/run`) in a
+//! real headless Chromium.
 //!
 //! Without Chromium or `mmdc` the test prints a note and passes, unless `CI` is set. With
-//! `ZT_FLOWS_PAGES=DIR` it also writes the pages there (`guide/`, `synthetic/`) to look at.
+//! `ZT_FLOWS_PAGES=DIR` it also writes the pages there (`guide/`, `synthetic/`, and the
+//! diffs) to look at.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use zero_trust::Cluster;
+use zero_trust::diff::diff_manifests;
+use zero_trust::emit::emit;
 use zero_trust::emit::flows_md::{MAX_DIAGRAM_CHARS, MAX_DIAGRAM_EDGES, render_flows_md};
+use zero_trust::verify::model_topology;
 
 use crate::synth::{Params, synthetic_cluster};
 
@@ -56,16 +63,15 @@ fn every_emitted_diagram_renders_in_mermaid() {
                 std::fs::create_dir_all(&out).expect("ZT_FLOWS_PAGES");
                 std::fs::write(out.join(&file), &text).expect("ZT_FLOWS_PAGES");
             }
-            for diagram in mermaid_blocks(&text) {
-                let edges = diagram.lines().filter(|line| line.contains("-->")).count();
-                assert!(
-                    diagram.len() <= MAX_DIAGRAM_CHARS && edges <= MAX_DIAGRAM_EDGES,
-                    "{what} {file}: a diagram of {} characters and {edges} edges",
-                    diagram.len()
-                );
-                diagrams.insert(diagram);
-            }
+            diagrams.extend(bounded_diagrams(&text, &format!("{what} {file}")));
         }
+    }
+    for (what, markdown) in diff_markdown(&guide, &synthetic) {
+        if let Some(out) = std::env::var_os("ZT_FLOWS_PAGES") {
+            let file = format!("diff of {what}.md").replace(' ', "-");
+            std::fs::write(Path::new(&out).join(file), &markdown).expect("ZT_FLOWS_PAGES");
+        }
+        diagrams.extend(bounded_diagrams(&markdown, &format!("the diff of {what}")));
     }
     let built = started.elapsed();
 
@@ -102,6 +108,35 @@ fn every_emitted_diagram_renders_in_mermaid() {
         built.as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The Markdown of `cargo xtask diff` for a one-flow change of the guide's cluster (drawn
+/// flow by flow) and for one that drops every tenth flow of the synthetic platform
+/// (summarized, as it says).
+fn diff_markdown(guide: &Cluster, synthetic: &Cluster) -> Vec<(&'static str, String)> {
+    let without_flows = |cluster: &Cluster, every: usize| {
+        let mut fewer = cluster.clone();
+        let mut index = 0;
+        fewer.flows.retain(|_| {
+            index += 1;
+            index % every != 0
+        });
+        fewer
+    };
+    let markdown = |old: &Cluster, new: &Cluster| {
+        let files = |cluster: &Cluster| emit(cluster).expect("renders").files;
+        diff_manifests(&files(old), &files(new), model_topology(new))
+            .expect("diffs")
+            .to_markdown()
+    };
+    let one_flow = markdown(&without_flows(guide, guide.flows.len()), guide);
+    assert!(one_flow.contains("| added |"), "{one_flow}");
+    let large = markdown(synthetic, &without_flows(synthetic, 10));
+    assert!(
+        large.contains("The diagram is summarized"),
+        "the diff of the synthetic platform is drawn flow by flow"
+    );
+    vec![("a one-flow change", one_flow), ("a large change", large)]
 }
 
 /// The synthetic platform to render. Mermaid lays out a summarized page of the 10,000-workload
@@ -184,6 +219,20 @@ fn render_batch(
         }
     }
     failures
+}
+
+/// The diagrams of a page, each checked to be within the bounds the renderer keeps.
+fn bounded_diagrams(page: &str, what: &str) -> Vec<String> {
+    let diagrams = mermaid_blocks(page);
+    for diagram in &diagrams {
+        let edges = diagram.lines().filter(|line| line.contains("-->")).count();
+        assert!(
+            diagram.len() <= MAX_DIAGRAM_CHARS && edges <= MAX_DIAGRAM_EDGES,
+            "{what}: a diagram of {} characters and {edges} edges",
+            diagram.len()
+        );
+    }
+    diagrams
 }
 
 /// The text of every ```` ```mermaid ```` block of a Markdown page.

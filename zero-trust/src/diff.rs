@@ -33,6 +33,11 @@ pub struct FlowDiff {
     pub removed: Vec<FlowChange>,
     /// Pods that became isolated, or stopped being, in a direction: `(pod, direction, now)`.
     pub isolation: Vec<(String, Direction, bool)>,
+    /// What both sides allow between an end of an added or removed flow and any other end:
+    /// the change's direct neighbours, which its diagram draws for context.
+    pub unchanged: Vec<FlowChange>,
+    /// The namespace of each pod end named above (addresses have none).
+    pub namespaces: BTreeMap<String, String>,
 }
 
 impl FlowDiff {
@@ -40,7 +45,8 @@ impl FlowDiff {
         self.added.is_empty() && self.removed.is_empty() && self.isolation.is_empty()
     }
 
-    /// Markdown ready to paste into a review.
+    /// Markdown ready to paste into a review: the changed flows as a table, then drawn with
+    /// their direct neighbours as a Mermaid diagram.
     pub fn to_markdown(&self) -> String {
         if self.is_empty() {
             return "No change to the allowed flows.\n".to_owned();
@@ -62,6 +68,16 @@ impl FlowDiff {
                 "no longer isolated"
             };
             text.push_str(&format!("\n`{pod}` is {what} for {direction:?}.\n"));
+        }
+        if let Some(diagram) = crate::emit::flows_md::change::render(self) {
+            text.push('\n');
+            if let Some(note) = diagram.summary_note {
+                text.push_str(&note);
+                text.push_str("\n\n");
+            }
+            text.push_str("```mermaid\n");
+            text.push_str(&diagram.text);
+            text.push_str("```\n");
         }
         text
     }
@@ -207,6 +223,14 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
             .or_else(|| new_ids.get(name).map(|&id| new.class(id)))
             .cloned();
         let Some(class) = class else { continue };
+        let namespace = match &class {
+            EndpointClass::Pod(pod) => Some(&pod.namespace),
+            EndpointClass::OtherPodIn { namespace } => Some(namespace),
+            _ => None,
+        };
+        if let Some(namespace) = namespace {
+            result.namespaces.insert(name.clone(), namespace.clone());
+        }
         ends.push((
             name.clone(),
             counterpart(old, &old_ids, name, &class),
@@ -243,42 +267,68 @@ pub fn diff(old: &Analysis, new: &Analysis) -> FlowDiff {
         by_old_class.entry(*o).or_default().push(index);
         by_new_class.entry(*n).or_default().push(index);
     }
-    for (source, old_source, new_source) in &all_ends {
-        // Only pairs some isolated side allows something for can differ: isolation is
-        // unchanged here (or reported above), and every other pair is decided by it alone.
+    // Only pairs some isolated side allows something for can differ: isolation is
+    // unchanged here (or reported above), and every other pair is decided by it alone.
+    let destinations = |old_source: ClassId, new_source: ClassId| -> BTreeSet<usize> {
         let old_candidates = old
-            .pairs_from(*old_source)
+            .pairs_from(old_source)
             .into_iter()
             .flat_map(|p| by_old_class.get(&p.destination).into_iter().flatten());
         let new_candidates = new
-            .pairs_from(*new_source)
+            .pairs_from(new_source)
             .into_iter()
             .flat_map(|p| by_new_class.get(&p.destination).into_iter().flatten());
-        let candidates: BTreeSet<usize> = old_candidates.chain(new_candidates).copied().collect();
-        for index in candidates {
-            let (destination, old_destination, new_destination) = &all_ends[index];
-            let was = old.end_to_end(*old_source, *old_destination);
-            let is = new.end_to_end(*new_source, *new_destination);
+        old_candidates.chain(new_candidates).copied().collect()
+    };
+    let ports = |(_, old_source, new_source): &(String, ClassId, ClassId), index: usize| {
+        let (_, old_destination, new_destination) = &all_ends[index];
+        let was = old.end_to_end(*old_source, *old_destination);
+        let is = new.end_to_end(*new_source, *new_destination);
+        (was, is)
+    };
+    let change = |source: &str, destination: &str, ports: PortSet| FlowChange {
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        ports,
+    };
+    for end in &all_ends {
+        for index in destinations(end.1, end.2) {
+            let (was, is) = ports(end, index);
+            let destination = &all_ends[index].0;
             let added = difference(&is, &was);
             let removed = difference(&was, &is);
             if !added.is_empty() {
-                result.added.push(FlowChange {
-                    source: source.clone(),
-                    destination: destination.clone(),
-                    ports: added,
-                });
+                result.added.push(change(&end.0, destination, added));
             }
             if !removed.is_empty() {
-                result.removed.push(FlowChange {
-                    source: source.clone(),
-                    destination: destination.clone(),
-                    ports: removed,
-                });
+                result.removed.push(change(&end.0, destination, removed));
+            }
+        }
+    }
+    let changed: HashSet<&String> = result
+        .added
+        .iter()
+        .chain(&result.removed)
+        .flat_map(|c| [&c.source, &c.destination])
+        .collect();
+    if !changed.is_empty() {
+        for end in &all_ends {
+            for index in destinations(end.1, end.2) {
+                let destination = &all_ends[index].0;
+                if !changed.contains(&end.0) && !changed.contains(destination) {
+                    continue;
+                }
+                let (was, is) = ports(end, index);
+                let kept = was.intersection(&is);
+                if !kept.is_empty() {
+                    result.unchanged.push(change(&end.0, destination, kept));
+                }
             }
         }
     }
     result.added.sort();
     result.removed.sort();
+    result.unchanged.sort();
     result
 }
 

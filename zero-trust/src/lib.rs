@@ -5,14 +5,29 @@
 //! expansion names everything through [`__private`].
 
 pub mod cluster;
-pub mod emit;
-pub mod eval;
-pub mod import;
-pub mod lower;
 pub mod model;
-pub mod rollout;
 pub mod targets;
+
+// What needs k8s-openapi, behind the default feature `kubernetes` (see Cargo.toml).
+#[cfg(feature = "kubernetes")]
+pub mod diff;
+#[cfg(feature = "kubernetes")]
+pub mod emit;
+#[cfg(feature = "kubernetes")]
+pub mod eval;
+#[cfg(feature = "kubernetes")]
+pub mod import;
+#[cfg(feature = "kubernetes")]
+pub mod lower;
+#[cfg(feature = "kubernetes")]
+pub mod rollout;
+#[cfg(feature = "kubernetes")]
 pub mod validate;
+#[cfg(feature = "kubernetes")]
+pub mod verify;
+#[cfg(feature = "kubernetes")]
+pub mod workloads;
+#[cfg(feature = "kubernetes")]
 pub mod yaml;
 
 pub use cluster::{Cluster, ClusterError};
@@ -83,6 +98,3 @@ pub mod __private {
         limits: &[],
     };
 }
-pub mod diff;
-pub mod verify;
-pub mod workloads;

@@ -22,30 +22,20 @@ use crate::emit::apply_script::ApplyPlan;
 use crate::eval::analysis::PeerRef;
 use crate::eval::{Analysis, ClassId, Direction, LoadedPolicy, PortSet, Side, Topology};
 
-/// Proves the rollout that `plan` performs (what `apply.sh` writes, in its order, then
-/// prune) from a cluster holding the policies of `old_files` (the manifests emitted
-/// before; none for a first rollout) to those of `new_files`, over the model's workloads.
-pub fn prove_emitted_rollout(
-    cluster: &Cluster,
+/// The emitted policies `loaded` (as read back by the proof of the emitted folder, so emit
+/// reads its YAML once) in the order `plan` writes them: moved, not copied, since at
+/// 10k/50k they are most of emit's memory. Every policy must be written exactly once.
+pub fn in_rollout_order(
     plan: &ApplyPlan,
-    old_files: &BTreeMap<String, String>,
-    new_files: &BTreeMap<String, String>,
-) -> Result<RolloutProof, String> {
-    let old = crate::diff::load_manifests("k8s (before)", old_files).map_err(|errors| {
-        format!(
-            "cannot read the policies emitted before: {}",
-            errors.join("; ")
-        )
-    })?;
-    let mut new: BTreeMap<(String, String), LoadedPolicy> =
-        crate::diff::load_manifests("k8s", new_files)
-            .map_err(|errors| format!("cannot read the emitted policies: {}", errors.join("; ")))?
-            .into_iter()
-            .map(|policy| (key(&policy), policy))
-            .collect();
+    loaded: Vec<LoadedPolicy>,
+) -> Result<Vec<LoadedPolicy>, String> {
+    let mut by_key: HashMap<(String, String), LoadedPolicy> = loaded
+        .into_iter()
+        .map(|policy| (key(&policy), policy))
+        .collect();
     let mut ordered = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
-        let policy = new
+        let policy = by_key
             .remove(&(step.namespace.clone(), step.name.clone()))
             .ok_or_else(|| {
                 format!(
@@ -55,13 +45,33 @@ pub fn prove_emitted_rollout(
             })?;
         ordered.push(policy);
     }
-    if let Some((namespace, name)) = new.keys().next() {
-        return Err(format!(
+    match by_key.keys().min() {
+        Some((namespace, name)) => Err(format!(
             "{namespace}/{name} is emitted but the rollout never writes it"
-        ));
+        )),
+        None => Ok(ordered),
     }
-    prove_rollout(&old, &ordered, crate::verify::model_topology(cluster))
-        .map_err(|error| error.to_string())
+}
+
+/// Proves the rollout of the emitted policies `new` ([`in_rollout_order`]: what `apply.sh`
+/// writes, in its order, then prune) over a cluster holding `old` (the policies emitted
+/// before; none for a first rollout), over the model's workloads.
+pub fn prove_emitted_rollout(
+    cluster: &Cluster,
+    old: &[LoadedPolicy],
+    new: &[LoadedPolicy],
+) -> Result<RolloutProof, String> {
+    prove_rollout(old, new, crate::verify::model_topology(cluster)).map_err(|e| e.to_string())
+}
+
+/// The NetworkPolicies of manifests given as file name → text (`side` names them in
+/// errors): the policies a cluster holds before a rollout, or emitted ones not yet on disk.
+pub fn read_manifests(
+    side: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<Vec<LoadedPolicy>, String> {
+    crate::diff::load_manifests(side, files)
+        .map_err(|errors| format!("cannot read the policies of {side}: {}", errors.join("; ")))
 }
 
 /// One write of a rollout.
@@ -157,9 +167,7 @@ pub fn prove_rollout(
     topology: Topology,
 ) -> Result<RolloutProof, RolloutError> {
     let topology = crate::diff::topology_for(topology, &[old, new]);
-    let mut versions: Vec<LoadedPolicy> = old.to_vec();
-    versions.extend_from_slice(new);
-    let analysis = Analysis::from_parts(&versions, &topology).map_err(|errors| {
+    let analysis = Analysis::from_parts(old.iter().chain(new), &topology).map_err(|errors| {
         RolloutError::Unreadable(errors.iter().map(ToString::to_string).collect())
     })?;
     let first_new = old.len();
@@ -203,7 +211,7 @@ pub fn prove_rollout(
     let is_old = |p: usize| p < first_new;
     let is_new = |p: usize| p >= first_new;
 
-    let mut selected_by: Vec<Vec<ClassId>> = vec![Vec::new(); versions.len()];
+    let mut selected_by: Vec<Vec<ClassId>> = vec![Vec::new(); old.len() + new.len()];
     let pod_classes =
         (0..analysis.classes().len() as ClassId).take_while(|&c| !analysis.class(c).is_address());
     for class in pod_classes {

@@ -15,8 +15,8 @@ use zero_trust_rules::Protocol;
 
 use crate::cluster::Cluster;
 use crate::eval::{
-    AddressClass, Analysis, ClassId, Direction, EndpointClass, NamespaceInfo, PodInfo, PortSet,
-    Side, Topology,
+    AddressClass, Analysis, ClassId, Direction, EndpointClass, LoadedPolicy, NamespaceInfo,
+    PodInfo, PortSet, Side, Topology,
 };
 use crate::model::{AddressBlock, Endpoint, EndpointKey, Workload};
 
@@ -416,11 +416,14 @@ fn first_difference(a: &PortSet, b: &PortSet) -> Option<(Protocol, u16)> {
         .find(|&(protocol, port)| a.contains(protocol, port) != b.contains(protocol, port))
 }
 
-/// What [`prove_emitted`] checked, for the summary line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What [`prove_emitted`] checked, for the summary line, and the policies it read.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Proof {
     pub policies: usize,
     pub classes: usize,
+    /// The NetworkPolicies read back, which the rollout proof starts from rather than
+    /// reading the YAML again (at 10k/50k, reading 124 MB is most of a rollout proof).
+    pub loaded: Vec<LoadedPolicy>,
 }
 
 /// Reads the YAML of `dir` back (what `kubectl apply -f` would read), validates each
@@ -441,6 +444,7 @@ pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, 
         Ok(Proof {
             policies: inputs.policies.len(),
             classes: analysis.classes().len(),
+            loaded: inputs.policies,
         })
     } else {
         Err(problems)

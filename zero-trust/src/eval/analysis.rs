@@ -120,8 +120,8 @@ impl Analysis {
         Analysis::from_parts(&inputs.policies, &inputs.topology)
     }
 
-    pub fn from_parts(
-        policies: &[LoadedPolicy],
+    pub fn from_parts<'a>(
+        policies: impl IntoIterator<Item = &'a LoadedPolicy>,
         topology: &Topology,
     ) -> Result<Analysis, Vec<CompileError>> {
         let mut errors = Vec::new();

@@ -1,4 +1,6 @@
-//! The Mermaid flowchart of a namespace's page: the namespace and its direct neighbours.
+//! The Mermaid flowcharts of the review pages: a namespace's page (the namespace and its
+//! direct neighbours), and, through [`draw_within_bounds`], the diagram of a diff
+//! (`super::change`).
 //!
 //! Mermaid refuses a diagram over 50,000 characters (its `maxTextSize`) or 500 edges (its
 //! `maxEdges`), and one of a few dozen edges is already hard to follow. So the diagram is
@@ -6,13 +8,16 @@
 //! [`MAX_DIAGRAM_CHARS`]:
 //!
 //! 1. every end its own node, one edge per flow;
-//! 2. the namespace's own workloads as nodes, every other namespace one node, one edge per
-//!    pair of nodes with the number of flows;
-//! 3. the namespace as one node, its busiest neighbours one node each, the rest as one
-//!    node, which is within the bounds by construction.
+//! 2. the ends in the focus (the page's namespace; the namespaces a diff touches) as nodes,
+//!    every other namespace one node, one edge per pair of nodes with the number of flows;
+//! 3. every namespace one node, the focus's busiest neighbours one node each, the rest as
+//!    one node: within the bounds by construction for one namespace in focus; a diff that
+//!    touches many draws its busiest edges only, changes first, and says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+
+use zero_trust_rules::PortRange;
 
 use crate::cluster::Cluster;
 use crate::model::{Endpoint, Flow, every_port};
@@ -28,80 +33,172 @@ pub const MAX_DIAGRAM_CHARS: usize = 20_000;
 /// the bound and stays readable.
 const MAX_NEIGHBOURS: usize = 24;
 
-/// The node of `*`: never among the others, since it holds the page's namespace too.
-const ALL_MANAGED: &str = "all_managed";
-
 pub struct Diagram {
     pub text: String,
     /// Why and how the diagram is summarized, when it is.
     pub summary_note: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Level {
+/// How much a drawing was summarized to fit the bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Every end its own node, one edge per flow.
     Flows,
+    /// The ends of the focus namespaces their own nodes, every other namespace one node.
     Neighbours,
+    /// Every namespace one node; the busiest neighbours of the focus drawn, the rest one node.
     Namespaces,
 }
 
-/// A node: the subgraph it sits in (a namespace), its id and its label.
-struct Node {
-    group: Option<String>,
-    id: String,
-    label: String,
+/// A node: the subgraph it sits in (a namespace's name and label), its id and its label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub group: Option<(String, String)>,
+    pub id: String,
+    pub label: String,
 }
 
+/// An end of an edge, drawn on its own or, summarized, as its namespace.
+#[derive(Clone, Debug)]
+pub struct End {
+    pub node: Node,
+    /// The node of its namespace; none for an end drawn as itself at every level (a CIDR,
+    /// an address, `*`).
+    pub namespace: Option<Node>,
+    /// Every managed pod (`*`): drawn first and never among the "other neighbours".
+    pub everywhere: bool,
+}
+
+/// What an edge says of its flows: allowed (a page), or added, removed or unchanged (a diff).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    Allowed,
+    Added,
+    Removed,
+    Unchanged,
+}
+
+/// One flow to draw: its ends, its ports as a label, and what changed.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub from: End,
+    pub to: End,
+    pub ports: String,
+    pub change: Change,
+}
+
+/// A drawing within the bounds, and the size the full one would have had when summarized.
+pub struct Drawing {
+    pub text: String,
+    pub level: Level,
+    /// Edges and characters drawn flow by flow, when that did not fit.
+    pub full_size: Option<(usize, usize)>,
+    /// Edges left out at the last level (never on a page, see [`draw`]).
+    pub omitted_edges: usize,
+}
+
+/// The page of `namespace`: its flows and its direct neighbours.
 pub fn render(cluster: &Cluster, namespace: &str, flows: &[&Flow]) -> Diagram {
-    let full = draw(cluster, namespace, flows, Level::Flows);
-    if fits(&full) {
-        return Diagram {
-            text: full.0,
-            summary_note: None,
+    let edges: Vec<Edge> = flows
+        .iter()
+        .map(|flow| Edge {
+            from: end(cluster, &flow.from),
+            to: end(cluster, &flow.to),
+            ports: ports_label(flow.ports),
+            change: Change::Allowed,
+        })
+        .collect();
+    let drawing = draw_within_bounds(&edges, &BTreeSet::from([namespace.to_owned()]));
+    let summary_note = drawing.full_size.map(|(edges, chars)| {
+        let level = match drawing.level {
+            Level::Neighbours => "every other namespace is one node",
+            _ => "the namespace and every neighbouring namespace are one node each",
+        };
+        format!(
+            "The diagram is summarized: drawn flow by flow it would have {edges} edges and \
+             {chars} characters, over this page's bound of {MAX_DIAGRAM_EDGES} edges and \
+             {MAX_DIAGRAM_CHARS} characters (which keeps it readable, and under Mermaid's \
+             limit of 50,000 characters). Here {level}, with one edge per pair of nodes \
+             labelled with its number of flows (both ways: out of and into this namespace). \
+             The table lists every flow."
+        )
+    });
+    Diagram {
+        text: drawing.text,
+        summary_note,
+    }
+}
+
+/// `edges` drawn at the most detailed level within [`MAX_DIAGRAM_EDGES`] and
+/// [`MAX_DIAGRAM_CHARS`]; the ends in the `focus` namespaces are the last to be summarized.
+pub fn draw_within_bounds(edges: &[Edge], focus: &BTreeSet<String>) -> Drawing {
+    let full = draw(edges, focus, Level::Flows);
+    if full.fits() {
+        return Drawing {
+            text: full.text,
+            level: Level::Flows,
+            full_size: None,
+            omitted_edges: 0,
         };
     }
-    let (level, drawn) = match draw(cluster, namespace, flows, Level::Neighbours) {
-        drawn if fits(&drawn) => ("every other namespace is one node", drawn),
-        _ => (
-            "the namespace and every neighbouring namespace are one node each",
-            draw(cluster, namespace, flows, Level::Namespaces),
-        ),
+    let (drawn, level) = match draw(edges, focus, Level::Neighbours) {
+        drawn if drawn.fits() => (drawn, Level::Neighbours),
+        _ => (draw(edges, focus, Level::Namespaces), Level::Namespaces),
     };
-    let note = format!(
-        "The diagram is summarized: drawn flow by flow it would have {} edges and {} \
-         characters, over this page's bound of {MAX_DIAGRAM_EDGES} edges and \
-         {MAX_DIAGRAM_CHARS} characters (which keeps it readable, and under Mermaid's limit \
-         of 50,000 characters). Here {level}, with one edge per pair of nodes labelled with \
-         its number of flows (both ways: out of and into this namespace). The table lists \
-         every flow.",
-        full.1,
-        full.0.len()
-    );
-    Diagram {
-        text: drawn.0,
-        summary_note: Some(note),
+    Drawing {
+        text: drawn.text,
+        level,
+        full_size: Some((full.edges, full.text.len())),
+        omitted_edges: drawn.omitted,
     }
 }
 
-fn fits((text, edges): &(String, usize)) -> bool {
-    *edges <= MAX_DIAGRAM_EDGES && text.len() <= MAX_DIAGRAM_CHARS
+impl Drawn {
+    fn fits(&self) -> bool {
+        self.edges <= MAX_DIAGRAM_EDGES && self.text.len() <= MAX_DIAGRAM_CHARS
+    }
 }
 
-/// The flowchart at `level` and its number of edges.
-fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (String, usize) {
+/// The node `end` is drawn as at `level`, and whether it belongs to the focus.
+fn node_at(end: &End, focus: &BTreeSet<String>, level: Level) -> (Node, bool) {
+    let in_focus = end
+        .node
+        .group
+        .as_ref()
+        .is_some_and(|(namespace, _)| focus.contains(namespace));
+    let node = match (&end.namespace, level) {
+        (Some(namespace), Level::Namespaces) => namespace.clone(),
+        (Some(namespace), Level::Neighbours) if !in_focus => namespace.clone(),
+        _ => end.node.clone(),
+    };
+    (node, in_focus)
+}
+
+/// The nodes an edge is drawn between, and what it says of its flows.
+type EdgeKey = (String, String, Change);
+
+/// A flowchart, its number of edges, and how many edges it leaves out.
+struct Drawn {
+    text: String,
+    edges: usize,
+    omitted: usize,
+}
+
+/// The flowchart at `level`.
+fn draw(edges: &[Edge], focus: &BTreeSet<String>, level: Level) -> Drawn {
     // At the last level, the neighbours with the most flows are drawn; the rest are one node.
     let mut kept: Option<BTreeSet<String>> = None;
     if level == Level::Namespaces {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for flow in flows {
-            // What every managed pod reaches (DNS, say) is drawn first: it is this
-            // namespace's too.
-            let weight = match (flow.from, flow.to) {
-                (Endpoint::AllManaged, _) | (_, Endpoint::AllManaged) => flows.len(),
-                _ => 1,
+        for edge in edges {
+            // What every managed pod reaches (DNS, say) is drawn first: it is the focus's too.
+            let weight = match edge.from.everywhere || edge.to.everywhere {
+                true => edges.len(),
+                false => 1,
             };
-            for end in [&flow.from, &flow.to] {
-                let node = node(cluster, namespace, end, level);
-                if node.id != own_id(namespace) && node.id != ALL_MANAGED {
+            for end in [&edge.from, &edge.to] {
+                let (node, in_focus) = node_at(end, focus, level);
+                if !in_focus && !end.everywhere {
                     *counts.entry(node.id).or_default() += weight;
                 }
             }
@@ -119,52 +216,71 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
             );
         }
     }
-    let mut nodes: BTreeMap<Option<String>, BTreeMap<String, String>> = BTreeMap::new();
-    let mut edges: BTreeMap<(String, String), Vec<&Flow>> = BTreeMap::new();
+    let mut node_of: BTreeMap<String, Node> = BTreeMap::new();
+    let mut grouped: BTreeMap<EdgeKey, Vec<&Edge>> = BTreeMap::new();
     let mut others: BTreeSet<String> = BTreeSet::new();
-    for flow in flows {
-        let [from, to] = [&flow.from, &flow.to].map(|end| {
-            let node = node(cluster, namespace, end, level);
+    // The nodes of the focus: a summarized edge is drawn from their side.
+    let mut own: BTreeSet<String> = BTreeSet::new();
+    for edge in edges {
+        let [from, to] = [&edge.from, &edge.to].map(|end| {
+            let (node, in_focus) = node_at(end, focus, level);
+            if in_focus {
+                own.insert(node.id.clone());
+            }
             match &kept {
-                Some(kept)
-                    if node.id != own_id(namespace)
-                        && node.id != ALL_MANAGED
-                        && !kept.contains(&node.id) =>
-                {
+                Some(kept) if !in_focus && !end.everywhere && !kept.contains(&node.id) => {
                     others.insert(node.id);
                     node_of_others(0)
                 }
                 _ => node,
             }
         });
-        for node in [&from, &to] {
+        grouped
+            .entry((from.id.clone(), to.id.clone(), edge.change))
+            .or_default()
+            .push(edge);
+        for node in [from, to] {
+            node_of.insert(node.id.clone(), node);
+        }
+    }
+    if !others.is_empty() {
+        let others_node = node_of_others(others.len());
+        node_of.insert(others_node.id.clone(), others_node);
+    }
+    // A page has one namespace in focus, so its last level is within the bounds; a change
+    // can touch many, and then only its busiest edges are drawn, changes before the rest.
+    let mut omitted = 0;
+    if level == Level::Namespaces && grouped.len() > MAX_DIAGRAM_EDGES {
+        let mut ranked: Vec<&EdgeKey> = grouped.keys().collect();
+        ranked.sort_by_key(|key| {
+            let unchanged = key.2 == Change::Unchanged;
+            (unchanged, std::cmp::Reverse(grouped[*key].len()), *key)
+        });
+        let keep: BTreeSet<EdgeKey> = ranked
+            .into_iter()
+            .take(MAX_DIAGRAM_EDGES)
+            .cloned()
+            .collect();
+        omitted = grouped.len() - keep.len();
+        grouped.retain(|key, _| keep.contains(key));
+    }
+    let mut nodes: BTreeMap<Option<(String, String)>, BTreeMap<String, String>> = BTreeMap::new();
+    for (from, to, _) in grouped.keys() {
+        for node in [&node_of[from], &node_of[to]] {
             nodes
                 .entry(node.group.clone())
                 .or_default()
                 .insert(node.id.clone(), node.label.clone());
         }
-        edges.entry((from.id, to.id)).or_default().push(flow);
-    }
-    if !others.is_empty() {
-        let others_node = node_of_others(others.len());
-        nodes
-            .entry(None)
-            .or_default()
-            .insert(others_node.id, others_node.label);
     }
 
     let mut text = String::from("flowchart LR\n");
-    // The page's namespace first.
+    // The focus's namespaces first.
     let mut groups: Vec<_> = nodes.iter().collect();
-    groups.sort_by_key(|(group, _)| group.as_deref() != Some(namespace));
+    groups.sort_by_key(|(group, _)| !group.as_ref().is_some_and(|(n, _)| focus.contains(n)));
     for (group, members) in groups {
-        let indent = if let Some(group) = group {
-            let _ = writeln!(
-                text,
-                "  subgraph sg_{}[\"{}\"]",
-                mermaid_id(group),
-                namespace_label(cluster, group)
-            );
+        let indent = if let Some((name, label)) = group {
+            let _ = writeln!(text, "  subgraph sg_{}[\"{label}\"]", mermaid_id(name));
             "    "
         } else {
             "  "
@@ -176,54 +292,86 @@ fn draw(cluster: &Cluster, namespace: &str, flows: &[&Flow], level: Level) -> (S
             text.push_str("  end\n");
         }
     }
-    // Summarized, a neighbour with flows both ways is one two-headed edge from the page's
+    // Summarized, a neighbour with flows both ways is one two-headed edge from the focus's
     // side, so that two labels don't overlap on the same path.
-    let own: BTreeSet<&String> = nodes
-        .get(&Some(namespace.to_owned()))
-        .into_iter()
-        .flat_map(|members| members.keys())
-        .collect();
-    let is_own = |id: &String| own.contains(id) || *id == own_id(namespace);
+    let mut styles: BTreeMap<Change, Vec<usize>> = BTreeMap::new();
     let mut drawn = 0;
-    for ((from, to), flows) in &edges {
-        let back = edges.get(&(to.clone(), from.clone()));
-        let label = match (level, back) {
-            (Level::Flows, _) | (_, None) => flows_label(flows),
-            _ if from == to => flows_label(flows),
-            (_, Some(back)) if is_own(from) && !is_own(to) => {
-                let _ = writeln!(
-                    text,
-                    "  {from} <-->|\"{} out, {} in\"| {to}",
-                    flows.len(),
-                    back.len()
-                );
-                drawn += 1;
-                continue;
-            }
-            (_, Some(_)) if is_own(to) && !is_own(from) => continue,
-            _ => flows_label(flows),
+    for ((from, to, change), flows) in &grouped {
+        let back = grouped.get(&(to.clone(), from.clone(), *change));
+        let line = match (level, back) {
+            (Level::Flows, _) | (_, None) => None,
+            _ if from == to => None,
+            (_, Some(back)) if own.contains(from) && !own.contains(to) => Some(format!(
+                "  {from} <-->|\"{}{} out, {} in\"| {to}",
+                change_prefix(*change),
+                flows.len(),
+                back.len()
+            )),
+            (_, Some(_)) if own.contains(to) && !own.contains(from) => continue,
+            _ => None,
         };
-        let _ = writeln!(text, "  {from} -->|\"{label}\"| {to}");
+        let line = line.unwrap_or_else(|| {
+            format!(
+                "  {from} -->|\"{}{}\"| {to}",
+                change_prefix(*change),
+                flows_label(flows)
+            )
+        });
+        text.push_str(&line);
+        text.push('\n');
+        styles.entry(*change).or_default().push(drawn);
         drawn += 1;
     }
-    (text, drawn)
+    for (change, indices) in styles {
+        if let Some(style) = link_style(change) {
+            let indices: Vec<String> = indices.iter().map(ToString::to_string).collect();
+            let _ = writeln!(text, "  linkStyle {} {style}", indices.join(","));
+        }
+    }
+    Drawn {
+        text,
+        edges: drawn,
+        omitted,
+    }
+}
+
+/// Said in words too, so the change reads without colours.
+fn change_prefix(change: Change) -> &'static str {
+    match change {
+        Change::Allowed | Change::Unchanged => "",
+        Change::Added => "added: ",
+        Change::Removed => "removed: ",
+    }
+}
+
+/// Added green, removed red and dashed, unchanged grey; a page's flows as Mermaid draws them.
+fn link_style(change: Change) -> Option<&'static str> {
+    match change {
+        Change::Allowed => None,
+        Change::Added => Some("stroke:#1a7f37,stroke-width:3px"),
+        Change::Removed => Some("stroke:#cf222e,stroke-width:3px,stroke-dasharray:6 4"),
+        Change::Unchanged => Some("stroke:#8c959f"),
+    }
 }
 
 /// The ports of a single flow, or how many flows an edge stands for.
-fn flows_label(flows: &[&Flow]) -> String {
+fn flows_label(flows: &[&Edge]) -> String {
     match flows {
-        [flow] if every_port(flow.ports) => "any".to_owned(),
-        [flow] => ports_by_protocol(flow.ports)
-            .into_iter()
-            .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
-            .collect::<Vec<_>>()
-            .join(" "),
+        [flow] => flow.ports.clone(),
         flows => format!("{} flows", flows.len()),
     }
 }
 
-fn own_id(namespace: &str) -> String {
-    format!("ns_{}", mermaid_id(namespace))
+/// `TCP/80, 443 UDP/53`, or `any` for every port of every protocol.
+fn ports_label(ports: &[PortRange]) -> String {
+    if every_port(ports) {
+        return "any".to_owned();
+    }
+    ports_by_protocol(ports)
+        .into_iter()
+        .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn node_of_others(count: usize) -> Node {
@@ -234,6 +382,15 @@ fn node_of_others(count: usize) -> Node {
     }
 }
 
+/// A namespace drawn as one node.
+pub fn namespace_node(name: &str, label: String) -> Node {
+    Node {
+        group: None,
+        id: format!("ns_{}", mermaid_id(name)),
+        label,
+    }
+}
+
 fn namespace_label(cluster: &Cluster, namespace: &str) -> String {
     match cluster.namespaces.get(namespace) {
         Some(n) if !n.managed => format!("{namespace} (external)"),
@@ -241,35 +398,29 @@ fn namespace_label(cluster: &Cluster, namespace: &str) -> String {
     }
 }
 
-/// The node an end is drawn as on the page of `namespace` at `level`.
-fn node(cluster: &Cluster, namespace: &str, end: &Endpoint, level: Level) -> Node {
-    let grouped = |name: &str| Node {
-        group: None,
-        id: format!("ns_{}", mermaid_id(name)),
-        label: namespace_label(cluster, name),
+/// How an end of the model is drawn.
+fn end(cluster: &Cluster, end: &Endpoint) -> End {
+    let in_namespace = |namespace: &str, id: String, label: &str| End {
+        node: Node {
+            group: Some((namespace.to_owned(), namespace_label(cluster, namespace))),
+            id,
+            label: label.to_owned(),
+        },
+        namespace: Some(namespace_node(
+            namespace,
+            namespace_label(cluster, namespace),
+        )),
+        everywhere: false,
     };
     match end {
-        Endpoint::Workload(w)
-            if level == Level::Flows
-                || (level == Level::Neighbours && w.namespace.name == namespace) =>
-        {
-            Node {
-                group: Some(w.namespace.name.to_owned()),
-                id: format!("w_{}_{}", mermaid_id(w.namespace.name), mermaid_id(w.name)),
-                label: w.name.to_owned(),
-            }
+        Endpoint::Workload(w) => in_namespace(
+            w.namespace.name,
+            format!("w_{}_{}", mermaid_id(w.namespace.name), mermaid_id(w.name)),
+            w.name,
+        ),
+        Endpoint::Namespace(n) => {
+            in_namespace(n.name, format!("all_{}", mermaid_id(n.name)), "every pod")
         }
-        Endpoint::Namespace(n)
-            if level == Level::Flows || (level == Level::Neighbours && n.name == namespace) =>
-        {
-            Node {
-                group: Some(n.name.to_owned()),
-                id: format!("all_{}", mermaid_id(n.name)),
-                label: "every pod".to_owned(),
-            }
-        }
-        Endpoint::Workload(w) => grouped(w.namespace.name),
-        Endpoint::Namespace(n) => grouped(n.name),
         Endpoint::Cidr(c) => {
             let mut label = c.ident.to_owned();
             for block in c.blocks {
@@ -278,22 +429,30 @@ fn node(cluster: &Cluster, namespace: &str, end: &Endpoint, level: Level) -> Nod
                     let _ = write!(label, "<br/>except {}", block.except.join(", "));
                 }
             }
-            Node {
-                group: None,
-                id: format!("cidr_{}", mermaid_id(c.ident)),
-                label,
+            End {
+                node: Node {
+                    group: None,
+                    id: format!("cidr_{}", mermaid_id(c.ident)),
+                    label,
+                },
+                namespace: None,
+                everywhere: false,
             }
         }
-        Endpoint::AllManaged => Node {
-            group: None,
-            id: ALL_MANAGED.to_owned(),
-            label: "every managed pod".to_owned(),
+        Endpoint::AllManaged => End {
+            node: Node {
+                group: None,
+                id: "all_managed".to_owned(),
+                label: "every managed pod".to_owned(),
+            },
+            namespace: None,
+            everywhere: true,
         },
     }
 }
 
 /// Kubernetes names hold `-` and `.`, which Mermaid ids don't take.
-fn mermaid_id(name: &str) -> String {
+pub fn mermaid_id(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()

@@ -6,6 +6,7 @@
 //! The pages sit next to the manifests, not in a subfolder: emit replaces only the files
 //! at the top of `k8s/` that carry the generated header.
 
+pub(crate) mod change;
 mod diagram;
 
 use std::collections::BTreeMap;

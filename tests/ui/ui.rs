@@ -1,10 +1,10 @@
 //! Compile-fail and compile-pass cases of the `zero_trust!` macro, run with trybuild.
 //!
-//! Each `ui/fail/<what-is-wrong>.rs` holds one mistake and its `.stderr` the exact errors
-//! rustc prints for it; `ui/pass/*.rs` must compile. After changing a message, refresh the
+//! Each `fail/<what-is-wrong>.rs` holds one mistake and its `.stderr` the exact errors
+//! rustc prints for it; `pass/*.rs` must compile. After changing a message, refresh the
 //! expected output with
 //!
-//!     TRYBUILD=overwrite cargo test -p zero-trust-tests --test ui
+//!     TRYBUILD=overwrite cargo test -p zero-trust-ui
 //!
 //! then read the diff of every `.stderr`: each error must point at the offending token,
 //! say what is wrong and how to fix it, and one mistake must give one error. The
@@ -13,6 +13,6 @@
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("ui/fail/*.rs");
-    t.pass("ui/pass/*.rs");
+    t.compile_fail("fail/*.rs");
+    t.pass("pass/*.rs");
 }
