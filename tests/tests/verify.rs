@@ -58,7 +58,7 @@ fn the_rollout_proven_from_the_policies_read_back_is_the_one_proven_from_the_tex
         std::fs::write(dir.path().join(name), text).expect("write");
     }
     let read_back = prove_emitted(&cluster, dir.path()).expect("proved").loaded;
-    assert_eq!(read_back.len(), 14);
+    assert_eq!(read_back.len(), 20);
     let read_back = in_rollout_order(&emitted.plan, read_back).expect("in the plan");
     let from_text = read_manifests("k8s", &emitted.files).expect("reads");
     let from_text = in_rollout_order(&emitted.plan, from_text).expect("in the plan");
@@ -77,7 +77,7 @@ fn the_rollout_proven_from_the_policies_read_back_is_the_one_proven_from_the_tex
         );
     }
     let proof = prove_emitted_rollout(&cluster, &[], &read_back).expect("safe");
-    assert_eq!(proof.steps.len(), 14);
+    assert_eq!(proof.steps.len(), 20);
 }
 
 #[test]
