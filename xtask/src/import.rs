@@ -133,6 +133,15 @@ fn write(
 }
 
 fn list(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            if p == Path::new("-") {
+                "standard input".to_owned()
+            } else {
+                p.display().to_string()
+            }
+        })
+        .collect();
     names.join(", ")
 }
