@@ -1,8 +1,12 @@
 //! What one document contributes: a Kubernetes object, or the items of a `List`.
 //!
 //! The rule is that every object is understood or reported, never dropped without a word:
-//! - a NetworkPolicy is kept (it must have a `spec`, and its namespace and name must be
-//!   unique: only one of two such objects can exist in a cluster);
+//! - a NetworkPolicy is kept (its namespace and name must be unique: only one of two such
+//!   objects can exist in a cluster). One without `spec` is kept too, as the API server
+//!   reads it: `spec` is `omitempty` in `k8s.io/api/networking/v1/types.go`, so the object
+//!   has the zero spec, whose empty `podSelector` selects every pod of the namespace and
+//!   whose `policyTypes` default to `[Ingress]` (`SetDefaults_NetworkPolicy`): it isolates
+//!   them all for ingress;
 //! - a Namespace gives its labels;
 //! - a Pod, and the pod template of a Deployment, StatefulSet, DaemonSet, ReplicaSet,
 //!   ReplicationController, Job or CronJob, gives one representative pod: the labels and
@@ -261,13 +265,6 @@ fn add_policy(
         policy,
         source: source.clone(),
     };
-    if loaded.policy.spec.is_none() {
-        return Err(format!(
-            "NetworkPolicy `{}` has no `spec`; the API server requires one \
-             (`spec: {{podSelector: {{}}}}` selects every pod of its namespace)",
-            loaded.display_name()
-        ));
-    }
     let namespace = policy_namespace(&loaded.policy).to_owned();
     let key = (
         namespace,

@@ -412,21 +412,23 @@ fn what_is_not_an_object_is_reported_never_skipped() {
 }
 
 #[test]
-fn a_policy_without_spec_or_declared_twice_is_an_error() {
+fn a_policy_without_spec_isolates_its_namespace_for_ingress_and_one_declared_twice_is_an_error()
+{
     let policy = |name: &str| {
         format!(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: prod}}\nspec: {{podSelector: {{}}}}\n"
         )
     };
-    assert_eq!(
-        load_errors(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\n"
-        ),
-        [
-            "in.yaml:1:1, document 1: NetworkPolicy `prod/p` has no `spec`; the API server requires \
-          one (`spec: {podSelector: {}}` selects every pod of its namespace)"
-        ]
-    );
+    // As the API server reads it: the zero spec, policyTypes defaulted to Ingress.
+    let spec_less = Inputs::from_yaml(
+        "in.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: prod, labels: {app: web}}\n",
+    )
+    .unwrap();
+    let analysis = crate::eval::Analysis::new(&spec_less).unwrap();
+    let web = analysis.class_of_pod("prod", "web").unwrap();
+    assert!(analysis.is_isolated(web, crate::eval::Direction::Ingress));
+    assert!(!analysis.is_isolated(web, crate::eval::Direction::Egress));
     let mut inputs = Inputs::default();
     load_str(&mut inputs, Path::new("a.yaml"), &policy("deny")).unwrap();
     let twice = load_str(
