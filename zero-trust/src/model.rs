@@ -388,3 +388,20 @@ pub const fn expect_managed_end(from: Endpoint, to: Endpoint) {
         );
     }
 }
+
+/// A model built at run time (by import, by synth) rather than by the macro's `const`
+/// items: its references are `&'static` all the same, so what such a one-shot process
+/// builds is leaked for the process's life.
+pub fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+/// See [`leak`].
+pub fn leak_str(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+/// See [`leak`].
+pub fn leak_slice<T>(items: Vec<T>) -> &'static [T] {
+    Box::leak(items.into_boxed_slice())
+}

@@ -1,6 +1,7 @@
 //! Building a synthetic platform in memory: the `Policy` of each file, as the macro would
 //! expand it, with every item leaked to `'static` like the model's consts, then assembled.
 
+use zero_trust::model::{leak, leak_slice, leak_str};
 use zero_trust::{
     AddressBlock, CidrBlock, Cluster, Endpoint, Flow, Label, Namespace, Policy, Workload,
 };
@@ -110,16 +111,4 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
             })
         })
         .collect()
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
-
-fn leak_str(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
-}
-
-fn leak_slice<T>(items: Vec<T>) -> &'static [T] {
-    Box::leak(items.into_boxed_slice())
 }

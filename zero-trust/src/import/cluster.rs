@@ -2,27 +2,16 @@
 //! that import can emit and prove them without compiling anything.
 //!
 //! The model holds `&'static` references, as the macro's `const` items do; import runs
-//! once per process, so the few declarations it builds are leaked for the process's life.
+//! once per process, so the few declarations it builds are leaked ([`leak`]).
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::model::{
-    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Workload,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Workload, leak,
+    leak_slice, leak_str,
 };
 
 use super::decls::{Declarations, EndRef, FileOf};
 use super::plan::merge;
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
-
-fn leak_str(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
-}
-
-fn leak_slice<T>(items: Vec<T>) -> &'static [T] {
-    Box::leak(items.into_boxed_slice())
-}
 
 /// The cluster the imported code declares.
 pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {

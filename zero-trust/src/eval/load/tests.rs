@@ -412,8 +412,7 @@ fn what_is_not_an_object_is_reported_never_skipped() {
 }
 
 #[test]
-fn a_policy_without_spec_isolates_its_namespace_for_ingress_and_one_declared_twice_is_an_error()
-{
+fn a_spec_less_policy_isolates_for_ingress_and_a_policy_declared_twice_is_an_error() {
     let policy = |name: &str| {
         format!(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: prod}}\nspec: {{podSelector: {{}}}}\n"
