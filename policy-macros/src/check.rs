@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syn::{Ident, LitStr};
 use zero_trust_rules::{
-    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, parse_cidr, parse_except,
-    ports_are_checked,
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, kubernetes_name_of,
+    parse_cidr, parse_except, ports_are_checked,
 };
 
 use crate::ast::{
@@ -220,7 +220,7 @@ fn kubernetes_name(
         }
         return name;
     }
-    let name = ident_text(ident).replace('_', "-");
+    let name = kubernetes_name_of(&ident_text(ident));
     if let Err(why) = check_dns1123_label(&name) {
         errors.push(
             ident.span(),

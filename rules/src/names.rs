@@ -41,6 +41,13 @@ const DNS1123_SUBDOMAIN_MAX: usize = 253;
 const QUALIFIED_NAME_MAX: usize = 63;
 const LABEL_VALUE_MAX: usize = 63;
 
+/// The Kubernetes name the DSL gives a namespace or workload written without `as "..."`:
+/// its identifier with `_` written as `-` (`prod_api` is `prod-api`). The macro, synth
+/// and import all derive names by this one rule.
+pub fn kubernetes_name_of(ident: &str) -> String {
+    ident.replace('_', "-")
+}
+
 /// `IsDNS1123Label`: namespace names, and the names zero-trust gives workloads.
 pub fn check_dns1123_label(value: &str) -> Result<(), String> {
     if value.len() > DNS1123_LABEL_MAX {

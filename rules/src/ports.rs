@@ -92,6 +92,23 @@ impl PortRange {
     pub const fn is_every(&self) -> bool {
         self.first == FIRST_PORT && self.last == LAST_PORT
     }
+
+    /// How the DSL writes it: `8080` (TCP, the default, goes unwritten), `53/udp`,
+    /// `30000..=32767`, and `any/udp` for every port of a protocol. Code that writes
+    /// `zero_trust!` blocks (synth, import) spells ports this way.
+    pub fn to_dsl(&self) -> String {
+        let number = if self.is_every() {
+            return format!("any/{}", self.protocol.as_dsl());
+        } else if self.is_single() {
+            self.first.to_string()
+        } else {
+            format!("{}..={}", self.first, self.last)
+        };
+        match self.protocol {
+            Protocol::Tcp => number,
+            other => format!("{number}/{}", other.as_dsl()),
+        }
+    }
 }
 
 /// Whether a flow's ports are checked against the ports its target declares. A target in

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
-use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
+use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol};
 
@@ -161,17 +161,7 @@ pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology
             if let Some(selector) = &spec.pod_selector {
                 add(namespace, selector);
             }
-            let ingress = spec
-                .ingress
-                .iter()
-                .flatten()
-                .flat_map(|r| r.from.iter().flatten());
-            let egress = spec
-                .egress
-                .iter()
-                .flatten()
-                .flat_map(|r| r.to.iter().flatten());
-            for peer in ingress.chain(egress) {
+            for peer in peers_of(spec) {
                 if let Some((peer_namespace, selector)) = peer_pods(namespace, peer) {
                     add(&peer_namespace, selector);
                 }
@@ -179,6 +169,22 @@ pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology
         }
     }
     topology
+}
+
+/// Every peer of a policy's rules: the `from` of its ingress rules, then the `to` of its
+/// egress rules.
+pub(crate) fn peers_of(spec: &NetworkPolicySpec) -> impl Iterator<Item = &NetworkPolicyPeer> {
+    let ingress = spec
+        .ingress
+        .iter()
+        .flatten()
+        .flat_map(|r| r.from.iter().flatten());
+    let egress = spec
+        .egress
+        .iter()
+        .flatten()
+        .flat_map(|r| r.to.iter().flatten());
+    ingress.chain(egress)
 }
 
 /// The namespace and pod selector of a peer that names one namespace (by its name label,

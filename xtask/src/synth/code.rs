@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use super::{End, Params, Part, Plan, port_text};
+use zero_trust::PortRange;
+
+use super::{End, Params, Part, Plan};
 use crate::project_root;
 
 /// Writes the crate of `plan` into `dir`, only the files that changed (so cargo keeps what
@@ -157,7 +159,7 @@ fn part_rs(plan: &Plan, part: &Part, command: &str) -> String {
                 let _ = write!(text, " [{}]", labels.join(", "));
             }
             if !workload.ports.is_empty() {
-                let ports: Vec<String> = workload.ports.iter().map(|p| port_text(*p)).collect();
+                let ports: Vec<String> = workload.ports.iter().map(PortRange::to_dsl).collect();
                 let _ = write!(text, ": {}", ports.join(", "));
             }
             let last = i + 1 == namespace.workloads.len();

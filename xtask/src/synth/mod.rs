@@ -159,7 +159,7 @@ pub struct FlowSpec {
 impl FlowSpec {
     /// The line as the macro records it in `Flow::text`.
     pub fn text(&self) -> String {
-        let ports: Vec<String> = self.ports.iter().map(|p| port_text(*p)).collect();
+        let ports: Vec<String> = self.ports.iter().map(PortRange::to_dsl).collect();
         format!(
             "{} -> {}:{}",
             self.from_text,
@@ -169,21 +169,8 @@ impl FlowSpec {
     }
 }
 
-/// A port as the DSL writes it: `8080`, `53/udp`, `30000..=30099`.
-pub fn port_text(port: PortRange) -> String {
-    let mut text = port.first.to_string();
-    if !port.is_single() {
-        text.push_str(&format!("..={}", port.last));
-    }
-    if port.protocol != Protocol::Tcp {
-        text.push('/');
-        text.push_str(port.protocol.as_dsl());
-    }
-    text
-}
-
 pub fn kubernetes_name(ident: &str) -> String {
-    ident.replace('_', "-")
+    zero_trust_rules::kubernetes_name_of(ident)
 }
 
 #[rustfmt::skip]

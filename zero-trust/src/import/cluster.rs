@@ -119,7 +119,7 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                             from: endpoint(flow.from),
                             to: endpoint(flow.to),
                             ports: leak_slice(flow.ports.clone()),
-                            reason: leak_str(&flow.reason()),
+                            reason: leak_str(&decls.reason(flow)),
                         })
                         .collect(),
                 ),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use zero_trust_rules::{PortRange, Protocol};
+use zero_trust_rules::{PortRange, kubernetes_name_of};
 
 use super::decls::{Declarations, EndRef, FileOf, FlowDecl, NamespaceDecl, Spelling};
 use super::plan::PodSelector;
@@ -97,7 +97,7 @@ impl Block<'_> {
             text.push('\n');
             let said_by: Vec<&str> = flow.said_by.iter().map(String::as_str).collect();
             let _ = writeln!(text, "    // from {}", said_by.join(", "));
-            for line in flow.reason_lines() {
+            for line in decls.reason_lines(flow) {
                 let _ = writeln!(text, "    /// {line}");
             }
             let _ = writeln!(
@@ -119,7 +119,7 @@ fn namespace_text(namespace: &NamespaceDecl) -> String {
     } else {
         "external namespace"
     };
-    let rename = if super::decls::dashed(&namespace.ident) == namespace.name {
+    let rename = if kubernetes_name_of(&namespace.ident) == namespace.name {
         String::new()
     } else {
         format!(" as {:?}", namespace.name)
@@ -181,23 +181,7 @@ pub fn ports_text(ports: &[PortRange]) -> String {
     if every_port(ports) {
         return "any".to_owned();
     }
-    let texts: Vec<String> = ports
-        .iter()
-        .map(|port| {
-            if port.is_every() {
-                return format!("any/{}", port.protocol.as_dsl());
-            }
-            let number = if port.is_single() {
-                port.first.to_string()
-            } else {
-                format!("{}..={}", port.first, port.last)
-            };
-            match port.protocol {
-                Protocol::Tcp => number,
-                other => format!("{number}/{}", other.as_dsl()),
-            }
-        })
-        .collect();
+    let texts: Vec<String> = ports.iter().map(PortRange::to_dsl).collect();
     texts.join(", ")
 }
 

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
-use zero_trust_rules::PortRange;
+use zero_trust_rules::{PortRange, kubernetes_name_of};
 
 use super::plan::{End, Plan, PodSelector, Reason, Unsupported, merge};
 
@@ -55,7 +55,7 @@ impl WorkloadDecl {
             && key == "app"
             && self.selector.expressions.is_empty()
         {
-            if *value == dashed(&self.ident) {
+            if *value == kubernetes_name_of(&self.ident) {
                 return Spelling::Default;
             }
             return Spelling::Renamed(value);
@@ -67,7 +67,7 @@ impl WorkloadDecl {
     pub fn name(&self) -> String {
         match self.spelling() {
             Spelling::Renamed(name) => name.clone(),
-            Spelling::Default | Spelling::Selector(_) => dashed(&self.ident),
+            Spelling::Default | Spelling::Selector(_) => kubernetes_name_of(&self.ident),
         }
     }
 }
@@ -103,28 +103,6 @@ pub struct FlowDecl {
     pub said_by: BTreeSet<String>,
     /// The reasons the policies it came from give.
     pub given: BTreeSet<Reason>,
-    /// Those that speak of this flow: a policy's own, or a zero-trust reason naming the
-    /// flow's two ends.
-    pub reasons: Vec<String>,
-}
-
-impl FlowDecl {
-    /// The reasons as the lines of the flow's doc comment: each line trimmed, blank ones
-    /// and repeats left out.
-    pub fn reason_lines(&self) -> Vec<String> {
-        let mut seen = BTreeSet::new();
-        self.reasons
-            .iter()
-            .flat_map(|reason| reason.lines())
-            .map(|line| line.trim().to_owned())
-            .filter(|line| !line.is_empty() && seen.insert(line.clone()))
-            .collect()
-    }
-
-    /// The reason the macro reads from those lines: joined by spaces.
-    pub fn reason(&self) -> String {
-        self.reason_lines().join(" ")
-    }
 }
 
 /// Where a declaration lives: its managed namespace's file, or the shared file.
@@ -216,14 +194,12 @@ impl Declarations {
                 to,
                 ports: flow.ports.clone(),
                 said_by: flow.said_by.clone(),
-                reasons: Vec::new(),
                 given: flow.reasons.clone(),
             });
         }
         declarations.drop_unlistened_namespace_ports(listeners);
         declarations.gather_every_managed_namespace();
         declarations.drop_covered_flows();
-        declarations.keep_reasons_of_each_flow();
         declarations
     }
 
@@ -396,7 +372,6 @@ impl Declarations {
                 ports,
                 said_by,
                 given,
-                reasons: Vec::new(),
             });
         }
     }
@@ -444,25 +419,29 @@ impl Declarations {
         });
     }
 
-    fn keep_reasons_of_each_flow(&mut self) {
-        let texts: Vec<(String, String)> = self
-            .flows
+    /// The lines of a flow's doc comment: the reasons that speak of it (a policy's own, or
+    /// a zero-trust reason naming the flow's two ends), each line trimmed, blank ones and
+    /// repeats left out.
+    pub fn reason_lines(&self, flow: &FlowDecl) -> Vec<String> {
+        let ends = (self.end_text(flow.from), self.end_text(flow.to));
+        let mut seen = BTreeSet::new();
+        flow.given
             .iter()
-            .map(|flow| (self.end_text(flow.from), self.end_text(flow.to)))
-            .collect();
-        for (flow, ends) in self.flows.iter_mut().zip(texts) {
-            flow.reasons = flow
-                .given
-                .iter()
-                .filter(|reason| {
-                    reason
-                        .between
-                        .as_ref()
-                        .is_none_or(|between| *between == ends)
-                })
-                .map(|reason| reason.text.clone())
-                .collect();
-        }
+            .filter(|reason| {
+                reason
+                    .between
+                    .as_ref()
+                    .is_none_or(|between| *between == ends)
+            })
+            .flat_map(|reason| reason.text.lines())
+            .map(|line| line.trim().to_owned())
+            .filter(|line| !line.is_empty() && seen.insert(line.clone()))
+            .collect()
+    }
+
+    /// The reason the macro reads from those lines: joined by spaces.
+    pub fn reason(&self, flow: &FlowDecl) -> String {
+        self.reason_lines(flow).join(" ")
     }
 
     /// The file a flow is written in: its source's namespace if managed, else its
@@ -546,11 +525,6 @@ pub fn identifier(text: &str) -> String {
         Some(first) if first.is_ascii_digit() => format!("n{ident}"),
         Some(_) => ident,
     }
-}
-
-/// The Kubernetes name the DSL derives from an identifier.
-pub fn dashed(ident: &str) -> String {
-    ident.replace('_', "-")
 }
 
 /// Named after the label people name workloads by, else the first value, else the first

@@ -19,7 +19,7 @@ use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, P
 
 use crate::eval::policy::{NamespaceScope, Peer, Peers, PortMatch, Ports, Rule};
 use crate::eval::selector::Requirement;
-use crate::eval::{CompiledPolicy, Direction, Selector};
+use crate::eval::{CompiledPolicy, Direction, PortSet, Selector};
 use crate::model::Operator;
 
 /// How peers' namespace selectors are read.
@@ -336,24 +336,10 @@ fn port_ranges(ports: &Ports) -> (Vec<PortRange>, Vec<String>) {
     }
 }
 
-/// Ranges merged where they overlap or touch: the DSL refuses overlapping ports, and a
-/// flow's port must lie inside one declared range of its target.
+/// Ranges merged where they overlap or touch, as a [`PortSet`] holds them: the DSL refuses
+/// overlapping ports, and a flow's port must lie inside one declared range of its target.
 pub fn merge(ranges: impl IntoIterator<Item = PortRange>) -> Vec<PortRange> {
-    let mut ranges: Vec<PortRange> = ranges.into_iter().collect();
-    ranges.sort();
-    let mut merged: Vec<PortRange> = Vec::new();
-    for range in ranges {
-        match merged.last_mut() {
-            Some(last)
-                if last.protocol == range.protocol
-                    && u32::from(range.first) <= u32::from(last.last) + 1 =>
-            {
-                last.last = last.last.max(range.last);
-            }
-            _ => merged.push(range),
-        }
-    }
-    merged
+    PortSet::from_ranges(ranges).ranges().to_vec()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::diff::{FlowChange, diff, topology_for};
+use crate::diff::{FlowChange, diff, peers_of, topology_for};
 use crate::eval::{
     Analysis, ClassId, Direction, LoadedPolicy, NamespaceInfo, PodInfo, Side, Topology,
 };
@@ -84,18 +84,7 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
         let Some(spec) = &loaded.policy.spec else {
             continue;
         };
-        let peers = spec
-            .ingress
-            .iter()
-            .flatten()
-            .flat_map(|r| r.from.iter().flatten())
-            .chain(
-                spec.egress
-                    .iter()
-                    .flatten()
-                    .flat_map(|r| r.to.iter().flatten()),
-            );
-        for peer in peers {
+        for peer in peers_of(spec) {
             let Some(labels) = peer
                 .namespace_selector
                 .as_ref()
