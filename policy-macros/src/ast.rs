@@ -26,13 +26,16 @@ pub enum Item {
     Clusters(ClustersDecl),
 }
 
-/// `[external] namespace prod_api [as "prod-api"] { workload; ... }`
+/// `[external] namespace prod_api [as "prod-api"] { workload; ... }`, or
+/// `external namespaces payments ["team" = "payments"] { workload; ... }`.
 pub struct NamespaceDecl {
     /// The doc comments (`/// why`) before it.
     pub docs: Vec<LitStr>,
     pub external: Option<Span>,
     pub ident: Ident,
     pub rename: Option<LitStr>,
+    /// `Some` for `namespaces`: every namespace these labels select.
+    pub selector: Option<Labels>,
     pub workloads: Vec<WorkloadDecl>,
     pub clusters: Option<ClustersAttr>,
 }

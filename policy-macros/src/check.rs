@@ -20,7 +20,7 @@ use crate::ctxt::{Errors, SpanRange};
 use crate::ports::{Listening, list, port_number, ports_are_listed_once};
 use crate::reserved::{imports_are_not_reserved, name_is_not_reserved};
 use crate::resolve::{Declared, Imports, declarations, end_text, ident_text, resolve_end};
-use crate::selector::check_selector;
+use crate::selector::{Selects, check_selector};
 use crate::suggest::Suggester;
 
 pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
@@ -100,11 +100,16 @@ fn check_namespace<'a>(decl: &'a NamespaceDecl, errors: &mut Errors) -> CheckedN
         .collect();
     ports.sort();
     ports.dedup();
+    let selector = decl
+        .selector
+        .as_ref()
+        .map(|labels| check_selector(labels, Selects::Namespaces, errors));
     CheckedNamespace {
         docs: doc_text(&decl.docs),
         ident: &decl.ident,
         name,
         managed: decl.external.is_none(),
+        selector,
         workloads,
         ports,
     }
@@ -123,7 +128,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
     workload_name_is_not_reserved(&decl.ident, &name, errors);
     let (labels, expressions) = match &decl.labels {
         None => (vec![("app".to_owned(), name.clone())], Vec::new()),
-        Some(labels) => check_selector(labels, errors),
+        Some(labels) => check_selector(labels, Selects::Pods, errors),
     };
     let ports = check_ports(&decl.ports, &|_| None, errors);
     ports_are_listed_once(&ports, errors);

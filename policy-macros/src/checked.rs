@@ -22,6 +22,8 @@ pub struct CheckedNamespace<'a> {
     pub ident: &'a Ident,
     pub name: String,
     pub managed: bool,
+    /// `external namespaces`: the `matchLabels` and `matchExpressions` of the namespaces.
+    pub selector: Option<(Vec<(String, String)>, Vec<CheckedExpression>)>,
     pub workloads: Vec<CheckedWorkload<'a>>,
     /// Every port a workload of the namespace listens on.
     pub ports: Vec<PortRange>,

@@ -11,9 +11,28 @@ use syn::Ident;
 use zero_trust_rules::{PortRange, Protocol};
 
 use crate::ast::{EndpointRef, Input, Item, doc_text};
-use crate::checked::{Checked, CheckedEnd, CheckedFlow, LocalKind};
+use crate::checked::{Checked, CheckedEnd, CheckedExpression, CheckedFlow, LocalKind};
 use crate::reserved::{imports_reserved, reserved};
 use crate::resolve::{end_text, ident_text};
+
+/// A selector's `matchLabels` and `matchExpressions` as the model's const slices.
+fn selector_parts(
+    labels: &[(String, String)],
+    expressions: &[CheckedExpression],
+) -> (TokenStream, TokenStream) {
+    let (keys, values): (Vec<_>, Vec<_>) = labels.iter().cloned().unzip();
+    let expressions = expressions.iter().map(|expression| {
+        let (key, values) = (&expression.key, &expression.values);
+        let operator = Ident::new(expression.operator, proc_macro2::Span::call_site());
+        quote!(::zero_trust::__private::Expression {
+            key: #key, operator: ::zero_trust::__private::Operator::#operator, values: &[#(#values),*],
+        })
+    });
+    (
+        quote!(&[#(::zero_trust::__private::Label { key: #keys, value: #values }),*]),
+        quote!(&[#(#expressions),*]),
+    )
+}
 
 pub fn expand(checked: &Checked) -> TokenStream {
     let mut items = TokenStream::new();
@@ -22,24 +41,27 @@ pub fn expand(checked: &Checked) -> TokenStream {
         let (ident_str, name, managed) = (ident_text(ident), &namespace.name, namespace.managed);
         let namespace_ports = ports(&namespace.ports);
         let docs = doc_attribute(&namespace.docs);
+        let selector = match &namespace.selector {
+            None => quote!(::core::option::Option::None),
+            Some((labels, expressions)) => {
+                let (labels, expressions) = selector_parts(labels, expressions);
+                quote!(::core::option::Option::Some(::zero_trust::__private::Selector {
+                    labels: #labels, expressions: #expressions,
+                }))
+            }
+        };
         items.extend(quote! {
             #docs
             #[allow(non_upper_case_globals)]
             pub const #ident: ::zero_trust::__private::Namespace = ::zero_trust::__private::Namespace {
                 ident: #ident_str, name: #name, managed: #managed, ports: &[#namespace_ports],
+                selector: #selector,
             };
         });
         for workload in &namespace.workloads {
             let ident = workload.ident;
             let (ident_str, name) = (ident_text(ident), &workload.name);
-            let (keys, values): (Vec<_>, Vec<_>) = workload.labels.iter().cloned().unzip();
-            let expressions = workload.expressions.iter().map(|expression| {
-                let (key, values) = (&expression.key, &expression.values);
-                let operator = Ident::new(expression.operator, proc_macro2::Span::call_site());
-                quote!(::zero_trust::__private::Expression {
-                    key: #key, operator: ::zero_trust::__private::Operator::#operator, values: &[#(#values),*],
-                })
-            });
+            let (labels, expressions) = selector_parts(&workload.labels, &workload.expressions);
             let ports = ports(&workload.ports);
             let namespace_ident = namespace.ident;
             let docs = doc_attribute(&workload.docs);
@@ -48,8 +70,8 @@ pub fn expand(checked: &Checked) -> TokenStream {
                 #[allow(non_upper_case_globals)]
                 pub const #ident: ::zero_trust::__private::Workload = ::zero_trust::__private::Workload {
                     ident: #ident_str, name: #name, namespace: &#namespace_ident,
-                    selector: &[#(::zero_trust::__private::Label { key: #keys, value: #values }),*],
-                    expressions: &[#(#expressions),*],
+                    selector: #labels,
+                    expressions: #expressions,
                     ports: &[#ports],
                 };
             });

@@ -14,6 +14,7 @@ use crate::ast::{
 
 mod kw {
     syn::custom_keyword!(namespace);
+    syn::custom_keyword!(namespaces);
     syn::custom_keyword!(external);
     syn::custom_keyword!(cidr);
     syn::custom_keyword!(except);
@@ -230,10 +231,20 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     let is_flow_source = input.peek2(Token![->]) || input.peek2(Token![::]);
     if input.peek(kw::external) && !is_flow_source {
         let external: kw::external = input.parse()?;
+        if input.peek(kw::namespaces) {
+            return parse_selected_namespaces(input, external.span).map(Item::Namespace);
+        }
         if !input.peek(kw::namespace) {
-            return Err(input.error("expected `namespace` after `external`, as in `external namespace kube_system { ... }`"));
+            return Err(input.error("expected `namespace` or `namespaces` after `external`, as in `external namespace kube_system { ... }` or `external namespaces payments [\"team\" = \"payments\"] { ... }`"));
         }
         return parse_namespace(input, Some(external.span)).map(Item::Namespace);
+    }
+    if input.peek(kw::namespaces) && input.peek2(Ident) {
+        let keyword: kw::namespaces = input.parse()?;
+        return Err(syn::Error::new(
+            keyword.span,
+            "namespaces selected by labels are never written to, since which namespaces match can change; write `external namespaces`",
+        ));
     }
     if input.peek(kw::namespace) && !is_flow_source {
         return parse_namespace(input, None).map(Item::Namespace);
@@ -277,9 +288,53 @@ fn parse_namespace(
         )
     })?;
     let rename = parse_rename(input)?;
+    let workloads = parse_workloads(input)?;
+    Ok(NamespaceDecl {
+        docs: Vec::new(),
+        external,
+        ident,
+        rename,
+        selector: None,
+        workloads,
+        clusters: None,
+    })
+}
+
+/// `namespaces payments ["team" = "payments"] { workload; ... }`, after `external`.
+fn parse_selected_namespaces(
+    input: ParseStream,
+    external: proc_macro2::Span,
+) -> syn::Result<NamespaceDecl> {
+    input.parse::<kw::namespaces>()?;
+    let ident: Ident = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected an identifier for the namespaces, as in `external namespaces payments [\"team\" = \"payments\"] { ... }`",
+        )
+    })?;
+    if !input.peek(syn::token::Bracket) {
+        return Err(input.error(
+            "expected the namespaces' label selector, as in `[\"team\" = \"payments\"]`; `[]` selects every namespace",
+        ));
+    }
+    let selector = parse_labels(input)?;
+    let workloads = parse_workloads(input)?;
+    Ok(NamespaceDecl {
+        docs: Vec::new(),
+        external: Some(external),
+        ident,
+        rename: None,
+        selector: Some(selector),
+        workloads,
+        clusters: None,
+    })
+}
+
+/// `{ workload; ... }`
+fn parse_workloads(input: ParseStream) -> syn::Result<Vec<WorkloadDecl>> {
     let body;
     braced!(body in input);
-    let workloads = drained_on_error(&body, |body| {
+    drained_on_error(&body, |body| {
         let mut workloads = Vec::new();
         while !body.is_empty() {
             workloads.push(body.parse()?);
@@ -294,14 +349,19 @@ fn parse_namespace(
             })?;
         }
         Ok(workloads)
+    })
+}
+
+/// `["key" = "value", "key" in [...], ...]`
+fn parse_labels(input: ParseStream) -> syn::Result<Labels> {
+    let content;
+    let bracket = bracketed!(content in input);
+    let labels = drained_on_error(&content, |content| {
+        Punctuated::<LabelDecl, Token![,]>::parse_terminated(content)
     })?;
-    Ok(NamespaceDecl {
-        docs: Vec::new(),
-        external,
-        ident,
-        rename,
-        workloads,
-        clusters: None,
+    Ok(Labels {
+        bracket: bracket.span.join(),
+        labels: labels.into_iter().collect(),
     })
 }
 
@@ -319,18 +379,9 @@ impl Parse for WorkloadDecl {
         let (docs, clusters) = parse_attributes(input)?;
         let ident: Ident = input.parse()?;
         let rename = parse_rename(input)?;
-        let labels = if input.peek(syn::token::Bracket) {
-            let content;
-            let bracket = bracketed!(content in input);
-            let labels = drained_on_error(&content, |content| {
-                Punctuated::<LabelDecl, Token![,]>::parse_terminated(content)
-            })?;
-            Some(Labels {
-                bracket: bracket.span.join(),
-                labels: labels.into_iter().collect(),
-            })
-        } else {
-            None
+        let labels = match input.peek(syn::token::Bracket) {
+            true => Some(parse_labels(input)?),
+            false => None,
         };
         let ports = if input.peek(Token![:]) && !input.peek(Token![::]) {
             input.parse::<Token![:]>()?;

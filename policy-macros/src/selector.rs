@@ -1,23 +1,37 @@
-//! The rules of a workload's label selector: `"app" = "web"` (`matchLabels`) and the
-//! set-based requirements (`matchExpressions`) `in`, `not in`, exists and `!` (does not
-//! exist), as the API server validates them and as they can be met by some pod.
+//! The rules of a label selector, a workload's or the namespaces' of `external namespaces`:
+//! `"app" = "web"` (`matchLabels`) and the set-based requirements (`matchExpressions`)
+//! `in`, `not in`, exists and `!` (does not exist), as the API server validates them and
+//! as they can be met by some pod or namespace.
 //! <https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#set-based-requirement>
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use syn::LitStr;
-use zero_trust_rules::{check_label_key, check_label_value};
+use zero_trust_rules::{NAMESPACE_NAME_LABEL, check_label_key, check_label_value};
 
 use crate::ast::{LabelDecl, LabelMatch, Labels};
 use crate::checked::CheckedExpression;
 use crate::ctxt::{Errors, SpanRange};
 
+/// What a selector selects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Selects {
+    /// A workload's pods, within its namespace.
+    Pods,
+    /// The namespaces of `external namespaces`.
+    Namespaces,
+}
+
 /// The checked selector: its `matchLabels` and its `matchExpressions`.
 pub fn check_selector(
     labels: &Labels,
+    selects: Selects,
     errors: &mut Errors,
 ) -> (Vec<(String, String)>, Vec<CheckedExpression>) {
-    selector_is_not_empty(labels, errors);
+    match selects {
+        Selects::Pods => selector_is_not_empty(labels, errors),
+        Selects::Namespaces => namespace_name_label_is_not_denied(labels, errors),
+    }
     let mut match_labels = Vec::new();
     let mut expressions = Vec::new();
     for label in &labels.labels {
@@ -56,6 +70,25 @@ pub fn check_selector(
 fn selector_is_not_empty(labels: &Labels, errors: &mut Errors) {
     if labels.labels.is_empty() {
         errors.push(labels.bracket, "a workload's label selector is empty, which would select every pod of the namespace; name at least one label, or use the namespace as the flow's end");
+    }
+}
+
+/// Rule: a namespace selector does not require the name label to be absent: the API
+/// server sets `kubernetes.io/metadata.name` on every namespace, so it would match none.
+/// <https://kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name>
+fn namespace_name_label_is_not_denied(labels: &Labels, errors: &mut Errors) {
+    for label in &labels.labels {
+        if let LabelMatch::DoesNotExist(bang) = &label.matching
+            && label.key.value() == NAMESPACE_NAME_LABEL
+        {
+            errors.push(
+                SpanRange {
+                    first: bang.span,
+                    last: label.key.span(),
+                },
+                format!("every namespace has the label `{NAMESPACE_NAME_LABEL}` (the API server sets it), so this selector matches no namespace; remove the requirement"),
+            );
+        }
     }
 }
 

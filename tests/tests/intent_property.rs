@@ -191,6 +191,7 @@ fn build(spec: &Spec) -> Cluster {
             name: leak_str(format!("ns{n}")),
             managed: ns.managed,
             ports: &[],
+            selector: None,
         });
         namespaces.push(namespace);
         ends.push(Endpoint::Namespace(namespace));

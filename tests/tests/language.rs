@@ -265,3 +265,68 @@ fn a_named_port_is_written_as_the_number_it_names() {
         "{egress}"
     );
 }
+
+mod selected_namespaces {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: 8080, 9090; batch }
+        /// The payments team's namespaces, wherever they run.
+        external namespaces payments ["team" = "payments"] { api ["app" = "api"]: 8443 }
+        external namespaces monitoring ["kubernetes.io/metadata.name" in ["monitoring", "observability"]] {
+            prometheus ["app.kubernetes.io/name" = "prometheus"]
+        }
+        external namespaces everywhere [] {}
+        payments -> web:8080;
+        batch -> api:8443;
+        prometheus -> *:9090;
+        everywhere -> web:8080;
+    }
+}
+
+#[test]
+fn namespaces_selected_by_labels_are_one_peer_of_namespace_and_pod_selectors() {
+    let files = emit_proven(&[&selected_namespaces::POLICY]);
+    let web_ingress = policy(&files, "10-allow-shop.yaml", "web.ingress");
+    assert_eq!(
+        web_ingress.split_once("spec:\n").expect("spec").1,
+        r#"  ingress:
+  - from:
+    - namespaceSelector: {}
+    ports:
+    - port: 8080
+      protocol: TCP
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          team: payments
+    ports:
+    - port: 8080
+      protocol: TCP
+  - from:
+    - namespaceSelector:
+        matchExpressions:
+        - key: kubernetes.io/metadata.name
+          operator: In
+          values:
+          - monitoring
+          - observability
+      podSelector:
+        matchLabels:
+          app.kubernetes.io/name: prometheus
+    ports:
+    - port: 9090
+      protocol: TCP
+  podSelector:
+    matchLabels:
+      app: web
+  policyTypes:
+  - Ingress"#
+    );
+    let batch_egress = policy(&files, "10-allow-shop.yaml", "batch.egress");
+    assert!(
+        batch_egress.contains(
+            "    to:\n    - namespaceSelector:\n        matchLabels:\n          team: payments\n      podSelector:\n        matchLabels:\n          app: api\n"
+        ),
+        "{batch_egress}"
+    );
+}

@@ -44,7 +44,7 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 pub mod __private {
     pub use crate::model::{
         AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
-        Workload, expect_managed_end, expect_port,
+        Selector, Workload, expect_managed_end, expect_port,
     };
     pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};
@@ -58,6 +58,7 @@ pub mod __private {
         name: "",
         managed: true,
         ports: EVERY_PORT,
+        selector: None,
     };
     pub const ERRORED_WORKLOAD: Workload = Workload {
         ident: "",

@@ -31,7 +31,7 @@ use zero_trust_rules::{
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Expression, Flow, Label, every_port};
+use crate::model::{Endpoint, Flow, Namespace, Selector, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +70,7 @@ enum Target {
     AllPods,
     Workload {
         name: &'static str,
-        selector: &'static [Label],
-        expressions: &'static [Expression],
+        selector: Selector,
     },
 }
 
@@ -183,8 +182,7 @@ fn targets(end: &Endpoint, managed: &[&'static str]) -> Vec<(&'static str, Targe
                 w.namespace.name,
                 Target::Workload {
                     name: w.name,
-                    selector: w.selector,
-                    expressions: w.expressions,
+                    selector: w.pod_selector(),
                 },
             )]
         }
@@ -207,11 +205,7 @@ fn allow_policy(
 ) -> NetworkPolicy {
     let (name, pod_selector) = match target {
         Target::AllPods => (ALL_PODS, LabelSelector::default()),
-        Target::Workload {
-            name,
-            selector,
-            expressions,
-        } => (name, pod_selector(selector, expressions)),
+        Target::Workload { name, selector } => (name, label_selector(&selector)),
     };
     let peer_of = |rule: &PendingRule| peers(&rule.peer, managed);
     let mut spec = NetworkPolicySpec {
@@ -292,12 +286,12 @@ fn metadata(namespace: &str, name: String, cluster: &Cluster) -> ObjectMeta {
 fn peers(end: &Endpoint, managed: &[&'static str]) -> Vec<NetworkPolicyPeer> {
     let peer = match end {
         Endpoint::Workload(w) => NetworkPolicyPeer {
-            namespace_selector: Some(namespace_named(w.namespace.name)),
-            pod_selector: Some(pod_selector(w.selector, w.expressions)),
+            namespace_selector: Some(namespace_selector(w.namespace)),
+            pod_selector: Some(label_selector(&w.pod_selector())),
             ip_block: None,
         },
         Endpoint::Namespace(n) => NetworkPolicyPeer {
-            namespace_selector: Some(namespace_named(n.name)),
+            namespace_selector: Some(namespace_selector(n)),
             ..NetworkPolicyPeer::default()
         },
         Endpoint::Cidr(c) => {
@@ -329,18 +323,24 @@ fn peers(end: &Endpoint, managed: &[&'static str]) -> Vec<NetworkPolicyPeer> {
     vec![peer]
 }
 
-/// Namespaces are selected by `kubernetes.io/metadata.name`, which Kubernetes sets and
-/// keeps equal to the name, so no labelling step can be forgotten.
-fn namespace_named(name: &str) -> LabelSelector {
-    match_labels([(NAMESPACE_NAME_LABEL, name)])
+/// A namespace declared by name is selected by `kubernetes.io/metadata.name`, which
+/// Kubernetes sets and keeps equal to the name, so no labelling step can be forgotten. One
+/// declared by labels (`external namespaces`) is selected by them, and `[]` by `{}`, which
+/// selects every namespace.
+fn namespace_selector(namespace: &Namespace) -> LabelSelector {
+    match &namespace.selector {
+        None => match_labels([(NAMESPACE_NAME_LABEL, namespace.name)]),
+        Some(selector) => label_selector(selector),
+    }
 }
 
-/// A workload's selector: `matchLabels` and `matchExpressions`, which Kubernetes ANDs;
-/// either is left out when empty. `values` is written only for `In` and `NotIn`, as the
-/// API server requires ("must be non-empty" for those, "must be empty" for `Exists` and
-/// `DoesNotExist`: `ValidateLabelSelectorRequirement`).
+/// A selector: `matchLabels` and `matchExpressions`, which Kubernetes ANDs; either is left
+/// out when empty, so an empty one is `{}`. `values` is written only for `In` and `NotIn`,
+/// as the API server requires ("must be non-empty" for those, "must be empty" for `Exists`
+/// and `DoesNotExist`: `ValidateLabelSelectorRequirement`).
 /// <https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/>
-fn pod_selector(labels: &[Label], expressions: &[Expression]) -> LabelSelector {
+fn label_selector(selector: &Selector) -> LabelSelector {
+    let (labels, expressions) = (selector.labels, selector.expressions);
     let mut selector = match labels {
         [] => LabelSelector::default(),
         labels => match_labels(labels.iter().map(|l| (l.key, l.value))),

@@ -4,7 +4,7 @@
 //! not code per flow), so large policies stay cheap to compile. References between
 //! items are `&'static`, which lets a flow in one file name a workload of another.
 
-use zero_trust_rules::{PortRange, ports_are_checked};
+use zero_trust_rules::{NAMESPACE_NAME_LABEL, PortRange, ports_are_checked};
 
 /// A namespace: `managed` ones get a default deny and the policies of their workloads;
 /// external ones (ingress-nginx, kube-system) are only referenced, never written to.
@@ -18,6 +18,50 @@ pub struct Namespace {
     /// Every port some workload of this namespace listens on, so that a flow to the whole
     /// namespace can be checked even from another file.
     pub ports: &'static [PortRange],
+    /// `None`: the one namespace called `name`, which peers select by the label the API
+    /// server sets on every namespace (`kubernetes.io/metadata.name`). `Some`: every
+    /// namespace whose labels the selector matches (`external namespaces payments
+    /// ["team" = "payments"]`), never managed; `name` then only names the set.
+    pub selector: Option<Selector>,
+}
+
+/// A label selector: `matchLabels` and `matchExpressions`, ANDed. Empty, it selects
+/// everything (`namespaceSelector: {}` selects every namespace).
+/// <https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Selector {
+    pub labels: &'static [Label],
+    pub expressions: &'static [Expression],
+}
+
+impl Selector {
+    /// Whether an object with these labels is selected: every label equal and every
+    /// expression met. The model's own reading, independent of the evaluator's.
+    pub fn selects<'l>(&self, label: impl Fn(&str) -> Option<&'l str>) -> bool {
+        self.labels.iter().all(|l| label(l.key) == Some(l.value))
+            && self.expressions.iter().all(|e| e.holds_for(label(e.key)))
+    }
+
+    /// Labels of an object the selector selects: its `matchLabels`, the first value of
+    /// each `In`, a value for each `Exists`; `NotIn` and `DoesNotExist` keys left out.
+    pub fn representative_labels(&self) -> Vec<(&'static str, &'static str)> {
+        let mut labels: Vec<_> = self.labels.iter().map(|l| (l.key, l.value)).collect();
+        for expression in self.expressions {
+            match expression.operator {
+                Operator::In => labels.push((expression.key, expression.values[0])),
+                Operator::Exists => labels.push((expression.key, "present")),
+                Operator::NotIn | Operator::DoesNotExist => {}
+            }
+        }
+        labels
+    }
+
+    /// The selector as `kubectl get -l` takes it; empty for "everything".
+    pub fn kubectl_selector(&self) -> String {
+        let labels = self.labels.iter().map(|l| format!("{}={}", l.key, l.value));
+        let expressions = self.expressions.iter().map(Expression::to_kubectl);
+        labels.chain(expressions).collect::<Vec<_>>().join(",")
+    }
 }
 
 /// A set of pods in one namespace, selected by labels, and the ports they listen on.
@@ -210,9 +254,64 @@ pub struct Policy {
     pub limits: &'static [crate::targets::ClusterLimit],
 }
 
+/// Where the pods of a label-selected namespace live in the model's own cluster (the
+/// topology the proof runs on): one namespace carrying labels its selector matches. Its
+/// name is the one the selector pins (`kubernetes.io/metadata.name in [...]`), else one no
+/// real namespace can have (`<payments>`: not a DNS label), so it never merges with one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepresentativeNamespace {
+    pub name: String,
+    pub labels: Vec<(&'static str, &'static str)>,
+}
+
 impl Namespace {
     pub const fn endpoint(&'static self) -> Endpoint {
         Endpoint::Namespace(self)
+    }
+
+    /// Whether a namespace called `name` with these labels is (one of) this namespace.
+    /// The API server labels every namespace with its name, whatever else it carries.
+    pub fn selects_namespace(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+        let label = |key: &str| {
+            if key == NAMESPACE_NAME_LABEL {
+                return Some(name);
+            }
+            labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        };
+        match &self.selector {
+            None => self.name == name,
+            Some(selector) => selector.selects(label),
+        }
+    }
+
+    /// The namespace standing for this one in the model's own cluster.
+    pub fn representative(&self) -> RepresentativeNamespace {
+        let Some(selector) = &self.selector else {
+            return RepresentativeNamespace {
+                name: self.name.to_owned(),
+                labels: Vec::new(),
+            };
+        };
+        let mut labels = selector.representative_labels();
+        let pinned = labels
+            .iter()
+            .position(|(key, _)| *key == NAMESPACE_NAME_LABEL)
+            .map(|i| labels.remove(i).1);
+        RepresentativeNamespace {
+            name: pinned.map_or_else(|| format!("<{}>", self.name), str::to_owned),
+            labels,
+        }
+    }
+
+    /// How messages and pages name it: `prod-api`, or `payments (namespaces team=payments)`.
+    pub fn describe(&self) -> String {
+        match &self.selector {
+            None => self.name.to_owned(),
+            Some(selector) => match selector.kubectl_selector() {
+                labels if labels.is_empty() => format!("{} (every namespace)", self.name),
+                labels => format!("{} (namespaces {labels})", self.name),
+            },
+        }
     }
 
     /// What the expansion calls on an end named by path. The name says what went wrong
@@ -230,32 +329,25 @@ impl Workload {
     /// `selector` equal and every expression met (the requirements of a selector are
     /// ANDed). The model's own reading, independent of the evaluator's.
     pub fn selects<'l>(&self, label: impl Fn(&str) -> Option<&'l str>) -> bool {
-        self.selector.iter().all(|l| label(l.key) == Some(l.value))
-            && self.expressions.iter().all(|e| e.holds_for(label(e.key)))
+        self.pod_selector().selects(label)
     }
 
-    /// Labels of a pod the workload selects: its `matchLabels`, the first value of each
-    /// `In`, a value for each `Exists`; `NotIn` and `DoesNotExist` keys left out.
-    pub fn representative_labels(&self) -> Vec<(&'static str, &'static str)> {
-        let mut labels: Vec<_> = self.selector.iter().map(|l| (l.key, l.value)).collect();
-        for expression in self.expressions {
-            match expression.operator {
-                Operator::In => labels.push((expression.key, expression.values[0])),
-                Operator::Exists => labels.push((expression.key, "present")),
-                Operator::NotIn | Operator::DoesNotExist => {}
-            }
+    /// The `podSelector` of its pods.
+    pub fn pod_selector(&self) -> Selector {
+        Selector {
+            labels: self.selector,
+            expressions: self.expressions,
         }
-        labels
+    }
+
+    /// Labels of a pod the workload selects ([`Selector::representative_labels`]).
+    pub fn representative_labels(&self) -> Vec<(&'static str, &'static str)> {
+        self.pod_selector().representative_labels()
     }
 
     /// The selector as `kubectl get -l` takes it.
     pub fn kubectl_selector(&self) -> String {
-        let labels = self
-            .selector
-            .iter()
-            .map(|l| format!("{}={}", l.key, l.value));
-        let expressions = self.expressions.iter().map(Expression::to_kubectl);
-        labels.chain(expressions).collect::<Vec<_>>().join(",")
+        self.pod_selector().kubectl_selector()
     }
 
     pub const fn endpoint(&'static self) -> Endpoint {

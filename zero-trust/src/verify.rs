@@ -18,20 +18,34 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, LoadedPolicy, NamespaceInfo,
     PodInfo, PortSet, Side, Topology,
 };
-use crate::model::{AddressBlock, Endpoint, EndpointKey, Workload};
+use crate::model::{AddressBlock, Endpoint, EndpointKey, Namespace, Workload};
 
-/// The cluster the model describes: its namespaces, and one representative pod per
+/// The cluster the model describes: its namespaces (a label-selected one by one namespace
+/// its selector matches: [`Namespace::representative`]), and one representative pod per
 /// workload carrying labels its selector selects ([`Workload::representative_labels`]).
 pub fn model_topology(cluster: &Cluster) -> Topology {
     let namespaces = cluster
         .namespaces
-        .keys()
-        .map(|name| NamespaceInfo::named(name))
+        .values()
+        .map(|namespace| {
+            let representative = namespace.representative();
+            NamespaceInfo {
+                name: representative.name,
+                labels: representative
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }
+        })
         .collect();
     let pods = cluster
         .workloads
         .values()
-        .map(|w| PodInfo::new(w.namespace.name, w.name, &w.representative_labels()))
+        .map(|w| {
+            let namespace = w.namespace.representative().name;
+            PodInfo::new(&namespace, w.name, &w.representative_labels())
+        })
         .collect();
     Topology { namespaces, pods }
 }
@@ -209,6 +223,10 @@ fn declared_sides(
         let ports = PortSet::from_ranges(flow.ports.iter().copied());
         let sources = matcher.members(&flow.from);
         let destinations = matcher.members(&flow.to);
+        // A flow writes the side of each managed end. An external end's pods may include
+        // managed ones (a label-selected namespace can match a managed namespace); their
+        // side is not this flow's to write, so it declares nothing there.
+        let (writes_egress, writes_ingress) = (flow.from.is_managed(), flow.to.is_managed());
         for &source in sources {
             for &destination in destinations {
                 let pair = sides
@@ -216,10 +234,10 @@ fn declared_sides(
                     .or_default()
                     .entry(destination)
                     .or_default();
-                if matcher.managed[source as usize] {
+                if writes_egress && matcher.managed[source as usize] {
                     pair.egress.union_with(&ports);
                 }
-                if matcher.managed[destination as usize] {
+                if writes_ingress && matcher.managed[destination as usize] {
                     pair.ingress.union_with(&ports);
                 }
             }
@@ -239,6 +257,12 @@ struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
         let managed_names = cluster.managed_namespace_names();
+        let by_labels: Vec<&Namespace> = cluster
+            .namespaces
+            .values()
+            .copied()
+            .filter(|n| n.selector.is_some())
+            .collect();
         let mut by_namespace: HashMap<&str, Vec<&Workload>> = HashMap::new();
         for workload in cluster.workloads.values() {
             by_namespace
@@ -263,7 +287,9 @@ impl<'a> Matcher<'a> {
             let namespace = match class {
                 EndpointClass::Pod(pod) => Some((pod.namespace.as_str(), Some(pod))),
                 EndpointClass::OtherPodIn { namespace } => Some((namespace.as_str(), None)),
-                EndpointClass::PodInUnnamedNamespace => None,
+                // Named by no policy, so only an `external namespaces` selector on its
+                // name label's absence or on no label at all can select it.
+                EndpointClass::PodInUnnamedNamespace => Some(("", None)),
                 EndpointClass::Address(address) => {
                     if let Some(address) = representative(address) {
                         for (key, blocks) in &cidrs {
@@ -280,19 +306,37 @@ impl<'a> Matcher<'a> {
             let Some((name, pod)) = namespace else {
                 continue;
             };
-            if let Some(namespace) = cluster.namespaces.get(name) {
-                add(namespace.endpoint().key());
-            }
             if is_managed {
                 add(EndpointKey::AllManaged);
             }
+            // The namespace's labels are the topology's data (the model's own cluster, or
+            // the real one); whether a selector matches them is the model's reading.
+            let labels: Vec<(&str, &str)> = match by_labels.is_empty() {
+                true => Vec::new(),
+                false => analysis
+                    .namespace_labels(id)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+            };
+            let named = cluster.namespaces.get(name).copied().filter(|n| n.selector.is_none());
+            let selecting = named.into_iter().chain(
+                by_labels
+                    .iter()
+                    .copied()
+                    .filter(|n| n.selects_namespace(name, &labels)),
+            );
             // Another pod of the namespace has no labels: a selector of only `NotIn` and
             // `DoesNotExist` selects it too.
             let no_labels = BTreeMap::new();
-            let labels = pod.map_or(&no_labels, |pod| &pod.labels);
-            for workload in by_namespace.get(name).into_iter().flatten() {
-                if workload.selects(|key| labels.get(key).map(String::as_str)) {
-                    add(workload.endpoint().key());
+            let pod_labels = pod.map_or(&no_labels, |pod| &pod.labels);
+            for namespace in selecting {
+                add(namespace.endpoint().key());
+                for workload in by_namespace.get(namespace.name).into_iter().flatten() {
+                    if workload.selects(|key| pod_labels.get(key).map(String::as_str)) {
+                        add(workload.endpoint().key());
+                    }
                 }
             }
         }

@@ -31,6 +31,7 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                 name: leak_str(&kubernetes_name(&spec.ident)),
                 managed: spec.managed,
                 ports: leak_slice(plan.namespace_ports(n)),
+                selector: None,
             })
         })
         .collect();

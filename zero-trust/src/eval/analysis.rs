@@ -522,6 +522,13 @@ impl Analysis {
         &self.policies
     }
 
+    /// The labels of a pod class's namespace, as the topology gives them (with the name
+    /// label the API server sets); `None` for an address.
+    pub fn namespace_labels(&self, class: ClassId) -> Option<&super::Labels> {
+        let pod = self.universe.pods.get(class as usize)?;
+        Some(&self.universe.namespaces[pod.namespace as usize].labels)
+    }
+
     /// A topology pod (or workload representative) by namespace and name.
     pub fn class_of_pod(&self, namespace: &str, name: &str) -> Option<ClassId> {
         self.universe.classes.iter().position(|c| matches!(c, EndpointClass::Pod(p) if p.namespace == namespace && p.name == name)).map(|i| i as ClassId)

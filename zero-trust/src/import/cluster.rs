@@ -28,6 +28,7 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                     .iter()
                     .flat_map(|w| w.ports.iter().copied()),
             )),
+            selector: None,
         });
         let declared: Vec<&'static Workload> = namespace
             .workloads

@@ -50,12 +50,10 @@ fn warning(findings: &mut Vec<Finding>, message: String) {
     });
 }
 
+/// Whether the workload's pod selector selects the template; its namespace is the
+/// caller's to match ([`Workloads::templates_of`]).
 fn selects(workload: &Workload, template: &Template) -> bool {
-    workload.namespace.name == template.pod.namespace
-        && workload
-            .selector
-            .iter()
-            .all(|l| template.pod.labels.get(l.key).map(String::as_str) == Some(l.value))
+    workload.selects(|key| template.pod.labels.get(key).map(String::as_str))
 }
 
 /// The first [`LISTED`] of `items` joined with `separator`, then how many more: a namespace
@@ -91,7 +89,24 @@ fn namespaces_exist(
     findings: &mut Vec<Finding>,
 ) {
     let inputs = &workloads.inputs;
-    for &name in cluster.namespaces.keys() {
+    for (&name, namespace) in &cluster.namespaces {
+        if namespace.selector.is_some() {
+            if workloads.namespaces_of(namespace).is_empty() {
+                let where_ = match mode {
+                    Mode::Cluster => "the cluster",
+                    Mode::Manifests => "the manifests",
+                };
+                warning(
+                    findings,
+                    format!(
+                        "no namespace of {where_} matches {}, so its flows reach no pod yet; \
+                         label the namespaces it stands for, or fix its selector in policies/",
+                        namespace.describe()
+                    ),
+                );
+            }
+            continue;
+        }
         let declared = inputs.namespace_sources.contains_key(name);
         let has_pods = workloads.templates_in(name).next().is_some();
         let exists = match mode {
@@ -151,7 +166,7 @@ fn selectors_match_templates(
     let mut unchecked: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for workload in cluster.workloads.values() {
         let namespace = workload.namespace.name;
-        let templates: Vec<Template> = workloads.templates_in(namespace).collect();
+        let templates: Vec<Template> = workloads.templates_of(workload.namespace);
         if templates.is_empty() {
             unchecked.entry(namespace).or_default().push(workload.name);
             continue;
@@ -343,10 +358,11 @@ fn flow_ports_are_declared(cluster: &Cluster, workloads: &Workloads, findings: &
         }
         let targets: Vec<Template> = match flow.to {
             Endpoint::Workload(w) => workloads
-                .templates_in(w.namespace.name)
+                .templates_of(w.namespace)
+                .into_iter()
                 .filter(|t| selects(w, t))
                 .collect(),
-            Endpoint::Namespace(n) => workloads.templates_in(n.name).collect(),
+            Endpoint::Namespace(n) => workloads.templates_of(n),
             Endpoint::Cidr(_) | Endpoint::AllManaged => continue,
         };
         if targets.is_empty() {

@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::eval::{Inputs, LoadError, PodInfo, PodSource, load_dir, load_file};
+use crate::model::Namespace;
 
 pub use checks::{Mode, check, named_ports_are_defined};
 
@@ -157,6 +158,41 @@ impl Workloads {
             .iter()
             .zip(&self.inputs.pod_sources)
             .map(|(pod, source)| Template { pod, source })
+    }
+
+    /// The templates of the model's namespace: those of the namespace it names, or for a
+    /// label-selected one (`external namespaces`), of every namespace its selector matches.
+    pub fn templates_of<'a>(&'a self, namespace: &Namespace) -> Vec<Template<'a>> {
+        self.namespaces_of(namespace)
+            .into_iter()
+            .flat_map(|name| self.templates_in(name))
+            .collect()
+    }
+
+    /// The namespaces of the manifests (or cluster) that the model's namespace stands for:
+    /// those declared or holding templates.
+    pub fn namespaces_of<'a>(&'a self, namespace: &Namespace) -> Vec<&'a str> {
+        let declared = self.inputs.topology.namespaces.iter().map(|n| {
+            let labels: Vec<(&str, &str)> = n
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            (n.name.as_str(), labels)
+        });
+        let with_pods_only = self
+            .by_namespace
+            .keys()
+            .filter(|name| !self.inputs.topology.namespaces.iter().any(|n| &n.name == *name))
+            .map(|name| (name.as_str(), Vec::new()));
+        let mut names: Vec<&str> = declared
+            .chain(with_pods_only)
+            .filter(|(name, labels)| namespace.selects_namespace(name, labels))
+            .map(|(name, _)| name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     pub fn templates_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = Template<'a>> {

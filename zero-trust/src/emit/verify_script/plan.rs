@@ -86,6 +86,22 @@ struct Target {
     managed: bool,
 }
 
+/// Why a flow with this end is not probed: its namespace is any namespace whose labels
+/// match (`external namespaces`), which only the live cluster could name.
+fn selected_by_labels(end: &Endpoint) -> Option<String> {
+    let namespace = match end {
+        Endpoint::Workload(w) => w.namespace,
+        Endpoint::Namespace(n) => n,
+        Endpoint::Cidr(_) | Endpoint::AllManaged => return None,
+    };
+    namespace.selector.is_some().then(|| {
+        format!(
+            "{} is selected by labels; verify.sh probes only namespaces the policies name",
+            namespace.describe()
+        )
+    })
+}
+
 /// The probes for `cluster`, in a deterministic order: declared flows, reversed flows,
 /// managed workloads to each other, the unlabelled pod to each, then the private address.
 pub fn plan_probes(cluster: &Cluster) -> VerifyPlan {
@@ -216,8 +232,10 @@ impl<'a> Planner<'a> {
         Target {
             id: format!("{}/{}", workload.namespace.name, workload.name),
             selector: workload.kubectl_selector(),
-            class: self.pod_classes
-                [&(workload.namespace.name.to_owned(), workload.name.to_owned())],
+            class: self.pod_classes[&(
+                workload.namespace.representative().name,
+                workload.name.to_owned(),
+            )],
             ports: workload.ports.to_vec(),
             managed: workload.namespace.managed,
         }
@@ -240,7 +258,7 @@ impl<'a> Planner<'a> {
                 selector: String::new(),
                 class: self
                     .analysis
-                    .class_of_other_pod(namespace.name)
+                    .class_of_other_pod(&namespace.representative().name)
                     .expect("every namespace of the cluster is in the model's topology"),
                 ports: Vec::new(),
                 managed: namespace.managed,
@@ -280,7 +298,7 @@ impl<'a> Planner<'a> {
                 "the destination is the CIDR {}; verify.sh never probes outside the cluster",
                 c.ident
             )),
-            _ => None,
+            _ => [&flow.from, &flow.to].into_iter().find_map(selected_by_labels),
         };
         for range in flow.ports {
             let flow_why = if range.is_single() {
