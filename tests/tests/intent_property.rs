@@ -1,11 +1,18 @@
 //! The law the tool rests on, over many random clusters: what the emitted YAML allows,
 //! read back from text and evaluated with Kubernetes semantics, is exactly what the model
 //! declares, on each side of every pair. proptest shrinks a failure to a minimal cluster.
+//!
+//! Each cluster is proven twice: on the model's own topology (one pod per workload, as
+//! `emit` proves), and on a topology drawn independently of the selectors: namespaces with
+//! random labels, including ones no policy names, and in each namespace a pod for every
+//! combination of the pod label pool, so that a selector that is too wide or too narrow
+//! meets a pod or namespace it gets wrong.
 
 use proptest::prelude::*;
+use zero_trust::eval::{Analysis, NamespaceInfo, PodInfo, Topology};
 use zero_trust::model::{
     AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
-    Workload,
+    Selector, Workload,
 };
 use zero_trust::{Cluster, PortRange, Protocol};
 
@@ -13,6 +20,9 @@ use zero_trust::{Cluster, PortRange, Protocol};
 #[derive(Clone, Debug)]
 struct Spec {
     namespaces: Vec<NamespaceSpec>,
+    /// Per namespace of the independent topology (the declared ones by name, then
+    /// `EXTRA_NAMESPACES`): its labels from `NAMESPACE_LABEL_KEYS` and `LABEL_VALUES`.
+    namespace_labels: Vec<Vec<(usize, usize)>>,
     cidrs: Vec<usize>,
     flows: Vec<(usize, usize, Vec<usize>)>,
 }
@@ -20,6 +30,9 @@ struct Spec {
 #[derive(Clone, Debug)]
 struct NamespaceSpec {
     managed: bool,
+    /// `external namespaces` (never managed): requirements on `NAMESPACE_LABEL_KEYS`, or
+    /// on the name label with `NAME_LISTS`; empty selects every namespace.
+    selector: Option<Vec<(usize, Requirement)>>,
     /// Each workload's selector, one requirement per key, keys and values from a small
     /// pool so selectors overlap.
     workloads: Vec<Vec<(usize, Requirement)>>,
@@ -37,6 +50,13 @@ enum Requirement {
 }
 
 const LABEL_KEYS: [&str; 3] = ["app", "tier", "canary"];
+/// Namespace label keys; the last is the name label the API server sets, whose
+/// requirements take their values from `NAME_LISTS`.
+const NAMESPACE_LABEL_KEYS: [&str; 3] = ["team", "env", "kubernetes.io/metadata.name"];
+const NAME_KEY: usize = 2;
+const NAME_LISTS: [&[&str]; 3] = [&["ns0"], &["ns1", "x0"], &["x1"]];
+/// Namespaces of the independent topology that no policy names.
+const EXTRA_NAMESPACES: [&str; 2] = ["x0", "x1"];
 const LABEL_VALUES: [&str; 2] = ["a", "b"];
 const VALUE_LISTS: [&[&str]; 3] = [&["a"], &["b"], &["a", "b"]];
 /// Each a declared cidr: one block, or both families under one name.
@@ -127,11 +147,27 @@ fn spec() -> impl Strategy<Value = Spec> {
         1 => Just(Requirement::Exists),
         1 => Just(Requirement::DoesNotExist),
     ];
-    let labels = prop::collection::btree_map(0..LABEL_KEYS.len(), requirement, 1..=2)
+    let labels = prop::collection::btree_map(0..LABEL_KEYS.len(), requirement.clone(), 1..=2)
         .prop_map(|labels| labels.into_iter().collect::<Vec<_>>());
-    let namespace = (any::<bool>(), prop::collection::vec(labels, 0..4))
-        .prop_map(|(managed, workloads)| NamespaceSpec { managed, workloads });
+    let namespace_selector =
+        prop::collection::btree_map(0..NAMESPACE_LABEL_KEYS.len(), requirement, 0..=2)
+            .prop_map(|labels| labels.into_iter().collect::<Vec<_>>());
+    let namespace = (
+        0..3u8,
+        namespace_selector,
+        prop::collection::vec(labels, 0..4),
+    )
+        .prop_map(|(kind, selector, workloads)| NamespaceSpec {
+            managed: kind == 0,
+            selector: (kind == 2).then_some(selector),
+            workloads,
+        });
     let namespaces = prop::collection::vec(namespace, 1..5);
+    let namespace_labels = prop::collection::vec(
+        prop::collection::btree_map(0..NAME_KEY, 0..LABEL_VALUES.len(), 0..=2)
+            .prop_map(|labels| labels.into_iter().collect::<Vec<_>>()),
+        5 + EXTRA_NAMESPACES.len(),
+    );
     let cidrs =
         prop::collection::btree_set(0..CIDRS.len(), 0..3).prop_map(|c| c.into_iter().collect());
     let flows = prop::collection::vec(
@@ -142,19 +178,22 @@ fn spec() -> impl Strategy<Value = Spec> {
         ),
         0..12,
     );
-    (namespaces, cidrs, flows).prop_map(|(namespaces, cidrs, flows)| {
-        let mut spec = Spec {
-            namespaces,
-            cidrs,
-            flows: Vec::new(),
-        };
-        let ends = spec.end_count();
-        spec.flows = flows
-            .into_iter()
-            .map(|(a, b, ports)| (a.index(ends), b.index(ends), ports.into_iter().collect()))
-            .collect();
-        spec
-    })
+    (namespaces, namespace_labels, cidrs, flows).prop_map(
+        |(namespaces, namespace_labels, cidrs, flows)| {
+            let mut spec = Spec {
+                namespaces,
+                namespace_labels,
+                cidrs,
+                flows: Vec::new(),
+            };
+            let ends = spec.end_count();
+            spec.flows = flows
+                .into_iter()
+                .map(|(a, b, ports)| (a.index(ends), b.index(ends), ports.into_iter().collect()))
+                .collect();
+            spec
+        },
+    )
 }
 
 impl Spec {
@@ -180,51 +219,148 @@ fn leak_str(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
 
+/// A selector of requirements; `equals` gives the key and value of an `Equals`, `lists`
+/// the value lists of a key.
+fn selector(
+    requirements: &[(usize, Requirement)],
+    equals: impl Fn(usize, &Requirement) -> (&'static str, &'static str),
+    lists: impl Fn(usize) -> &'static [&'static [&'static str]; 3],
+) -> Selector {
+    let mut labels = Vec::new();
+    let mut expressions = Vec::new();
+    for (key, requirement) in requirements {
+        let (name, value) = equals(*key, requirement);
+        let (operator, values) = match requirement {
+            Requirement::Equals(_) => {
+                labels.push(Label { key: name, value });
+                continue;
+            }
+            Requirement::In(l) => (Operator::In, lists(*key)[*l]),
+            Requirement::NotIn(l) => (Operator::NotIn, lists(*key)[*l]),
+            Requirement::Exists => (Operator::Exists, &[][..]),
+            Requirement::DoesNotExist => (Operator::DoesNotExist, &[][..]),
+        };
+        expressions.push(Expression {
+            key: name,
+            operator,
+            values,
+        });
+    }
+    Selector {
+        labels: leak_slice(labels),
+        expressions: leak_slice(expressions),
+    }
+}
+
+fn selector_of_pods(requirements: &[(usize, Requirement)]) -> Selector {
+    selector(
+        requirements,
+        |key, requirement| match requirement {
+            Requirement::Equals(v) => (LABEL_KEYS[key], LABEL_VALUES[*v]),
+            _ => (LABEL_KEYS[key], ""),
+        },
+        |_| &VALUE_LISTS,
+    )
+}
+
+/// The independent topology: every declared namespace by name and the extra ones, with
+/// the spec's labels, and in each a pod for every combination of the pod label pool.
+fn independent_topology(spec: &Spec) -> Topology {
+    let names = (0..spec.namespaces.len())
+        .map(|n| format!("ns{n}"))
+        .chain(EXTRA_NAMESPACES.iter().map(|n| (*n).to_owned()));
+    let namespaces: Vec<NamespaceInfo> = names
+        .zip(&spec.namespace_labels)
+        .map(|(name, labels)| NamespaceInfo {
+            name,
+            labels: labels
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        NAMESPACE_LABEL_KEYS[*k].to_owned(),
+                        LABEL_VALUES[*v].to_owned(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let mut combinations: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+    for key in LABEL_KEYS {
+        combinations = combinations
+            .into_iter()
+            .flat_map(|labels| {
+                let absent = labels.clone();
+                LABEL_VALUES
+                    .iter()
+                    .map(move |value| {
+                        let mut labels = labels.clone();
+                        labels.push((key, *value));
+                        labels
+                    })
+                    .chain([absent])
+            })
+            .collect();
+    }
+    let pods = namespaces
+        .iter()
+        .flat_map(|namespace| {
+            combinations
+                .iter()
+                .enumerate()
+                .map(|(i, labels)| PodInfo::new(&namespace.name, &format!("pod{i}"), labels))
+        })
+        .collect();
+    Topology { namespaces, pods }
+}
+
 /// The model the spec describes, skipping flows the macro would reject.
 fn build(spec: &Spec) -> Cluster {
     let mut ends = vec![Endpoint::AllManaged];
     let mut namespaces = Vec::new();
     let mut workloads = Vec::new();
     for (n, ns) in spec.namespaces.iter().enumerate() {
+        let selector = ns.selector.as_ref().map(|requirements| {
+            selector(
+                requirements,
+                |key, requirement| match (key, requirement) {
+                    (NAME_KEY, Requirement::Equals(v)) => {
+                        (NAMESPACE_LABEL_KEYS[key], NAME_LISTS[*v][0])
+                    }
+                    (NAME_KEY, _) => (NAMESPACE_LABEL_KEYS[key], ""),
+                    (_, Requirement::Equals(v)) => (NAMESPACE_LABEL_KEYS[key], LABEL_VALUES[*v]),
+                    _ => (NAMESPACE_LABEL_KEYS[key], ""),
+                },
+                |key| {
+                    if key == NAME_KEY {
+                        &NAME_LISTS
+                    } else {
+                        &VALUE_LISTS
+                    }
+                },
+            )
+        });
+        // The API server sets the name label on every namespace: a selector requiring
+        // its absence matches none, which the macro refuses.
+        let denies_name = ns.selector.iter().flatten().any(|(key, requirement)| {
+            *key == NAME_KEY && matches!(requirement, Requirement::DoesNotExist)
+        });
         let namespace = leak(Namespace {
             ident: leak_str(format!("ns{n}")),
             name: leak_str(format!("ns{n}")),
-            managed: ns.managed,
+            managed: ns.managed && selector.is_none(),
             ports: &[],
-            selector: None,
+            selector: selector.filter(|_| !denies_name),
         });
         namespaces.push(namespace);
         ends.push(Endpoint::Namespace(namespace));
         for (w, labels) in ns.workloads.iter().enumerate() {
-            let mut selector = Vec::new();
-            let mut expressions = Vec::new();
-            for (key, requirement) in labels {
-                let key = LABEL_KEYS[*key];
-                let (operator, values) = match requirement {
-                    Requirement::Equals(v) => {
-                        selector.push(Label {
-                            key,
-                            value: LABEL_VALUES[*v],
-                        });
-                        continue;
-                    }
-                    Requirement::In(l) => (Operator::In, VALUE_LISTS[*l]),
-                    Requirement::NotIn(l) => (Operator::NotIn, VALUE_LISTS[*l]),
-                    Requirement::Exists => (Operator::Exists, &[][..]),
-                    Requirement::DoesNotExist => (Operator::DoesNotExist, &[][..]),
-                };
-                expressions.push(Expression {
-                    key,
-                    operator,
-                    values,
-                });
-            }
+            let pods = selector_of_pods(labels);
             let workload = leak(Workload {
                 ident: leak_str(format!("w{n}_{w}")),
                 name: leak_str(format!("w{w}")),
                 namespace,
-                selector: leak_slice(selector),
-                expressions: leak_slice(expressions),
+                selector: pods.labels,
+                expressions: pods.expressions,
                 ports: &[],
             });
             workloads.push(workload);
@@ -284,5 +420,10 @@ proptest! {
         }
         let proof = zero_trust::verify::prove_emitted(&cluster, dir.path());
         prop_assert!(proof.is_ok(), "{:#?}", proof.unwrap_err());
+
+        let policies = zero_trust::workloads::emitted_policies(&emitted.files).expect("reads");
+        let analysis = Analysis::from_parts(&policies, &independent_topology(&spec)).expect("compiles");
+        let mismatches = zero_trust::verify::check_intent(&cluster, &analysis);
+        prop_assert!(mismatches.is_empty(), "{:#?}", mismatches);
     }
 }

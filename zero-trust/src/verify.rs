@@ -320,7 +320,11 @@ impl<'a> Matcher<'a> {
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect(),
             };
-            let named = cluster.namespaces.get(name).copied().filter(|n| n.selector.is_none());
+            let named = cluster
+                .namespaces
+                .get(name)
+                .copied()
+                .filter(|n| n.selector.is_none());
             let selecting = named.into_iter().chain(
                 by_labels
                     .iter()

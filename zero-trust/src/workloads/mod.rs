@@ -183,7 +183,14 @@ impl Workloads {
         let with_pods_only = self
             .by_namespace
             .keys()
-            .filter(|name| !self.inputs.topology.namespaces.iter().any(|n| &n.name == *name))
+            .filter(|name| {
+                !self
+                    .inputs
+                    .topology
+                    .namespaces
+                    .iter()
+                    .any(|n| &n.name == *name)
+            })
             .map(|name| (name.as_str(), Vec::new()));
         let mut names: Vec<&str> = declared
             .chain(with_pods_only)

@@ -298,7 +298,9 @@ impl<'a> Planner<'a> {
                 "the destination is the CIDR {}; verify.sh never probes outside the cluster",
                 c.ident
             )),
-            _ => [&flow.from, &flow.to].into_iter().find_map(selected_by_labels),
+            _ => [&flow.from, &flow.to]
+                .into_iter()
+                .find_map(selected_by_labels),
         };
         for range in flow.ports {
             let flow_why = if range.is_single() {
