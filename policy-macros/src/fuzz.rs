@@ -100,6 +100,10 @@ const SPARE: &[&str] = &[
     "[!]",
     "any/tcp",
     "external namespace e {}",
+    "namespaces",
+    "external namespaces s [\"team\" = \"a\"] {}",
+    "external namespaces s [] { w [\"app\" = \"w\"] }",
+    "[!\"kubernetes.io/metadata.name\"]",
 ];
 
 #[test]

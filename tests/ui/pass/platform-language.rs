@@ -1,5 +1,5 @@
-// The language for real platforms: `any`, external ends declared without ports, and
-// set-based selectors.
+// The language for real platforms: `any`, external ends declared without ports,
+// set-based selectors, and namespaces selected by labels.
 use zero_trust::zero_trust;
 
 zero_trust! {
@@ -14,6 +14,12 @@ zero_trust! {
     external namespace partners {
         partner_api ["app" = "partner-api"]
     }
+    /// Every namespace of the payments team.
+    external namespaces payments ["team" = "payments"] { payments_api ["app" = "api"]: 8443 }
+    external namespaces monitoring ["kubernetes.io/metadata.name" in ["monitoring", "observability"]] {
+        prometheus ["app.kubernetes.io/name" = "prometheus"]
+    }
+    external namespaces everywhere [] {}
     cidr partner_net = "203.0.113.0/24";
     /// The internet, both families.
     cidr internet = "0.0.0.0/0" except "10.0.0.0/8", "172.16.0.0/12"; "::/0" except "fc00::/7";
@@ -28,6 +34,10 @@ zero_trust! {
     partners -> web:8080;
     web -> internet:443;
     web -> api:http, metrics;
+    payments -> web:8080;
+    batch -> payments_api:8443;
+    prometheus -> *:any/tcp;
+    everywhere -> api:http;
 }
 
 fn main() {}
