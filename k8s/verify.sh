@@ -28,6 +28,7 @@ set -euo pipefail
 named_namespaces=(
   ingress-nginx
   kube-system
+  monitoring
   prod-api
   prod-auth
   prod-database
@@ -41,6 +42,7 @@ default_probe_namespace=default
 declare -A selector_of=(
   [ingress-nginx/controller]=app.kubernetes.io/name=ingress-nginx
   [kube-system/kube-dns]=k8s-app=kube-dns
+  [monitoring/prometheus]=app.kubernetes.io/name=prometheus
   [prod-api/main-api]=app=main-api
   [prod-auth/auth-service]=app=auth-service
   ['prod-database/*']=''
@@ -78,6 +80,7 @@ probes=(
   'open skip shop/my-app partner_service 443/tcp the destination is the CIDR partner_service; verify.sh never probes outside the cluster (declared: my_app -> partner_service:443)'
   'open tcp shop/my-app prod-database/* 5432/tcp declared: my_app -> prod_database:5432, 6379'
   'open tcp shop/my-app prod-database/* 6379/tcp declared: my_app -> prod_database:5432, 6379'
+  'open skip monitoring/prometheus shop/my-app 9090/tcp monitoring (namespaces kubernetes.io/metadata.name in (monitoring,observability)) is selected by labels; verify.sh probes only namespaces the policies name (declared: prometheus -> my_app:9090)'
   'closed tcp prod-auth/auth-service prod-api/main-api 3000/tcp reverse of main_api -> auth_service:8080'
   'closed tcp prod-image/image-service prod-api/main-api 3000/tcp reverse of main_api -> image_service:5000'
   'closed tcp prod-storage/minio prod-image/image-service 5000/tcp reverse of image_service -> prod_storage:9000'

@@ -393,6 +393,7 @@ pub fn namespace_node(name: &str, label: String) -> Node {
 
 fn namespace_label(cluster: &Cluster, namespace: &str) -> String {
     match cluster.namespaces.get(namespace) {
+        Some(n) if n.selector.is_some() => format!("{} (external)", n.describe()),
         Some(n) if !n.managed => format!("{namespace} (external)"),
         _ => namespace.to_owned(),
     }

@@ -83,7 +83,11 @@ fn index(cluster: &Cluster, flows: &[&Flow]) -> String {
         } else {
             "external: on its neighbours' pages".to_owned()
         };
-        let _ = writeln!(text, "| `{name}` | {flows_in} | {flows_out} | {page} |");
+        let _ = writeln!(
+            text,
+            "| `{}` | {flows_in} | {flows_out} | {page} |",
+            namespace.describe()
+        );
     }
     let everywhere: Vec<&Flow> = flows
         .iter()
@@ -186,8 +190,11 @@ fn ports_by_protocol(ports: &[PortRange]) -> BTreeMap<Protocol, String> {
 
 fn describe(end: &Endpoint) -> String {
     match end {
+        Endpoint::Workload(w) if w.namespace.selector.is_some() => {
+            format!("`{}` in `{}`", w.name, w.namespace.describe())
+        }
         Endpoint::Workload(w) => format!("`{}/{}`", w.namespace.name, w.name),
-        Endpoint::Namespace(n) => format!("every pod of `{}`", n.name),
+        Endpoint::Namespace(n) => format!("every pod of `{}`", n.describe()),
         Endpoint::Cidr(c) => format!("`{}` ({})", c.ident, c.describe()),
         Endpoint::AllManaged => "every managed pod".to_owned(),
     }
