@@ -128,7 +128,10 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
     workload_name_is_not_reserved(&decl.ident, &name, errors);
     let (labels, expressions) = match &decl.labels {
         None => (vec![("app".to_owned(), name.clone())], Vec::new()),
-        Some(labels) => check_selector(labels, Selects::Pods, errors),
+        Some(labels) => {
+            let selector = check_selector(labels, Selects::Pods, errors);
+            (selector.labels, selector.expressions)
+        }
     };
     let ports = check_ports(&decl.ports, &|_| None, errors);
     ports_are_listed_once(&ports, errors);

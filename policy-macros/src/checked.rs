@@ -23,7 +23,7 @@ pub struct CheckedNamespace<'a> {
     pub name: String,
     pub managed: bool,
     /// `external namespaces`: the `matchLabels` and `matchExpressions` of the namespaces.
-    pub selector: Option<(Vec<(String, String)>, Vec<CheckedExpression>)>,
+    pub selector: Option<CheckedSelector>,
     pub workloads: Vec<CheckedWorkload<'a>>,
     /// Every port a workload of the namespace listens on.
     pub ports: Vec<PortRange>,
@@ -70,6 +70,12 @@ pub enum LocalKind {
     Namespace,
     Workload,
     Cidr,
+}
+
+/// A label selector's `matchLabels` and `matchExpressions`.
+pub struct CheckedSelector {
+    pub labels: Vec<(String, String)>,
+    pub expressions: Vec<CheckedExpression>,
 }
 
 /// A `matchExpressions` requirement; `operator` is the name of the API's operator and of

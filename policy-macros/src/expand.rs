@@ -43,8 +43,8 @@ pub fn expand(checked: &Checked) -> TokenStream {
         let docs = doc_attribute(&namespace.docs);
         let selector = match &namespace.selector {
             None => quote!(::core::option::Option::None),
-            Some((labels, expressions)) => {
-                let (labels, expressions) = selector_parts(labels, expressions);
+            Some(selector) => {
+                let (labels, expressions) = selector_parts(&selector.labels, &selector.expressions);
                 quote!(::core::option::Option::Some(::zero_trust::__private::Selector {
                     labels: #labels, expressions: #expressions,
                 }))

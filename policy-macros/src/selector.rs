@@ -10,7 +10,7 @@ use syn::LitStr;
 use zero_trust_rules::{NAMESPACE_NAME_LABEL, check_label_key, check_label_value};
 
 use crate::ast::{LabelDecl, LabelMatch, Labels};
-use crate::checked::CheckedExpression;
+use crate::checked::{CheckedExpression, CheckedSelector};
 use crate::ctxt::{Errors, SpanRange};
 
 /// What a selector selects.
@@ -23,11 +23,7 @@ pub enum Selects {
 }
 
 /// The checked selector: its `matchLabels` and its `matchExpressions`.
-pub fn check_selector(
-    labels: &Labels,
-    selects: Selects,
-    errors: &mut Errors,
-) -> (Vec<(String, String)>, Vec<CheckedExpression>) {
+pub fn check_selector(labels: &Labels, selects: Selects, errors: &mut Errors) -> CheckedSelector {
     match selects {
         Selects::Pods => selector_is_not_empty(labels, errors),
         Selects::Namespaces => namespace_name_label_is_not_denied(labels, errors),
@@ -62,7 +58,10 @@ pub fn check_selector(
         }
     }
     each_key_is_constrained_once(labels, errors);
-    (match_labels, expressions)
+    CheckedSelector {
+        labels: match_labels,
+        expressions,
+    }
 }
 
 /// Rule: a workload's selector names at least one requirement; `[]` would select every

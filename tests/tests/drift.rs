@@ -136,6 +136,7 @@ fn a_clean_cluster_has_no_finding_no_mismatch_and_no_drift() {
             "shop/deployment/my-app",
             "shop/deployment/allowed-source",
             "shop/deployment/allowed-destination",
+            "monitoring/statefulset/prometheus",
         ]
     );
     assert_eq!(check(&cluster, &workloads, Mode::Cluster), []);

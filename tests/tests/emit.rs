@@ -25,7 +25,7 @@ fn committed_k8s_matches_the_guides_cluster() {
             "k8s/{name} is stale; run `cargo xtask emit`"
         );
     }
-    assert_eq!(emitted.summary.flows, 10);
+    assert_eq!(emitted.summary.flows, 11);
     assert_eq!(emitted.summary.managed_namespaces, 5);
 }
 

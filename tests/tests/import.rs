@@ -2,8 +2,8 @@
 //! report says exactly what the translation changes.
 //!
 //! The guide's own YAML (`tests/fixtures/import/guide.yaml`) is imported twice: as it is,
-//! where its custom `name` namespace label cannot be written and is reported, and with
-//! `--namespace-label name`. The code of the second is committed in `src/imported_guide/`
+//! where each custom `name` namespace selector becomes namespaces selected by that label
+//! (exact, and reported), and with `--namespace-label name`. The code of the second is committed in `src/imported_guide/`
 //! and compiled with this crate, so the test also shows that the written code compiles
 //! and emits what the import proved. Refresh it after a deliberate change with
 //! `ZT_BLESS=1 cargo test -p zero-trust-tests --test import`, then read the diff.
@@ -46,67 +46,63 @@ fn report_text(imported: &Imported) -> String {
 }
 
 #[test]
-fn the_guide_as_written_names_its_custom_namespace_label_and_what_it_costs() {
+fn the_guide_as_written_imports_exactly_with_its_custom_namespace_label() {
     let imported = import_with(&guide(), None);
     let report = report_text(&imported);
-    let hint = "selects namespaces by label, which `zero_trust!` cannot write yet; if every namespace carries `name` set to its own name, pass `--namespace-label name`";
-    for (policy, field) in [
-        (
-            "prod-api/allow-ingress-from-nginx",
-            "spec.ingress[0].from[0]",
-        ),
-        (
-            "prod-api/allow-egress-to-auth-service",
-            "spec.egress[0].to[0]",
-        ),
-        (
-            "prod-api/allow-egress-to-image-service",
-            "spec.egress[0].to[0]",
-        ),
-        (
-            "prod-auth/allow-ingress-from-main-api",
-            "spec.ingress[0].from[0]",
-        ),
-        (
-            "prod-image/allow-ingress-from-main-api",
-            "spec.ingress[0].from[0]",
-        ),
-        ("prod-image/allow-egress-to-minio", "spec.egress[0].to[0]"),
+    // Each `name: <ns>` selector becomes namespaces selected by that label, which is
+    // exactly what the input says; the report names the label and the alternative.
+    for (namespace, ident) in [
+        ("ingress-nginx", "ingress_nginx_namespaces"),
+        ("prod-api", "prod_api_namespaces"),
+        ("prod-auth", "prod_auth_namespaces"),
+        ("prod-image", "prod_image_namespaces"),
+        ("prod-storage", "prod_storage_namespaces"),
     ] {
-        assert!(
-            report
-                .lines()
-                .any(|line| line.starts_with(&format!("left out: {policy} ("))
-                    && line.contains(&format!("{field}: `namespaceSelector` name="))
-                    && line.ends_with(hint)),
-            "{policy} {field} is not reported as left out:\n{report}"
+        let note = format!(
+            "note: the namespaces `[name={namespace}]` are selected by labels, so they are imported as `external namespaces {ident}`: the code, like the input, writes nothing into them and selects them by those labels; if every namespace carries `name` set to its own name, `--namespace-label name` imports them as the namespaces they name\n"
         );
+        assert!(report.contains(&note), "{note}is not in:\n{report}");
     }
     assert!(
-        report.contains(
-            "lost, because a rule that allowed it cannot be written in `zero_trust!` (see \"left out\"):\n  [name=ingress-nginx]/<any other pod> -> prod-api/[app=main-api]: 3000/tcp\n"
-        ),
+        report.ends_with("no difference: the code allows exactly what the input allowed\n"),
         "{report}"
     );
-    assert!(!imported.report.is_exact());
+    assert!(!report.contains("left out"), "{report}");
+    assert!(imported.report.is_exact());
+    let shared = &imported.files["shared.rs"];
+    assert!(
+        shared.contains("    external namespaces prod_auth_namespaces [\"name\" = \"prod-auth\"] {\n        prod_auth_namespaces_auth_service as \"auth-service\": 8080\n    }\n"),
+        "{shared}"
+    );
 }
 
+/// The two committed imports of the guide: as written, and with `--namespace-label name`.
+const COMMITTED: [(&str, Option<&str>); 2] = [
+    ("tests/src/imported_guide_as_written", None),
+    ("tests/src/imported_guide", Some("name")),
+];
+
 #[test]
-fn the_guide_with_its_name_label_imports_to_the_committed_code() {
-    let imported = import_with(&guide(), Some("name"));
-    let committed = root().join("tests/src/imported_guide");
-    if std::env::var_os("ZT_BLESS").is_some() {
-        std::fs::create_dir_all(&committed).expect("creates");
+fn the_guide_imports_to_the_committed_code() {
+    for (folder, namespace_label) in COMMITTED {
+        let imported = import_with(&guide(), namespace_label);
+        let committed = root().join(folder);
+        if std::env::var_os("ZT_BLESS").is_some() {
+            std::fs::create_dir_all(&committed).expect("creates");
+            for (name, text) in &imported.files {
+                std::fs::write(committed.join(name), text).expect("writes");
+            }
+        }
         for (name, text) in &imported.files {
-            std::fs::write(committed.join(name), text).expect("writes");
+            let on_disk = std::fs::read_to_string(committed.join(name))
+                .unwrap_or_else(|e| panic!("{folder}/{name}: {e}; refresh with ZT_BLESS=1"));
+            assert_eq!(
+                &on_disk, text,
+                "{folder}/{name} differs; refresh with ZT_BLESS=1"
+            );
         }
     }
-    for (name, text) in &imported.files {
-        let on_disk = std::fs::read_to_string(committed.join(name))
-            .unwrap_or_else(|e| panic!("{name}: {e}; refresh with ZT_BLESS=1"));
-        assert_eq!(&on_disk, text, "{name} differs; refresh with ZT_BLESS=1");
-    }
-    let report = report_text(&imported);
+    let report = report_text(&import_with(&guide(), Some("name")));
     assert!(
         report.starts_with("assumed: every namespace carries the label `name` set to its own name, so a selector on `name` names one namespace (zero-trust selects it by `kubernetes.io/metadata.name`)\n"),
         "{report}"
@@ -117,18 +113,25 @@ fn the_guide_with_its_name_label_imports_to_the_committed_code() {
 /// YAML the import evaluated for its report.
 #[test]
 fn the_committed_guide_code_emits_what_the_import_proved() {
-    let cluster = Cluster::assemble(zero_trust_tests::imported_guide::PARTS).expect("assembles");
-    let emitted = emit(&cluster).expect("renders").files;
-    let imported = import_with(&guide(), Some("name"));
-    assert_eq!(
-        emitted.keys().collect::<Vec<_>>(),
-        imported.emitted.keys().collect::<Vec<_>>()
-    );
-    for (name, text) in &emitted {
-        assert!(
-            *text == imported.emitted[name],
-            "{name} differs between the committed code and the import's proof"
+    let parts = [
+        zero_trust_tests::imported_guide_as_written::PARTS,
+        zero_trust_tests::imported_guide::PARTS,
+    ];
+    for ((folder, namespace_label), parts) in COMMITTED.into_iter().zip(parts) {
+        let cluster = Cluster::assemble(parts).expect("assembles");
+        let emitted = emit(&cluster).expect("renders").files;
+        let imported = import_with(&guide(), namespace_label);
+        assert_eq!(
+            emitted.keys().collect::<Vec<_>>(),
+            imported.emitted.keys().collect::<Vec<_>>(),
+            "{folder}"
         );
+        for (name, text) in &emitted {
+            assert!(
+                *text == imported.emitted[name],
+                "{name} differs between the code in {folder} and the import's proof"
+            );
+        }
     }
 }
 

@@ -229,6 +229,9 @@ fn a_namespace_the_manifests_lack_is_a_warning() {
             "warning: namespace `kube-system` of the policies is not in the manifests, so no pod \
              of it could be checked; add its Namespace and workloads to the manifests, or fix \
              its name in policies/",
+            "warning: no namespace of the manifests matches monitoring (namespaces \
+             kubernetes.io/metadata.name in (monitoring,observability)), so its flows reach no \
+             pod yet; label the namespaces it stands for, or fix its selector in policies/",
             "warning: namespace `prod-auth` of the policies is not in the manifests, so no pod \
              of it could be checked; add its Namespace and workloads to the manifests, or fix \
              its name in policies/",

@@ -6,21 +6,52 @@
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::model::{
-    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Workload, leak,
-    leak_slice, leak_str,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Selector,
+    Workload, leak, leak_slice, leak_str,
 };
+use zero_trust_rules::kubernetes_name_of;
 
 use super::decls::{Declarations, EndRef, FileOf};
-use super::plan::merge;
+use super::plan::{PodSelector, merge};
+
+/// A selector of the imported code as the model's.
+fn model_selector(selector: &PodSelector) -> Selector {
+    let labels = selector
+        .labels
+        .iter()
+        .map(|(key, value)| Label {
+            key: leak_str(key),
+            value: leak_str(value),
+        })
+        .collect();
+    let expressions = selector
+        .expressions
+        .iter()
+        .map(|(key, operator, values)| Expression {
+            key: leak_str(key),
+            operator: *operator,
+            values: leak_slice(values.iter().map(|v| leak_str(v)).collect()),
+        })
+        .collect();
+    Selector {
+        labels: leak_slice(labels),
+        expressions: leak_slice(expressions),
+    }
+}
 
 /// The cluster the imported code declares.
 pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
     let mut namespaces = Vec::new();
     let mut workloads = Vec::new();
     for namespace in &decls.namespaces {
+        // As the macro names namespaces selected by labels: after the identifier.
+        let name = match &namespace.selector {
+            Some(_) => kubernetes_name_of(&namespace.ident),
+            None => namespace.name.clone(),
+        };
         let ns: &'static Namespace = leak(Namespace {
             ident: leak_str(&namespace.ident),
-            name: leak_str(&namespace.name),
+            name: leak_str(&name),
             managed: namespace.managed,
             ports: leak_slice(merge(
                 namespace
@@ -28,37 +59,19 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                     .iter()
                     .flat_map(|w| w.ports.iter().copied()),
             )),
-            selector: None,
+            selector: namespace.selector.as_ref().map(model_selector),
         });
         let declared: Vec<&'static Workload> = namespace
             .workloads
             .iter()
             .map(|workload| {
-                let selector = workload
-                    .selector
-                    .labels
-                    .iter()
-                    .map(|(key, value)| Label {
-                        key: leak_str(key),
-                        value: leak_str(value),
-                    })
-                    .collect();
-                let expressions = workload
-                    .selector
-                    .expressions
-                    .iter()
-                    .map(|(key, operator, values)| Expression {
-                        key: leak_str(key),
-                        operator: *operator,
-                        values: leak_slice(values.iter().map(|v| leak_str(v)).collect()),
-                    })
-                    .collect();
+                let selector = model_selector(&workload.selector);
                 leak(Workload {
                     ident: leak_str(&workload.ident),
                     name: leak_str(&workload.name()),
                     namespace: ns,
-                    selector: leak_slice(selector),
-                    expressions: leak_slice(expressions),
+                    selector: selector.labels,
+                    expressions: selector.expressions,
                     ports: leak_slice(workload.ports.clone()),
                 })
             })

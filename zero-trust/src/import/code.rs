@@ -114,17 +114,27 @@ impl Block<'_> {
 }
 
 fn namespace_text(namespace: &NamespaceDecl) -> String {
-    let keyword = if namespace.managed {
-        "namespace"
-    } else {
-        "external namespace"
+    let head = match (&namespace.selector, namespace.managed) {
+        (Some(selector), _) => format!(
+            "external namespaces {} [{}]",
+            namespace.ident,
+            selector_text(selector)
+        ),
+        (None, managed) => {
+            let keyword = if managed {
+                "namespace"
+            } else {
+                "external namespace"
+            };
+            let rename = if kubernetes_name_of(&namespace.ident) == namespace.name {
+                String::new()
+            } else {
+                format!(" as {:?}", namespace.name)
+            };
+            format!("{keyword} {}{rename}", namespace.ident)
+        }
     };
-    let rename = if kubernetes_name_of(&namespace.ident) == namespace.name {
-        String::new()
-    } else {
-        format!(" as {:?}", namespace.name)
-    };
-    let mut text = format!("    {keyword} {}{rename} {{", namespace.ident);
+    let mut text = format!("    {head} {{");
     if namespace.workloads.is_empty() {
         text.push_str("}\n");
         return text;

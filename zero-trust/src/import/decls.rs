@@ -33,9 +33,12 @@ pub struct Listener {
 
 #[derive(Clone, Debug)]
 pub struct NamespaceDecl {
+    /// Its Kubernetes name, or for namespaces selected by labels the plan's key for them.
     pub name: String,
     pub ident: String,
     pub managed: bool,
+    /// `external namespaces`: the labels that select them.
+    pub selector: Option<PodSelector>,
     pub workloads: Vec<WorkloadDecl>,
 }
 
@@ -147,14 +150,25 @@ impl Declarations {
         }
         let mut namespaces: Vec<NamespaceDecl> = namespace_names
             .iter()
-            .map(|name| NamespaceDecl {
-                name: name.clone(),
-                ident: names.claim(&identifier(name), "ns"),
-                managed: plan.managed.contains(name),
-                workloads: Vec::new(),
+            .map(|name| {
+                let selector = plan.selected.get(name).cloned();
+                let wanted = match &selector {
+                    Some(selector) => selected_ident(selector),
+                    None => identifier(name),
+                };
+                NamespaceDecl {
+                    name: name.clone(),
+                    ident: names.claim(&wanted, "ns"),
+                    managed: plan.managed.contains(name),
+                    selector,
+                    workloads: Vec::new(),
+                }
             })
             .collect();
-        for namespace in &mut namespaces {
+        // Workloads of managed namespaces get the plain identifiers; the others yield.
+        let mut by_claim: Vec<&mut NamespaceDecl> = namespaces.iter_mut().collect();
+        by_claim.sort_by_key(|n| !n.managed);
+        for namespace in by_claim {
             for selector in workload_selectors
                 .remove(&namespace.name)
                 .unwrap_or_default()
@@ -549,6 +563,15 @@ fn workload_ident(selector: &PodSelector) -> String {
         Some((key, _, values)) => identifier(&format!("{key} {}", values.join(" "))),
         None => "workload".to_owned(),
     }
+}
+
+/// Namespaces selected by labels are named after the selector, as workloads are:
+/// `payments_namespaces` for `team: payments`, `every_namespace` for `{}`.
+fn selected_ident(selector: &PodSelector) -> String {
+    if selector.labels.is_empty() && selector.expressions.is_empty() {
+        return "every_namespace".to_owned();
+    }
+    format!("{}_namespaces", workload_ident(selector))
 }
 
 fn cidr_ident(cidr: &IpNet) -> String {

@@ -46,8 +46,20 @@ pub struct Report {
     pub left_out: Vec<Unsupported>,
     /// Namespaces the policies reach that have no policy: imported as external.
     pub unmanaged: Vec<String>,
+    /// Namespaces the policies select by labels: imported as `external namespaces`, with
+    /// a hint where one label may hold the namespace's name.
+    pub selected: Vec<SelectedNote>,
     pub differences: Vec<Difference>,
     pub isolation: Vec<IsolationChange>,
+}
+
+/// Namespaces the input selects by labels (`[team=payments]`), their identifier in the
+/// code, and the label that may hold each namespace's name (a selector on one label).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectedNote {
+    pub key: String,
+    pub ident: String,
+    pub name_label: Option<String>,
 }
 
 impl Report {
@@ -94,8 +106,24 @@ pub fn import(inputs: &Inputs, assumptions: &Assumptions) -> Result<Imported, Ve
     report.unmanaged = decls
         .namespaces
         .iter()
-        .filter(|n| !n.managed)
+        .filter(|n| !n.managed && n.selector.is_none())
         .map(|n| n.name.clone())
+        .collect();
+    report.selected = decls
+        .namespaces
+        .iter()
+        .filter_map(|n| {
+            let selector = n.selector.as_ref()?;
+            let name_label = match (selector.labels.iter().next(), selector.expressions.len()) {
+                (Some((key, _)), 0) if selector.labels.len() == 1 => Some(key.clone()),
+                _ => None,
+            };
+            Some(SelectedNote {
+                key: n.name.clone(),
+                ident: n.ident.clone(),
+                name_label,
+            })
+        })
         .collect();
     let preamble = preamble(&report);
     let files = code::render(&decls, &preamble);
@@ -229,6 +257,20 @@ impl fmt::Display for Report {
                 f,
                 "note: namespace `{namespace}` has no policy in the input, so it is imported as `external namespace` and its pods stay unisolated; to manage it, write `namespace` instead (it then gets a default deny, and the flows to it their ingress halves)"
             )?;
+        }
+        for selected in &self.selected {
+            write!(
+                f,
+                "note: the namespaces `{}` are selected by labels, so they are imported as `external namespaces {}`: the code, like the input, writes nothing into them and selects them by those labels",
+                selected.key, selected.ident
+            )?;
+            match &selected.name_label {
+                Some(label) => writeln!(
+                    f,
+                    "; if every namespace carries `{label}` set to its own name, `--namespace-label {label}` imports them as the namespaces they name"
+                )?,
+                None => writeln!(f)?,
+            }
         }
         for unsupported in &self.left_out {
             writeln!(f, "left out: {unsupported}")?;

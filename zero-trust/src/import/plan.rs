@@ -90,6 +90,9 @@ impl fmt::Display for Unsupported {
 pub struct Plan {
     /// Namespaces that have a policy in the input: `zero_trust!` manages them.
     pub managed: BTreeSet<String>,
+    /// Namespaces selected by labels (`external namespaces`): the key [`End`]s name them
+    /// by ([`selected_key`]), and their selector.
+    pub selected: BTreeMap<String, PodSelector>,
     pub flows: Vec<Flow>,
     pub unsupported: Vec<Unsupported>,
 }
@@ -152,7 +155,10 @@ pub fn plan(inputs: &[Input<'_>], assumptions: &Assumptions) -> Plan {
                     continue;
                 }
                 for (peer_field, peer) in peers(rule, direction, &field) {
-                    let others = match peer.map(|p| peer_ends(&policy.namespace, p, assumptions)) {
+                    let ends = peer.map(|p| {
+                        peer_ends(&policy.namespace, p, assumptions, &mut result.selected)
+                    });
+                    let others = match ends {
                         Some(Ok(ends)) => ends,
                         Some(Err(why)) => {
                             result.unsupported.push(unsupported(peer_field, why));
@@ -216,6 +222,7 @@ fn peer_ends(
     policy_namespace: &str,
     peer: &Peer,
     assumptions: &Assumptions,
+    selected: &mut BTreeMap<String, PodSelector>,
 ) -> Result<Vec<End>, String> {
     match peer {
         Peer::Block(block) => Ok(vec![End::Cidr {
@@ -229,46 +236,78 @@ fn peer_ends(
         Peer::Pods {
             namespaces: NamespaceScope::Selected(namespaces),
             pods,
-        } => named_namespaces(namespaces, assumptions)?
+        } => namespaces_of(namespaces, assumptions, selected)?
             .iter()
             .map(|namespace| pods_end(namespace, pods))
             .collect(),
     }
 }
 
-/// The namespaces a namespace selector names: by `kubernetes.io/metadata.name` (which the
-/// API server sets to the name on every namespace) or by the assumed name label, with one
-/// value (`matchLabels`) or several (`In`).
-fn named_namespaces(selector: &Selector, assumptions: &Assumptions) -> Result<Vec<String>, String> {
+/// The key of namespaces selected by labels among the namespace names of [`End`]s: the
+/// selector in brackets (`[team=payments]`, `[]` for every namespace), which no
+/// namespace name can be.
+pub fn selected_key(selector: &PodSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for (key, operator, values) in &selector.expressions {
+        let values = values.join(",");
+        parts.push(match operator {
+            Operator::In => format!("{key} in ({values})"),
+            Operator::NotIn => format!("{key} notin ({values})"),
+            Operator::Exists => key.clone(),
+            Operator::DoesNotExist => format!("!{key}"),
+        });
+    }
+    format!("[{}]", parts.join(","))
+}
+
+/// The namespaces a namespace selector stands for: those it names by
+/// `kubernetes.io/metadata.name` (which the API server sets to the name on every
+/// namespace) or by the assumed name label, with one value (`matchLabels`) or several
+/// (`In`); else the namespaces its labels select, as one `external namespaces` (recorded
+/// in `selected`), which is exactly what it says.
+fn namespaces_of(
+    selector: &Selector,
+    assumptions: &Assumptions,
+    selected: &mut BTreeMap<String, PodSelector>,
+) -> Result<Vec<String>, String> {
     if let [Requirement::In { key, values }] = selector.requirements()
         && (key == NAMESPACE_NAME_LABEL || assumptions.namespace_label.as_ref() == Some(key))
     {
         return Ok(values.iter().cloned().collect());
     }
-    if selector.selects_everything() {
-        return Err(
-            "`namespaceSelector: {}` selects every namespace, which `zero_trust!` cannot write yet"
-                .to_owned(),
-        );
+    if selector
+        .requirements()
+        .iter()
+        .any(|r| matches!(r, Requirement::DoesNotExist { key } if key == NAMESPACE_NAME_LABEL))
+    {
+        return Err(format!(
+            "`namespaceSelector` {selector} requires namespaces without `{NAMESPACE_NAME_LABEL}`, which the API server sets on every namespace, so it selects none; `zero_trust!` refuses such a selector"
+        ));
     }
-    let hint = match selector.requirements() {
-        [Requirement::In { key, .. }] => format!(
-            "; if every namespace carries `{key}` set to its own name, pass `--namespace-label {key}`"
-        ),
-        _ => String::new(),
-    };
-    Err(format!(
-        "`namespaceSelector` {selector} selects namespaces by label, which `zero_trust!` cannot write yet{hint}"
-    ))
+    let namespaces = dsl_selector(selector, "namespace")?;
+    let key = selected_key(&namespaces);
+    selected.insert(key.clone(), namespaces);
+    Ok(vec![key])
 }
 
-/// A workload for a selector, the whole namespace for the empty selector. A key the
-/// selector constrains twice (`app: web` and `app In (web, api)`) is refused, as the DSL
-/// refuses it.
+/// A workload for a selector, the whole namespace for the empty selector.
 fn pods_end(namespace: &str, selector: &Selector) -> Result<End, String> {
     if selector.selects_everything() {
         return Ok(End::Namespace(namespace.to_owned()));
     }
+    Ok(End::Workload {
+        namespace: namespace.to_owned(),
+        selector: dsl_selector(selector, "pod")?,
+    })
+}
+
+/// A selector as the DSL writes it. A key the selector constrains twice (`app: web` and
+/// `app In (web, api)`) is refused, as the DSL refuses it.
+fn dsl_selector(selector: &Selector, of: &str) -> Result<PodSelector, String> {
     let mut pods = PodSelector::default();
     let mut keys = BTreeSet::new();
     for requirement in selector.requirements() {
@@ -287,7 +326,7 @@ fn pods_end(namespace: &str, selector: &Selector) -> Result<End, String> {
         };
         if !keys.insert(key.clone()) {
             return Err(format!(
-                "the pod selector {selector} constrains `{key}` twice, which `zero_trust!` refuses; write one requirement per key"
+                "the {of} selector {selector} constrains `{key}` twice, which `zero_trust!` refuses; write one requirement per key"
             ));
         }
         if let Some((operator, values)) = expression {
@@ -295,10 +334,7 @@ fn pods_end(namespace: &str, selector: &Selector) -> Result<End, String> {
                 .push((key.clone(), operator, values.iter().cloned().collect()));
         }
     }
-    Ok(End::Workload {
-        namespace: namespace.to_owned(),
-        selector: pods,
-    })
+    Ok(pods)
 }
 
 /// A rule's ports as ranges, and the entries that cannot be written (named ports).

@@ -7,7 +7,9 @@
 //! namespace carrying the labels of every namespace selector that names no namespace, so
 //! that what such a selector allowed is seen, and lost, rather than matching nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::net::IpAddr;
 
 use crate::diff::{FlowChange, diff, peers_of, topology_for};
@@ -88,7 +90,7 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
             let Some(labels) = peer
                 .namespace_selector
                 .as_ref()
-                .and_then(|s| s.match_labels.clone())
+                .map(representative_labels)
                 .filter(|l| !l.is_empty())
             else {
                 continue;
@@ -120,7 +122,7 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
             let pod_labels = peer
                 .pod_selector
                 .as_ref()
-                .and_then(|s| s.match_labels.clone())
+                .map(representative_labels)
                 .unwrap_or_default();
             if !matched && seen.insert(format!("{name}/{pod_labels:?}")) && !pod_labels.is_empty() {
                 let pairs: Vec<(&str, &str)> = pod_labels
@@ -137,6 +139,24 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
             }
         }
     }
+}
+
+/// Labels an object the selector selects carries: its `matchLabels`, the first value of
+/// each `In`, a value for each `Exists` (`NotIn` and `DoesNotExist` are met by leaving the
+/// key out).
+fn representative_labels(selector: &LabelSelector) -> BTreeMap<String, String> {
+    let mut labels = selector.match_labels.clone().unwrap_or_default();
+    for requirement in selector.match_expressions.iter().flatten() {
+        let value = match requirement.operator.as_str() {
+            "In" => requirement.values.iter().flatten().next().cloned(),
+            "Exists" => Some("present".to_owned()),
+            _ => None,
+        };
+        if let Some(value) = value {
+            labels.insert(requirement.key.clone(), value);
+        }
+    }
+    labels
 }
 
 /// A pod the two sides isolate differently in a direction; `now` says whether the output
