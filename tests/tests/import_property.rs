@@ -1,7 +1,8 @@
 //! Import over random NetworkPolicy sets: where the report says "no difference", the
 //! imported code's YAML allows exactly what the input allowed, checked on a topology of
 //! its own (every combination of the labels in play, in every namespace, and addresses
-//! inside and outside every block), not the one the import's proof used.
+//! inside and outside every block, namespaces with labels that namespace selectors match
+//! and one no policy names), not the one the import's proof used.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,6 +15,23 @@ use zero_trust::eval::{
 use zero_trust::import::{Assumptions, import};
 
 const NAMESPACES: [&str; 3] = ["ns-a", "ns-b", "ns-c"];
+/// The labels of each namespace of `NAMESPACES` and of `OTHER_NAMESPACES`, which no
+/// policy names, so that a namespace selected by labels reaches them too.
+const NAMESPACE_LABELS: [&[(&str, &str)]; 5] = [
+    &[("team", "x")],
+    &[("team", "y"), ("env", "prod")],
+    &[],
+    &[("team", "x"), ("env", "prod")],
+    &[("team", "y")],
+];
+const OTHER_NAMESPACES: [&str; 2] = ["ns-other-x", "ns-other-y"];
+/// Namespace selectors on other labels than the name: import writes `external namespaces`.
+const NAMESPACE_SELECTORS: [&str; 4] = [
+    "{matchLabels: {team: x}}",
+    "{}",
+    "{matchExpressions: [{key: team, operator: In, values: [y, z]}]}",
+    "{matchExpressions: [{key: env, operator: DoesNotExist}]}",
+];
 const SELECTORS: [&str; 4] = ["{}", "{app: a}", "{app: b}", "{app: a, tier: x}"];
 const BLOCKS: [&str; 3] = [
     "{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}",
@@ -35,10 +53,12 @@ const ADDRESSES: [&str; 5] = [
     "192.168.2.1",
 ];
 
-/// One end of a flow: the pods of a namespace matching a selector, or an ipBlock.
+/// One end of a flow: the pods of a namespace matching a selector, the pods matching a
+/// selector in the namespaces a namespace selector selects (a peer only), or an ipBlock.
 #[derive(Clone, Debug)]
 enum EndSpec {
     Pods(usize, usize),
+    Labelled(usize, usize),
     Block(usize),
 }
 
@@ -60,6 +80,7 @@ struct Spec {
 fn end() -> impl Strategy<Value = EndSpec> {
     prop_oneof![
         4 => (0..NAMESPACES.len(), 0..SELECTORS.len()).prop_map(|(n, s)| EndSpec::Pods(n, s)),
+        1 => (0..NAMESPACE_SELECTORS.len(), 0..SELECTORS.len()).prop_map(|(n, s)| EndSpec::Labelled(n, s)),
         1 => (0..BLOCKS.len()).prop_map(EndSpec::Block),
     ]
 }
@@ -80,6 +101,11 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn peer(end: &EndSpec, namespace: usize, by_name: bool) -> String {
     match end {
         EndSpec::Block(b) => format!("{{ipBlock: {}}}", BLOCKS[*b]),
+        EndSpec::Labelled(n, s) => format!(
+            "{{namespaceSelector: {}, podSelector: {}}}",
+            NAMESPACE_SELECTORS[*n],
+            match_labels(SELECTORS[*s])
+        ),
         EndSpec::Pods(n, s) if *n == namespace && !by_name => {
             format!("{{podSelector: {}}}", match_labels(SELECTORS[*s]))
         }
@@ -164,8 +190,15 @@ fn own_topology() -> Topology {
         &[("app", "b"), ("tier", "x")],
         &[("tier", "x")],
     ];
-    for namespace in NAMESPACES {
-        topology.namespaces.push(NamespaceInfo::named(namespace));
+    let names = NAMESPACES.iter().chain(&OTHER_NAMESPACES);
+    for (namespace, labels) in names.zip(NAMESPACE_LABELS) {
+        topology.namespaces.push(NamespaceInfo {
+            name: (*namespace).to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        });
         for (i, labels) in labelings.iter().enumerate() {
             topology
                 .pods
