@@ -215,3 +215,50 @@ spec:
         assert!(shop.contains(line), "{line:?} is not in:\n{shop}");
     }
 }
+
+/// A rule without `from` (or `to`) matches every source (destination): every pod of every
+/// namespace and every address. Import writes that as flows from namespaces selected by
+/// `[]` and from both default networks, which allow exactly the same.
+#[test]
+fn a_rule_without_peers_becomes_every_namespace_and_every_address() {
+    let yaml = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-public, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - ports: [{port: 443}]
+  egress:
+  - {}
+"#;
+    let mut inputs = Inputs::default();
+    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
+    let imported = import_with(&inputs, None);
+    assert!(imported.report.is_exact(), "{}", imported.report);
+    let code = imported
+        .files
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in [
+        "    external namespaces every_namespace [] {}\n",
+        "    cidr internet = \"0.0.0.0/0\";\n",
+        "    cidr internet_v6 = \"::/0\";\n",
+        "    every_namespace -> web:443;\n",
+        "    internet -> web:443;\n",
+        "    internet_v6 -> web:443;\n",
+        "    web -> every_namespace:any;\n",
+        "    web -> internet:any;\n",
+        "    web -> internet_v6:any;\n",
+    ] {
+        assert!(code.contains(line), "{line}is not in:\n{code}");
+    }
+}

@@ -45,8 +45,9 @@ const PORTS: [&str; 5] = [
     "ports: [{protocol: UDP}]",
     "ports: [{port: 443}, {port: 80}]",
 ];
-const ADDRESSES: [&str; 5] = [
+const ADDRESSES: [&str; 6] = [
     "8.8.8.8",
+    "2001:db8::1",
     "10.0.0.1",
     "10.1.0.1",
     "192.168.1.7",
@@ -60,6 +61,8 @@ enum EndSpec {
     Pods(usize, usize),
     Labelled(usize, usize),
     Block(usize),
+    /// A rule without `from`/`to`: every source or destination (a peer only).
+    Everything,
 }
 
 /// Which halves of a flow the input writes; zero-trust always writes both.
@@ -82,6 +85,7 @@ fn end() -> impl Strategy<Value = EndSpec> {
         4 => (0..NAMESPACES.len(), 0..SELECTORS.len()).prop_map(|(n, s)| EndSpec::Pods(n, s)),
         1 => (0..NAMESPACE_SELECTORS.len(), 0..SELECTORS.len()).prop_map(|(n, s)| EndSpec::Labelled(n, s)),
         1 => (0..BLOCKS.len()).prop_map(EndSpec::Block),
+        1 => Just(EndSpec::Everything),
     ]
 }
 
@@ -97,9 +101,23 @@ fn spec() -> impl Strategy<Value = Spec> {
         })
 }
 
+/// A rule with `end` as its peer (`word`: `from` or `to`), seen from a policy in
+/// `namespace`; `ports` is the rule's `ports` line, or empty.
+fn rule(word: &str, end: &EndSpec, namespace: usize, by_name: bool, ports: &str) -> String {
+    match (end, ports.is_empty()) {
+        (EndSpec::Everything, true) => "  - {}\n".to_owned(),
+        (EndSpec::Everything, false) => format!("  - {}", ports.trim_start()),
+        (end, _) => format!(
+            "  - {word}:\n    - {}\n{ports}",
+            peer(end, namespace, by_name)
+        ),
+    }
+}
+
 /// The peer item for `end`, seen from a policy in `namespace`.
 fn peer(end: &EndSpec, namespace: usize, by_name: bool) -> String {
     match end {
+        EndSpec::Everything => unreachable!("a rule without peers has no peer item"),
         EndSpec::Block(b) => format!("{{ipBlock: {}}}", BLOCKS[*b]),
         EndSpec::Labelled(n, s) => format!(
             "{{namespaceSelector: {}, podSelector: {}}}",
@@ -150,10 +168,7 @@ fn yaml(spec: &Spec) -> String {
                 *n,
                 *s,
                 "Egress",
-                format!(
-                    "  egress:\n  - to:\n    - {}\n{ports}",
-                    peer(to, *n, by_name)
-                ),
+                format!("  egress:\n{}", rule("to", to, *n, by_name, &ports)),
             );
         }
         if let (EndSpec::Pods(n, s), Halves::Both | Halves::IngressOnly) = (to, halves) {
@@ -161,10 +176,7 @@ fn yaml(spec: &Spec) -> String {
                 *n,
                 *s,
                 "Ingress",
-                format!(
-                    "  ingress:\n  - from:\n    - {}\n{ports}",
-                    peer(from, *n, by_name)
-                ),
+                format!("  ingress:\n{}", rule("from", from, *n, by_name, &ports)),
             );
         }
     }
@@ -265,6 +277,9 @@ proptest! {
         prop_assume!(!text.is_empty());
         let mut inputs = Inputs::default();
         load_str(&mut inputs, std::path::Path::new("input.yaml"), &text).expect("loads");
+        // The namespaces and their labels, as `--workloads` would give them: whether a
+        // namespace selector reaches a namespace depends on them.
+        inputs.topology.namespaces = own_topology().namespaces;
         let imported = import(&inputs, &Assumptions::default()).expect("imports");
         let output: Vec<LoadedPolicy> = imported
             .emitted

@@ -164,13 +164,7 @@ pub fn plan(inputs: &[Input<'_>], assumptions: &Assumptions) -> Plan {
                             result.unsupported.push(unsupported(peer_field, why));
                             continue;
                         }
-                        None => {
-                            result.unsupported.push(unsupported(
-                                peer_field,
-                                format!("a rule without `{}` matches every {} (pods of every namespace and every address), which `zero_trust!` cannot write yet", peer_word(direction), match direction { Direction::Ingress => "source", Direction::Egress => "destination" }),
-                            ));
-                            continue;
-                        }
+                        None => everything(&mut result.selected),
                     };
                     for other in others {
                         let (from, to) = match direction {
@@ -241,6 +235,25 @@ fn peer_ends(
             .map(|namespace| pods_end(namespace, pods))
             .collect(),
     }
+}
+
+/// What a rule without peers matches: "all sources" (or destinations), that is every pod
+/// of every namespace (`external namespaces [] {}`) and every address (`0.0.0.0/0` and
+/// `::/0`; an ipBlock matches addresses outside the cluster, as the evaluator reads it).
+fn everything(selected: &mut BTreeMap<String, PodSelector>) -> Vec<End> {
+    let every_namespace = PodSelector::default();
+    let key = selected_key(&every_namespace);
+    selected.insert(key.clone(), every_namespace);
+    // The default networks are `0.0.0.0/0` and `::/0`.
+    let block = |cidr: IpNet| End::Cidr {
+        cidr,
+        except: Vec::new(),
+    };
+    vec![
+        End::Namespace(key),
+        block(IpNet::V4(Default::default())),
+        block(IpNet::V6(Default::default())),
+    ]
 }
 
 /// The key of namespaces selected by labels among the namespace names of [`End`]s: the
