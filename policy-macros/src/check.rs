@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syn::{Ident, LitStr};
 use zero_trust_rules::{
-    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_range, kubernetes_name_of,
-    parse_cidr, parse_except, ports_are_checked,
+    ALL_PODS, PortRange, Protocol, check_dns1123_label, check_port_name, check_port_range,
+    kubernetes_name_of, parse_cidr, parse_except, ports_are_checked,
 };
 
 use crate::ast::{
@@ -53,8 +53,10 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
         let from = resolve_end(&decl.from, &declared, &imports, &mut suggester, &mut errors);
         let to = resolve_end(&decl.to, &declared, &imports, &mut suggester, &mut errors);
         let named = |name: &Ident| named_port(to.as_ref(), name, &declared);
-        let ports = check_ports(&decl.ports, &named, &mut errors);
+        let mut names = Vec::new();
+        let ports = check_ports(&decl.ports, &named, &mut names, &mut errors);
         ports_are_listed_once(&ports, &mut errors);
+        port_names_are_listed_once(&names, &mut errors);
         if let (Some(from), Some(to)) = (from, to) {
             flow_ports_are_listened_on(decl, &to, &ports, &declared, &mut errors);
             flow_has_a_managed_end(decl, &from, &to, &declared, &mut errors);
@@ -63,6 +65,7 @@ pub fn check(input: &Input) -> syn::Result<Checked<'_>> {
                 from,
                 to,
                 ports,
+                names: names.into_iter().map(|(n, p, _)| (n, p)).collect(),
             });
         }
     }
@@ -133,7 +136,7 @@ fn check_workload<'a>(decl: &'a WorkloadDecl, errors: &mut Errors) -> CheckedWor
             (selector.labels, selector.expressions)
         }
     };
-    let ports = check_ports(&decl.ports, &|_| None, errors);
+    let ports = check_ports(&decl.ports, &|_| None, &mut Vec::new(), errors);
     ports_are_listed_once(&ports, errors);
     let named_ports = named_ports_are_single_and_unique(decl, errors);
     CheckedWorkload {
@@ -246,42 +249,42 @@ fn workload_name_is_not_reserved(ident: &Ident, name: &str, errors: &mut Errors)
 }
 
 /// Rule: ports are `FIRST_PORT..=LAST_PORT`, ranges non-empty and ascending, protocols
-/// tcp/udp/sctp; a name is resolved by `named` (`None`: already reported).
+/// tcp/udp/sctp; a name is resolved by `named` (`None`: already reported); one left to the
+/// target's pods goes to `names` with its protocol.
 fn check_ports(
     decls: &[PortDecl],
-    named: &dyn Fn(&Ident) -> Option<Result<PortRange, String>>,
+    named: &dyn Fn(&Ident) -> Option<Result<PortByName, String>>,
+    names: &mut Vec<(String, Protocol, SpanRange)>,
     errors: &mut Errors,
 ) -> Vec<(PortRange, SpanRange)> {
     let mut ports = Vec::new();
     for decl in decls {
         if let PortNumber::Named(name) = &decl.number {
             match (&decl.protocol, named(name)) {
-                (Some(protocol), _) => errors.push(
+                (Some(protocol), Some(Ok(PortByName::Number(_)))) => errors.push(
                     protocol.span(),
                     format!("a named port carries its protocol from its declaration; remove `/{protocol}`"),
                 ),
-                (None, Some(Ok(port))) => ports.push((port, decl.span())),
-                (None, Some(Err(why))) => errors.push(name.span(), why),
-                (None, None) => {}
+                (_, Some(Ok(PortByName::Number(port)))) => ports.push((port, decl.span())),
+                (_, Some(Ok(PortByName::LeftToPods))) => {
+                    // The container port's name, as identifiers become Kubernetes names.
+                    let text = kubernetes_name_of(&ident_text(name));
+                    match (check_port_name(&text), protocol(decl, errors)) {
+                        (Err(why), _) => errors.push(
+                            name.span(),
+                            format!("port name `{text}` {why}"),
+                        ),
+                        (Ok(()), Some(protocol)) => names.push((text, protocol, decl.span())),
+                        (Ok(()), None) => {}
+                    }
+                }
+                (_, Some(Err(why))) => errors.push(name.span(), why),
+                (_, None) => {}
             }
             continue;
         }
-        let protocol = match &decl.protocol {
-            None => Protocol::Tcp,
-            Some(word) => match Protocol::from_dsl(&word.to_string()) {
-                Some(protocol) => protocol,
-                None => {
-                    let lowercase = word.to_string().to_ascii_lowercase();
-                    let message = match Protocol::from_dsl(&lowercase) {
-                        Some(_) => {
-                            format!("protocols are written in lowercase; write `{lowercase}`")
-                        }
-                        None => format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
-                    };
-                    errors.push(word.span(), message);
-                    continue;
-                }
-            },
+        let Some(protocol) = protocol(decl, errors) else {
+            continue;
         };
         let (first, last) = match &decl.number {
             PortNumber::Any(_) => {
@@ -324,6 +327,23 @@ fn check_ports(
     ports
 }
 
+/// The port's protocol: TCP unless written, in lowercase.
+fn protocol(decl: &PortDecl, errors: &mut Errors) -> Option<Protocol> {
+    let Some(word) = &decl.protocol else {
+        return Some(Protocol::Tcp);
+    };
+    if let Some(protocol) = Protocol::from_dsl(&word.to_string()) {
+        return Some(protocol);
+    }
+    let lowercase = word.to_string().to_ascii_lowercase();
+    let message = match Protocol::from_dsl(&lowercase) {
+        Some(_) => format!("protocols are written in lowercase; write `{lowercase}`"),
+        None => format!("unknown protocol `{word}`; write `tcp`, `udp` or `sctp`"),
+    };
+    errors.push(word.span(), message);
+    None
+}
+
 /// Rule: a port name (`http = 8080`) names one port and is given once per workload.
 fn named_ports_are_single_and_unique(
     decl: &WorkloadDecl,
@@ -336,6 +356,7 @@ fn named_ports_are_single_and_unique(
         let checked = check_ports(
             std::slice::from_ref(port),
             &|_| None,
+            &mut Vec::new(),
             &mut Errors::default(),
         );
         let text = ident_text(name);
@@ -360,31 +381,53 @@ fn named_ports_are_single_and_unique(
     named
 }
 
-/// Rule: a port name in a flow names a port of its target, a workload of this block.
+/// What a port name in a flow stands for.
+enum PortByName {
+    /// The number the target's declaration gives the name.
+    Number(PortRange),
+    /// The name itself, which the target's pods resolve.
+    LeftToPods,
+}
+
+/// Rule: a port name in a flow names a port its target declares (resolved to the number
+/// here), or is left to the target's pods where zero-trust cannot know their ports: an
+/// external workload that names none, an external namespace, or an end of another block
+/// (checked in the expansion to be external).
 fn named_port(
     to: Option<&CheckedEnd>,
     name: &Ident,
     declared: &BTreeMap<String, Declared>,
-) -> Option<Result<PortRange, String>> {
+) -> Option<Result<PortByName, String>> {
     let text = ident_text(name);
     let workload = match to? {
         CheckedEnd::Local(ident, _) => match declared[&ident_text(ident)] {
             Declared::Workload(_, workload) => workload,
+            Declared::Namespace(namespace) if !namespace.managed => {
+                return Some(Ok(PortByName::LeftToPods));
+            }
             _ => {
                 return Some(Err(format!(
                     "`{text}` names a port of a workload, and `{ident}` is none; write the port number"
                 )));
             }
         },
-        _ => {
+        CheckedEnd::Foreign(_) => return Some(Ok(PortByName::LeftToPods)),
+        CheckedEnd::AllManaged => {
             return Some(Err(format!(
-                "`{text}` names a port of a workload declared in this block; write the port number for this target"
+                "`{text}` names a port of a workload, and `*` is every managed pod; write the port number"
             )));
         }
     };
+    let external = match to? {
+        CheckedEnd::Local(ident, _) => {
+            matches!(declared[&ident_text(ident)], Declared::Workload(namespace, _) if !namespace.managed)
+        }
+        _ => false,
+    };
     let found = workload.named_ports.iter().find(|(n, _)| *n == text);
     Some(match (found, workload.named_ports.as_slice()) {
-        (Some((_, port)), _) => Ok(*port),
+        (Some((_, port)), _) => Ok(PortByName::Number(*port)),
+        (None, []) if external => Ok(PortByName::LeftToPods),
         (None, []) => Err(format!(
             "workload `{}` names no ports; name one where it is declared, as in `{text} = 8080`",
             workload.ident
@@ -499,6 +542,21 @@ fn flow_ports_are_listened_on(
                 }
                 _ => errors.push(*span, format!("{subject} on {port}; {fix}")),
             }
+        }
+    }
+}
+
+/// Rule: a flow names each port name once (per protocol).
+fn port_names_are_listed_once(names: &[(String, Protocol, SpanRange)], errors: &mut Errors) {
+    for (i, (name, protocol, span)) in names.iter().enumerate() {
+        if names[..i]
+            .iter()
+            .any(|(n, p, _)| n == name && p == protocol)
+        {
+            errors.push(
+                *span,
+                format!("port `{name}` is listed twice; list it once"),
+            );
         }
     }
 }

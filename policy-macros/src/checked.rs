@@ -54,6 +54,8 @@ pub struct CheckedFlow<'a> {
     pub from: CheckedEnd<'a>,
     pub to: CheckedEnd<'a>,
     pub ports: Vec<(PortRange, SpanRange)>,
+    /// Port names the target's pods resolve (`kube_dns:dns/udp`), with their protocol.
+    pub names: Vec<(String, zero_trust_rules::Protocol)>,
 }
 
 pub enum CheckedEnd<'a> {

@@ -179,6 +179,20 @@ impl<'a> FlowTable<'a> {
                 .map(|(from, to, ports, reason)| quote!((#from, #to, #ports, #reason))),
         );
         let count = self.flows.len();
+        // Port names are rare: set where a flow has them, rather than a column per row.
+        let names = self
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.names.is_empty())
+            .map(|(i, flow)| {
+                let names = flow.names.iter().map(|(name, protocol)| {
+                    let protocol = protocol_tokens(*protocol);
+                    quote!(::zero_trust::__private::PortName { name: #name, protocol: #protocol })
+                });
+                quote!(__zero_trust_flows[#i].port_names = &[#(#names),*];)
+            });
+        let names = quote!(#(#names)*);
         quote!({
             const ROWS: [(u32, u32, u32, &str); #count] = #rows;
             const FLOWS: [::zero_trust::__private::Flow; #count] = {
@@ -190,6 +204,7 @@ impl<'a> FlowTable<'a> {
                     from: ::zero_trust::__private::Endpoint::AllManaged,
                     to: ::zero_trust::__private::Endpoint::AllManaged,
                     ports: &[],
+                    port_names: &[],
                     reason: "",
                 }; #count];
                 let mut __zero_trust_i = 0;
@@ -200,10 +215,12 @@ impl<'a> FlowTable<'a> {
                         from: __ZERO_TRUST_ENDS[__zero_trust_from as usize],
                         to: __ZERO_TRUST_ENDS[__zero_trust_to as usize],
                         ports: __ZERO_TRUST_PORTS[__zero_trust_ports as usize],
+                        port_names: &[],
                         reason: __zero_trust_reason,
                     };
                     __zero_trust_i += 1;
                 }
+                #names
                 __zero_trust_flows
             };
             &FLOWS
@@ -255,6 +272,14 @@ impl<'a> FlowTable<'a> {
                         });
                     }
                 }
+            }
+            if foreign(&flow.to) && !flow.names.is_empty() {
+                let span = flow.decl.to.span_range().first;
+                checks.extend(quote_spanned! {span=>
+                    const _: () = ::zero_trust::__private::expect_port_name(
+                        __ZERO_TRUST_ENDS[#to as usize],
+                    );
+                });
             }
             if (foreign(&flow.from) || foreign(&flow.to))
                 && !known_managed(&flow.from)
@@ -316,15 +341,20 @@ fn endpoint(end: &CheckedEnd) -> TokenStream {
 
 fn ports(ports: &[PortRange]) -> TokenStream {
     let ports = ports.iter().map(|port| {
-        let protocol = match port.protocol {
-            Protocol::Tcp => quote!(Tcp),
-            Protocol::Udp => quote!(Udp),
-            Protocol::Sctp => quote!(Sctp),
-        };
+        let protocol = protocol_tokens(port.protocol);
         let (first, last) = (port.first, port.last);
-        quote!(::zero_trust::__private::PortRange { protocol: ::zero_trust::__private::Protocol::#protocol, first: #first, last: #last })
+        quote!(::zero_trust::__private::PortRange { protocol: #protocol, first: #first, last: #last })
     });
     quote!(#(#ports),*)
+}
+
+fn protocol_tokens(protocol: Protocol) -> TokenStream {
+    let variant = match protocol {
+        Protocol::Tcp => quote!(Tcp),
+        Protocol::Udp => quote!(Udp),
+        Protocol::Sctp => quote!(Sctp),
+    };
+    quote!(::zero_trust::__private::Protocol::#variant)
 }
 
 /// After an error, still declare every name the block meant to declare (and its `use`s),

@@ -104,6 +104,8 @@ const SPARE: &[&str] = &[
     "external namespaces s [\"team\" = \"a\"] {}",
     "external namespaces s [] { w [\"app\" = \"w\"] }",
     "[!\"kubernetes.io/metadata.name\"]",
+    "dns/udp",
+    "web -> e:dns/udp, dns_tcp;",
 ];
 
 #[test]

@@ -12,6 +12,7 @@ pub use cidr::{
 pub use names::{
     ALL_PODS, CLUSTER_LABEL, DEFAULT_DENY_ALL, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
     NAMESPACE_NAME_LABEL, POLICY_SOURCE_LABEL, REASONS_ANNOTATION, check_dns1123_label,
-    check_dns1123_subdomain, check_label_key, check_label_value, kubernetes_name_of,
+    check_dns1123_subdomain, check_label_key, check_label_value, check_port_name,
+    kubernetes_name_of,
 };
 pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};

@@ -153,6 +153,33 @@ fn is_qualified_name_part(value: &str) -> bool {
     }
 }
 
+/// `IsValidPortName`: an IANA_SVC_NAME (RFC 6335) — at most 15 lowercase alphanumerics or
+/// `-`, at least one letter, no `--`, no `-` at either end.
+pub fn check_port_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 {
+        return Err("must be 1 to 15 characters long; a named port is an IANA service name".into());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("must contain only lowercase letters, digits and `-`".into());
+    }
+    if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Err(
+            "must contain at least one letter; write a number without quotes for a numeric port"
+                .into(),
+        );
+    }
+    if name.contains("--") {
+        return Err("must not contain consecutive hyphens".into());
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must not begin or end with a hyphen".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

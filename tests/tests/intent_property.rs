@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use zero_trust::eval::{Analysis, NamespaceInfo, PodInfo, Topology};
 use zero_trust::model::{
     AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
-    Selector, Workload,
+    PortName, Selector, Workload,
 };
 use zero_trust::{Cluster, PortRange, Protocol};
 
@@ -115,9 +115,21 @@ const PORTS: [PortRange; 5] = [
         last: 9000,
     },
 ];
-/// Beside `PORTS`: `any/tcp` and `any`.
+/// Beside `PORTS`: `any/tcp` and `any`, then the names of `PORT_NAMES`.
 const ANY_TCP: usize = PORTS.len();
 const ANY: usize = PORTS.len() + 1;
+/// Container port names a flow to an external end may name (written as names, resolved on
+/// each destination pod), and the ports pods of the independent topology give them.
+const PORT_NAMES: [PortName; 2] = [
+    PortName {
+        name: "http",
+        protocol: Protocol::Tcp,
+    },
+    PortName {
+        name: "dns",
+        protocol: Protocol::Udp,
+    },
+];
 
 /// A flow's ports as the macro would accept them: `any` alone, `any/tcp` without other
 /// TCP ports.
@@ -174,7 +186,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         (
             any::<prop::sample::Index>(),
             any::<prop::sample::Index>(),
-            prop::collection::btree_set(0..ANY + 1, 1..3),
+            prop::collection::btree_set(0..ANY + 1 + PORT_NAMES.len(), 1..3),
         ),
         0..12,
     );
@@ -304,10 +316,19 @@ fn independent_topology(spec: &Spec) -> Topology {
     let pods = namespaces
         .iter()
         .flat_map(|namespace| {
-            combinations
-                .iter()
-                .enumerate()
-                .map(|(i, labels)| PodInfo::new(&namespace.name, &format!("pod{i}"), labels))
+            combinations.iter().enumerate().map(|(i, labels)| {
+                // Named ports differ between pods, so a name must be resolved per pod.
+                let pod = PodInfo::new(&namespace.name, &format!("pod{i}"), labels);
+                match i % 3 {
+                    0 => pod.with_port("http", Protocol::Tcp, 8080),
+                    1 => pod.with_port("http", Protocol::Tcp, 9090).with_port(
+                        "dns",
+                        Protocol::Udp,
+                        53,
+                    ),
+                    _ => pod.with_port("dns", Protocol::Tcp, 53),
+                }
+            })
         })
         .collect();
     Topology { namespaces, pods }
@@ -387,11 +408,29 @@ fn build(spec: &Spec) -> Cluster {
         {
             continue;
         }
-        let ports = leak_slice(flow_ports(ports));
+        // Names only towards an external pod end, whose ports are not ours to know, and
+        // not beside `any`, which holds them already.
+        let names: Vec<PortName> = match to {
+            Endpoint::Workload(_) | Endpoint::Namespace(_)
+                if !to.is_managed() && !ports.contains(&ANY) =>
+            {
+                ports
+                    .iter()
+                    .filter_map(|p| p.checked_sub(ANY + 1))
+                    .map(|n| PORT_NAMES[n])
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let numbers = flow_ports(ports);
+        if numbers.is_empty() && names.is_empty() {
+            continue;
+        }
         flows.push(Flow {
             from,
             to,
-            ports,
+            ports: leak_slice(numbers),
+            port_names: leak_slice(names),
             reason: "",
         });
     }

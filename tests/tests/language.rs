@@ -330,3 +330,52 @@ fn namespaces_selected_by_labels_are_one_peer_of_namespace_and_pod_selectors() {
         "{batch_egress}"
     );
 }
+
+mod port_names {
+    use zero_trust::zero_trust;
+    zero_trust! {
+        namespace shop { web: 8080 }
+        external namespace kube_system { kube_dns ["k8s-app" = "kube-dns"] }
+        external namespace partners {}
+        /// Names resolve on the DNS pods, whatever numbers they use.
+        web -> kube_dns:dns/udp, dns_tcp;
+        web -> partners:https, 8443;
+    }
+}
+
+#[test]
+fn a_port_name_to_an_external_target_is_written_as_the_name() {
+    let files = emit_proven(&[&port_names::POLICY]);
+    let egress = policy(&files, "10-allow-shop.yaml", "web.egress");
+    assert_eq!(
+        egress.split_once("spec:\n").expect("spec").1,
+        r#"  egress:
+  - ports:
+    - port: 8443
+      protocol: TCP
+    - port: https
+      protocol: TCP
+    to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: partners
+  - ports:
+    - port: dns
+      protocol: UDP
+    - port: dns-tcp
+      protocol: TCP
+    to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  podSelector:
+    matchLabels:
+      app: web
+  policyTypes:
+  - Egress
+"#
+    );
+}

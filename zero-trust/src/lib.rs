@@ -44,7 +44,7 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 pub mod __private {
     pub use crate::model::{
         AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
-        Selector, Workload, expect_managed_end, expect_port,
+        PortName, Selector, Workload, expect_managed_end, expect_port, expect_port_name,
     };
     pub use crate::targets::{ClusterLimit, Limited};
     pub use zero_trust_rules::{PortRange, Protocol};

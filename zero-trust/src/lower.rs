@@ -31,7 +31,7 @@ use zero_trust_rules::{
 };
 
 use crate::cluster::Cluster;
-use crate::model::{Endpoint, Flow, Namespace, Selector, every_port};
+use crate::model::{Endpoint, Flow, Namespace, PortName, Selector, every_port};
 
 /// The policies of one managed namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +79,7 @@ enum Target {
 struct PendingRule {
     peer: Endpoint,
     ports: &'static [PortRange],
+    port_names: &'static [PortName],
     flow: Flow,
 }
 
@@ -93,6 +94,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.to,
                 ports: flow.ports,
+                port_names: flow.port_names,
                 flow: *flow,
             };
             pending
@@ -104,6 +106,7 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             let rule = PendingRule {
                 peer: flow.from,
                 ports: flow.ports,
+                port_names: flow.port_names,
                 flow: *flow,
             };
             pending
@@ -127,8 +130,8 @@ pub fn lower_to_network_policies(cluster: &Cluster) -> Vec<NamespacePolicies> {
             rules.extend_from_slice(wide);
         }
         let reasons = reasons(&rules);
-        rules.sort_by_key(|rule| (rule.peer.key(), rule.ports));
-        rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports));
+        rules.sort_by_key(|rule| (rule.peer.key(), rule.ports, rule.port_names));
+        rules.dedup_by_key(|rule| (rule.peer.key(), rule.ports, rule.port_names));
         let mut policy = allow_policy(namespace, target, direction, &rules, &managed, cluster);
         if let Some(reasons) = reasons {
             policy.metadata.annotations = Some([(REASONS_ANNOTATION.to_owned(), reasons)].into());
@@ -220,7 +223,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyIngressRule {
                         from: Some(peer_of(rule)),
-                        ports: ports(rule.ports),
+                        ports: ports(rule.ports, rule.port_names),
                     })
                     .collect(),
             )
@@ -231,7 +234,7 @@ fn allow_policy(
                     .iter()
                     .map(|rule| NetworkPolicyEgressRule {
                         to: Some(peer_of(rule)),
-                        ports: ports(rule.ports),
+                        ports: ports(rule.ports, rule.port_names),
                     })
                     .collect(),
             )
@@ -378,19 +381,26 @@ fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Lab
 /// `any/tcp` is a port with a protocol and no number, which "matches all port names and
 /// numbers" of it; `any` leaves out `ports`, so that the rule "matches all ports"
 /// (`NetworkPolicyPort.port` and `NetworkPolicyIngressRule.ports` in the API reference).
-fn ports(ports: &[PortRange]) -> Option<Vec<NetworkPolicyPort>> {
+///
+/// A port name is written as the name (`port: dns`), which the network plugin resolves
+/// on each destination pod's container ports, after the numbers.
+fn ports(ports: &[PortRange], names: &[PortName]) -> Option<Vec<NetworkPolicyPort>> {
     if every_port(ports) {
         return None;
     }
     let mut ports = ports.to_vec();
     ports.sort();
-    let ports = ports
-        .iter()
-        .map(|port| NetworkPolicyPort {
-            protocol: Some(port.protocol.as_k8s().to_owned()),
-            port: (!port.is_every()).then_some(IntOrString::Int(i32::from(port.first))),
-            end_port: (!port.is_single() && !port.is_every()).then_some(i32::from(port.last)),
-        })
-        .collect();
-    Some(ports)
+    let mut names = names.to_vec();
+    names.sort();
+    let numbers = ports.iter().map(|port| NetworkPolicyPort {
+        protocol: Some(port.protocol.as_k8s().to_owned()),
+        port: (!port.is_every()).then_some(IntOrString::Int(i32::from(port.first))),
+        end_port: (!port.is_single() && !port.is_every()).then_some(i32::from(port.last)),
+    });
+    let names = names.iter().map(|name| NetworkPolicyPort {
+        protocol: Some(name.protocol.as_k8s().to_owned()),
+        port: Some(IntOrString::String(name.name.to_owned())),
+        end_port: None,
+    });
+    Some(numbers.chain(names).collect())
 }

@@ -192,9 +192,46 @@ pub struct Flow {
     pub from: Endpoint,
     pub to: Endpoint,
     pub ports: &'static [PortRange],
+    /// Ports named as the target's containers name them (`kube_dns:dns/udp`), for a target
+    /// zero-trust does not manage and so cannot know the numbers of: written as the name,
+    /// which Kubernetes resolves on each destination pod.
+    pub port_names: &'static [PortName],
     /// Why the flow exists: its doc comment (`/// why`), empty without one. Shown in
     /// FLOWS.md and carried by the policies that hold the flow.
     pub reason: &'static str,
+}
+
+/// A container port name and the protocol it is named for.
+/// <https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicyport>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortName {
+    pub name: &'static str,
+    pub protocol: zero_trust_rules::Protocol,
+}
+
+impl PortName {
+    /// The port numbers it names on a pod whose container ports are `named` (name,
+    /// protocol, number): those of the same name and protocol. The model's own reading.
+    pub fn resolve<'p>(
+        &self,
+        named: impl IntoIterator<Item = (&'p str, zero_trust_rules::Protocol, u16)>,
+    ) -> Vec<PortRange> {
+        named
+            .into_iter()
+            .filter(|(name, protocol, _)| *name == self.name && *protocol == self.protocol)
+            .map(|(_, protocol, port)| PortRange::single(protocol, port))
+            .collect()
+    }
+}
+
+/// `dns` for TCP (the DSL's default), `dns/udp` otherwise.
+impl std::fmt::Display for PortName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.protocol {
+            zero_trust_rules::Protocol::Tcp => f.write_str(self.name),
+            protocol => write!(f, "{}/{}", self.name, protocol.as_dsl()),
+        }
+    }
 }
 
 /// The flow as a line of the DSL, for messages: `main_api -> auth_service:8080, 53/udp`.
@@ -210,13 +247,17 @@ impl std::fmt::Display for Flow {
         if every_port(self.ports) {
             return write!(f, "any");
         }
+        let mut separator = "";
+        for name in self.port_names {
+            write!(f, "{separator}{name}")?;
+            separator = ", ";
+        }
         // TCP is the DSL's default and goes unwritten, unless other protocols are beside it.
         let only_tcp = self
             .ports
             .iter()
             .all(|p| p.protocol == zero_trust_rules::Protocol::Tcp);
-        for (i, port) in self.ports.iter().enumerate() {
-            let separator = if i == 0 { "" } else { ", " };
+        for port in self.ports {
             let text = port.to_string();
             let text = if only_tcp {
                 text.strip_suffix("/tcp").unwrap_or(&text)
@@ -224,6 +265,7 @@ impl std::fmt::Display for Flow {
                 &text
             };
             write!(f, "{separator}{text}")?;
+            separator = ", ";
         }
         Ok(())
     }
@@ -466,6 +508,24 @@ pub const fn expect_port(to: Endpoint, port: PortRange) {
     if !to.accepts_port(&port) {
         panic!(
             "the flow's target does not listen on this port; declare the port where the target is declared, or fix the flow"
+        );
+    }
+}
+
+/// The cross-file check of a flow naming a port by its container name for a target of
+/// another block: the target's pods resolve it, which only an end zero-trust does not
+/// manage may leave to them (a managed workload names its ports in its own block).
+#[doc(hidden)]
+#[track_caller]
+pub const fn expect_port_name(to: Endpoint) {
+    let external_pods = match to {
+        Endpoint::Workload(workload) => !workload.namespace.managed,
+        Endpoint::Namespace(namespace) => !namespace.managed,
+        Endpoint::Cidr(_) | Endpoint::AllManaged => false,
+    };
+    if !external_pods {
+        panic!(
+            "a port name is left to the target's pods only where zero-trust does not manage them; write the port number, or name the port where a managed workload is declared and flow to it from that block"
         );
     }
 }

@@ -23,7 +23,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zero_trust_rules::{
     CidrError, FIRST_PORT, LAST_PORT, Protocol, check_dns1123_label, check_dns1123_subdomain,
-    check_label_key, check_label_value, parse_cidr_as_given, parse_except_as_given,
+    check_label_key, check_label_value, check_port_name, parse_cidr_as_given,
+    parse_except_as_given,
 };
 
 /// One reason the API server would refuse the object.
@@ -203,33 +204,6 @@ pub fn validate_network_policy_port(port: &NetworkPolicyPort, path: &str) -> Vec
         (None, None) => {}
     }
     errors
-}
-
-/// `IsValidPortName`: an IANA_SVC_NAME (RFC 6335) — at most 15 lowercase alphanumerics or
-/// `-`, at least one letter, no `--`, no `-` at either end.
-pub fn check_port_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 15 {
-        return Err("must be 1 to 15 characters long; a named port is an IANA service name".into());
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err("must contain only lowercase letters, digits and `-`".into());
-    }
-    if !name.bytes().any(|b| b.is_ascii_lowercase()) {
-        return Err(
-            "must contain at least one letter; write a number without quotes for a numeric port"
-                .into(),
-        );
-    }
-    if name.contains("--") {
-        return Err("must not contain consecutive hyphens".into());
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err("must not begin or end with a hyphen".into());
-    }
-    Ok(())
 }
 
 /// `ValidateNetworkPolicyPeer`: selectors and ipBlock each valid, at least one of them, and

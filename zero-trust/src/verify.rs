@@ -18,7 +18,7 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, LoadedPolicy, NamespaceInfo,
     PodInfo, PortSet, Side, Topology,
 };
-use crate::model::{AddressBlock, Endpoint, EndpointKey, Namespace, Workload};
+use crate::model::{AddressBlock, Endpoint, EndpointKey, Namespace, PortName, Workload};
 
 /// The cluster the model describes: its namespaces (a label-selected one by one namespace
 /// its selector matches: [`Namespace::representative`]), and one representative pod per
@@ -39,16 +39,54 @@ pub fn model_topology(cluster: &Cluster) -> Topology {
             }
         })
         .collect();
+    let named = port_names_of_targets(cluster);
     let pods = cluster
         .workloads
         .values()
         .map(|w| {
             let namespace = w.namespace.representative().name;
-            PodInfo::new(&namespace, w.name, &w.representative_labels())
+            let pod = PodInfo::new(&namespace, w.name, &w.representative_labels());
+            let names = named.get(&w.endpoint().key()).into_iter().flatten();
+            names.fold(pod, |pod, (name, port)| {
+                pod.with_port(name.name, name.protocol, *port)
+            })
         })
         .collect();
     Topology { namespaces, pods }
 }
+
+/// The port names flows give each workload they reach, each with the number its
+/// representative pod gives it: the model cannot know the real one (the target is not
+/// managed), so the proof gives each name a number of its own, and checks that the YAML
+/// allows exactly the number the pod names so.
+fn port_names_of_targets(cluster: &Cluster) -> HashMap<EndpointKey, Vec<(PortName, u16)>> {
+    let mut names: Vec<PortName> = cluster
+        .flows
+        .iter()
+        .flat_map(|f| f.port_names.iter().copied())
+        .collect();
+    names.sort();
+    names.dedup();
+    let number = |name: &PortName| {
+        let index = names.binary_search(name).unwrap_or_default();
+        FIRST_NAMED_PORT.saturating_add(u16::try_from(index).unwrap_or(u16::MAX))
+    };
+    let mut by_target: HashMap<EndpointKey, Vec<(PortName, u16)>> = HashMap::new();
+    for flow in &cluster.flows {
+        if let Endpoint::Workload(_) = flow.to {
+            let target = by_target.entry(flow.to.key()).or_default();
+            for name in flow.port_names {
+                if !target.iter().any(|(n, _)| n == name) {
+                    target.push((*name, number(name)));
+                }
+            }
+        }
+    }
+    by_target
+}
+
+/// Where the numbers the model's pods give port names start.
+const FIRST_NAMED_PORT: u16 = 40000;
 
 /// Where the YAML and the model disagree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,21 +267,50 @@ fn declared_sides(
         let (writes_egress, writes_ingress) = (flow.from.is_managed(), flow.to.is_managed());
         for &source in sources {
             for &destination in destinations {
+                // A port name is resolved on the destination pod, on both sides.
+                let with_names;
+                let ports = match flow.port_names {
+                    [] => &ports,
+                    names => {
+                        with_names = resolved(&ports, names, matcher.analysis, destination);
+                        &with_names
+                    }
+                };
                 let pair = sides
                     .entry(source)
                     .or_default()
                     .entry(destination)
                     .or_default();
                 if writes_egress && matcher.managed[source as usize] {
-                    pair.egress.union_with(&ports);
+                    pair.egress.union_with(ports);
                 }
                 if writes_ingress && matcher.managed[destination as usize] {
-                    pair.ingress.union_with(&ports);
+                    pair.ingress.union_with(ports);
                 }
             }
         }
     }
     sides
+}
+
+/// `ports` and the numbers `names` name on the pods of `destination`.
+fn resolved(
+    ports: &PortSet,
+    names: &[PortName],
+    analysis: &Analysis,
+    destination: ClassId,
+) -> PortSet {
+    let named: Vec<_> = analysis
+        .named_ports_of(destination)
+        .into_iter()
+        .flatten()
+        .map(|p| (p.name.as_str(), p.protocol, p.port))
+        .collect();
+    let mut ports = ports.clone();
+    for name in names {
+        ports.union_with(&PortSet::from_ranges(name.resolve(named.iter().copied())));
+    }
+    ports
 }
 
 /// Which endpoint classes each end of the model stands for.

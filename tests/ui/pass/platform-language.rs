@@ -38,6 +38,8 @@ zero_trust! {
     batch -> payments_api:8443;
     prometheus -> *:any/tcp;
     everywhere -> api:http;
+    /// A port name the partner's pods resolve, written as the name.
+    web -> partner_api:https, grpc/udp;
 }
 
 fn main() {}

@@ -92,6 +92,7 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
                     from: endpoint(flow.from),
                     to: endpoint(flow.to),
                     ports: leak_slice(flow.ports.clone()),
+                    port_names: &[],
                     reason: "",
                 })
                 .collect();

@@ -92,10 +92,16 @@ type FlowIdentity = (
     crate::model::EndpointKey,
     crate::model::EndpointKey,
     Vec<zero_trust_rules::PortRange>,
+    Vec<crate::model::PortName>,
 );
 
 fn identity(flow: &Flow) -> FlowIdentity {
-    (flow.from.key(), flow.to.key(), flow.ports.to_vec())
+    (
+        flow.from.key(),
+        flow.to.key(),
+        flow.ports.to_vec(),
+        flow.port_names.to_vec(),
+    )
 }
 
 /// The flows of `cluster` that some other declared cluster lacks: what review of this
@@ -127,7 +133,9 @@ fn particular_section(cluster: &Cluster, clusters: &[Cluster]) -> String {
     }
     text.push_str("The flows of this cluster that another declared cluster lacks (`cargo xtask diff --clusters` compares two):\n\n| from | to | ports |\n| --- | --- | --- |\n");
     for flow in particular {
-        let ports: Vec<String> = flow.ports.iter().map(ToString::to_string).collect();
+        let numbers = flow.ports.iter().map(ToString::to_string);
+        let names = flow.port_names.iter().map(ToString::to_string);
+        let ports: Vec<String> = numbers.chain(names).collect();
         writeln!(
             text,
             "| {} | {} | {} |",

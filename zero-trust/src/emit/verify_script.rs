@@ -71,13 +71,18 @@ fn data_section(plan: &VerifyPlan) -> String {
             Method::Dns => "dns",
             Method::Skip(_) => "skip",
         };
+        let port = probe
+            .port_name
+            .map_or_else(|| probe.port.to_string(), str::to_owned);
+        let why = match &probe.method {
+            Method::Skip(reason) if probe.why.is_empty() => reason,
+            _ => &probe.why,
+        };
         shell_word(&format!(
-            "{expect} {method} {} {} {}/{} {}",
+            "{expect} {method} {} {} {port}/{} {why}",
             probe.source,
             probe.destination,
-            probe.port,
             probe.protocol.as_dsl(),
-            probe.why
         ))
     });
     push_array_of(&mut data, "probes", probes);

@@ -133,6 +133,7 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                             from: endpoint(flow.from),
                             to: endpoint(flow.to),
                             ports: leak_slice(flow.ports.clone()),
+                            port_names: &[],
                             reason: leak_str(&decls.reason(flow)),
                         })
                         .collect(),

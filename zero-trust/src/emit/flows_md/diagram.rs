@@ -17,8 +17,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use zero_trust_rules::PortRange;
-
 use crate::cluster::Cluster;
 use crate::model::{Endpoint, Flow, every_port};
 
@@ -104,7 +102,7 @@ pub fn render(cluster: &Cluster, namespace: &str, flows: &[&Flow]) -> Diagram {
         .map(|flow| Edge {
             from: end(cluster, &flow.from),
             to: end(cluster, &flow.to),
-            ports: ports_label(flow.ports),
+            ports: ports_label(flow),
             change: Change::Allowed,
         })
         .collect();
@@ -363,11 +361,11 @@ fn flows_label(flows: &[&Edge]) -> String {
 }
 
 /// `TCP/80, 443 UDP/53`, or `any` for every port of every protocol.
-fn ports_label(ports: &[PortRange]) -> String {
-    if every_port(ports) {
+fn ports_label(flow: &Flow) -> String {
+    if every_port(flow.ports) {
         return "any".to_owned();
     }
-    ports_by_protocol(ports)
+    ports_by_protocol(flow)
         .into_iter()
         .map(|(protocol, ports)| format!("{}/{ports}", protocol.as_k8s()))
         .collect::<Vec<_>>()

@@ -12,7 +12,7 @@ mod diagram;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use zero_trust_rules::{PortRange, Protocol};
+use zero_trust_rules::Protocol;
 
 use crate::cluster::Cluster;
 use crate::model::{Endpoint, Flow, every_port};
@@ -160,16 +160,16 @@ fn table(text: &mut String, flows: &[&Flow]) {
             let _ = writeln!(text, "| {from} | {to} | any | any | {why} |");
             continue;
         }
-        for (protocol, ports) in ports_by_protocol(flow.ports) {
+        for (protocol, ports) in ports_by_protocol(flow) {
             let protocol = protocol.as_k8s();
             let _ = writeln!(text, "| {from} | {to} | {ports} | {protocol} | {why} |");
         }
     }
 }
 
-/// `8080, 30000-32767` per protocol, in order.
-fn ports_by_protocol(ports: &[PortRange]) -> BTreeMap<Protocol, String> {
-    let mut sorted = ports.to_vec();
+/// `8080, 30000-32767` per protocol, in order, then the port names (`dns`).
+fn ports_by_protocol(flow: &Flow) -> BTreeMap<Protocol, String> {
+    let mut sorted = flow.ports.to_vec();
     sorted.sort();
     let mut by_protocol: BTreeMap<Protocol, Vec<String>> = BTreeMap::new();
     for port in sorted {
@@ -181,6 +181,10 @@ fn ports_by_protocol(ports: &[PortRange]) -> BTreeMap<Protocol, String> {
             format!("{}-{}", port.first, port.last)
         };
         by_protocol.entry(port.protocol).or_default().push(text);
+    }
+    for name in flow.port_names {
+        let names = by_protocol.entry(name.protocol).or_default();
+        names.push(name.name.to_owned());
     }
     by_protocol
         .into_iter()

@@ -60,6 +60,8 @@ pub struct Probe {
     pub destination: String,
     pub protocol: Protocol,
     pub port: u16,
+    /// The port's name instead of `port`, for a flow that names it (skipped probes only).
+    pub port_name: Option<&'static str>,
     /// The flow it checks, or the rule that chose it.
     pub why: String,
 }
@@ -123,6 +125,7 @@ pub fn plan_probes_for(cluster: &Cluster, policies: &[LoadedPolicy]) -> VerifyPl
     let mut declared = Vec::new();
     for flow in &cluster.flows {
         planner.add_flow(flow, &mut declared);
+        planner.add_named_skips(flow);
     }
     for (source, destination, flow) in &declared {
         if destination.managed {
@@ -356,8 +359,35 @@ impl<'a> Planner<'a> {
             destination: destination.id.clone(),
             protocol: range.protocol,
             port: range.first,
+            port_name: None,
             why,
         });
+    }
+
+    /// A flow's port names are not probed: their numbers are the target pods' own, which
+    /// verify.sh does not look up. Each is listed as skipped, with why.
+    fn add_named_skips(&mut self, flow: &Flow) {
+        for name in flow.port_names {
+            for source in self.targets_of(&flow.from, None) {
+                for destination in self.targets_of(&flow.to, None) {
+                    self.use_target(&source);
+                    self.use_target(&destination);
+                    self.probes.push(Probe {
+                        expect: Expect::Open,
+                        method: Method::Skip(format!(
+                            "the port is named `{}`, and its number is the target pods' own (declared: {flow})",
+                            name.name
+                        )),
+                        source: source.id.clone(),
+                        destination: destination.id.clone(),
+                        protocol: name.protocol,
+                        port: 0,
+                        port_name: Some(name.name),
+                        why: String::new(),
+                    });
+                }
+            }
+        }
     }
 
     fn use_target(&mut self, target: &Target) {
@@ -392,6 +422,7 @@ impl<'a> Planner<'a> {
             destination: destination.id.clone(),
             protocol: range.protocol,
             port: range.first,
+            port_name: None,
             why,
         });
         true
