@@ -262,3 +262,55 @@ spec:
         assert!(code.contains(line), "{line}is not in:\n{code}");
     }
 }
+
+/// A port name is resolved on the destination's pods: towards pods the code does not
+/// manage it is written as the name (exact), towards managed pods it is left out and said.
+#[test]
+fn port_names_towards_unmanaged_pods_come_through() {
+    let yaml = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-dns, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{port: dns, protocol: UDP}, {port: dns-tcp}, {port: 9153}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: lb}}}]
+    ports: [{port: http}]
+"#;
+    let mut inputs = Inputs::default();
+    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
+    let imported = import_with(&inputs, None);
+    let report = report_text(&imported);
+    let code = imported
+        .files
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        code.contains("    web -> kube_dns:9153, dns/udp, dns_tcp;\n"),
+        "{code}"
+    );
+    assert!(
+        report.contains("left out: shop/web-in (shop.yaml, document 3, line 19): spec.ingress[0].ports: the port name(s) `http` are resolved on pods the code manages, whose ports `zero_trust!` declares by number; write the numbers\n"),
+        "{report}"
+    );
+}

@@ -6,8 +6,8 @@
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::model::{
-    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, Selector,
-    Workload, leak, leak_slice, leak_str,
+    AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Policy, PortName,
+    Selector, Workload, leak, leak_slice, leak_str,
 };
 use zero_trust_rules::kubernetes_name_of;
 
@@ -133,7 +133,15 @@ pub fn cluster(decls: &Declarations) -> Result<Cluster, Vec<ClusterError>> {
                             from: endpoint(flow.from),
                             to: endpoint(flow.to),
                             ports: leak_slice(flow.ports.clone()),
-                            port_names: &[],
+                            port_names: leak_slice(
+                                flow.port_names
+                                    .iter()
+                                    .map(|name| PortName {
+                                        name: leak_str(&name.name),
+                                        protocol: name.protocol,
+                                    })
+                                    .collect(),
+                            ),
                             reason: leak_str(&decls.reason(flow)),
                         })
                         .collect(),

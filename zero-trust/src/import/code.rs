@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use zero_trust_rules::{PortRange, kubernetes_name_of};
+use zero_trust_rules::{PortRange, Protocol, kubernetes_name_of};
 
 use super::decls::{Declarations, EndRef, FileOf, FlowDecl, NamespaceDecl, Spelling};
 use super::plan::PodSelector;
@@ -105,7 +105,7 @@ impl Block<'_> {
                 "    {} -> {}:{};",
                 decls.end_text(flow.from),
                 decls.end_text(flow.to),
-                ports_text(&flow.ports)
+                flow_ports_text(flow)
             );
         }
         text.push_str("}\n");
@@ -187,6 +187,21 @@ fn selector_text(selector: &PodSelector) -> String {
 
 /// `8080, 53/udp, 30000..=32767`: TCP, the DSL's default, goes unwritten; every port of
 /// every protocol is `any`, every port of one `any/udp`.
+/// A flow's numbers (`ports_text`), then its port names as the DSL writes them (`dns_tcp`,
+/// `dns/udp`).
+fn flow_ports_text(flow: &FlowDecl) -> String {
+    let names = flow.port_names.iter().map(|name| match name.protocol {
+        Protocol::Tcp => name.ident.clone(),
+        protocol => format!("{}/{}", name.ident, protocol.as_dsl()),
+    });
+    let numbers = (!flow.ports.is_empty()).then(|| ports_text(&flow.ports));
+    numbers
+        .into_iter()
+        .chain(names)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn ports_text(ports: &[PortRange]) -> String {
     if every_port(ports) {
         return "any".to_owned();

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use zero_trust_rules::{PortRange, kubernetes_name_of};
 
-use super::plan::{End, Plan, PodSelector, Reason, Unsupported, merge};
+use super::plan::{End, Plan, PodSelector, PortNameRef, Reason, Unsupported, merge};
 
 #[derive(Clone, Debug)]
 pub struct Declarations {
@@ -103,6 +103,7 @@ pub struct FlowDecl {
     pub from: EndRef,
     pub to: EndRef,
     pub ports: Vec<PortRange>,
+    pub port_names: Vec<PortNameRef>,
     pub said_by: BTreeSet<String>,
     /// The reasons the policies it came from give.
     pub given: BTreeSet<Reason>,
@@ -207,6 +208,7 @@ impl Declarations {
                 from,
                 to,
                 ports: flow.ports.clone(),
+                port_names: flow.port_names.iter().cloned().collect(),
                 said_by: flow.said_by.clone(),
                 given: flow.reasons.clone(),
             });
@@ -353,18 +355,17 @@ impl Declarations {
         if managed.len() < 2 {
             return;
         }
-        let mut sources: BTreeMap<(EndRef, Vec<PortRange>), BTreeSet<usize>> = BTreeMap::new();
+        type Ports = (Vec<PortRange>, Vec<PortNameRef>);
+        let mut sources: BTreeMap<(EndRef, Ports), BTreeSet<usize>> = BTreeMap::new();
         for flow in &self.flows {
             if let EndRef::Namespace(n) = flow.from
                 && managed.contains(&n)
             {
-                sources
-                    .entry((flow.to, flow.ports.clone()))
-                    .or_default()
-                    .insert(n);
+                let ports = (flow.ports.clone(), flow.port_names.clone());
+                sources.entry((flow.to, ports)).or_default().insert(n);
             }
         }
-        for ((to, ports), from) in sources {
+        for ((to, (ports, port_names)), from) in sources {
             if from != managed {
                 continue;
             }
@@ -373,7 +374,8 @@ impl Declarations {
             self.flows.retain(|flow| {
                 let gathered = matches!(flow.from, EndRef::Namespace(_))
                     && flow.to == to
-                    && flow.ports == ports;
+                    && flow.ports == ports
+                    && flow.port_names == port_names;
                 if gathered {
                     said_by.extend(flow.said_by.iter().cloned());
                     given.extend(flow.given.iter().cloned());
@@ -384,6 +386,7 @@ impl Declarations {
                 from: EndRef::AllManaged,
                 to,
                 ports,
+                port_names,
                 said_by,
                 given,
             });
@@ -412,6 +415,10 @@ impl Declarations {
                         .ports
                         .iter()
                         .all(|port| other.ports.iter().any(|p| p.covers(port)))
+                    && flow
+                        .port_names
+                        .iter()
+                        .all(|name| other.port_names.contains(name))
             })
         };
         let covered: Vec<bool> = self

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ipnet::IpNet;
-use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol};
+use zero_trust_rules::{
+    FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol, kubernetes_name_of,
+};
 
 use crate::eval::policy::{NamespaceScope, Peer, Peers, PortMatch, Ports, Rule};
 use crate::eval::selector::Requirement;
@@ -59,10 +61,21 @@ pub struct Flow {
     pub to: End,
     /// Disjoint and not adjacent, sorted: one entry per range, as the DSL wants them.
     pub ports: Vec<PortRange>,
+    /// Port names, resolved on the destination's pods: only towards pods the code does
+    /// not manage (which the DSL allows and writes as names).
+    pub port_names: BTreeSet<PortNameRef>,
     /// Which policies said it, and in which direction: `prod-api/allow-dns (egress)`.
     pub said_by: BTreeSet<String>,
     /// The reasons the policies give, kept for the flow's doc comment.
     pub reasons: BTreeSet<Reason>,
+}
+
+/// A container port name a rule allows (`dns` for UDP), and its DSL identifier.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortNameRef {
+    pub name: String,
+    pub ident: String,
+    pub protocol: Protocol,
 }
 
 /// A rule, or part of one, that `zero_trust!` cannot express; it is left out of the code.
@@ -145,13 +158,17 @@ pub fn plan(inputs: &[Input<'_>], assumptions: &Assumptions) -> Plan {
             }
             for (index, rule) in policy.rules(direction).iter().enumerate() {
                 let field = format!("spec.{direction}[{index}]");
-                let (ports, port_problems) = port_ranges(&rule.ports);
-                for why in port_problems {
-                    result
-                        .unsupported
-                        .push(unsupported(format!("{field}.ports"), why));
+                let (ports, port_names) = port_ranges(&rule.ports);
+                let mut names = Vec::new();
+                for name in port_names {
+                    match name {
+                        Ok(name) => names.push(name),
+                        Err(why) => result
+                            .unsupported
+                            .push(unsupported(format!("{field}.ports"), why)),
+                    }
                 }
-                if ports.is_empty() {
+                if ports.is_empty() && names.is_empty() {
                     continue;
                 }
                 for (peer_field, peer) in peers(rule, direction, &field) {
@@ -171,13 +188,39 @@ pub fn plan(inputs: &[Input<'_>], assumptions: &Assumptions) -> Plan {
                             Direction::Ingress => (other, subject.clone()),
                             Direction::Egress => (subject.clone(), other),
                         };
+                        // A name is resolved on the destination's pods; the DSL leaves
+                        // that to them only where it does not manage them.
+                        let unmanaged_pods = match &to {
+                            End::Workload { namespace, .. } | End::Namespace(namespace) => {
+                                !result.managed.contains(namespace)
+                            }
+                            End::Cidr { .. } => false,
+                        };
+                        if !names.is_empty() && !unmanaged_pods {
+                            let names: Vec<String> =
+                                names.iter().map(|n| format!("`{}`", n.name)).collect();
+                            result.unsupported.push(unsupported(
+                                format!("{field}.ports"),
+                                format!(
+                                    "the port name(s) {} are resolved on pods the code manages, whose ports `zero_trust!` declares by number; write the numbers",
+                                    names.join(", ")
+                                ),
+                            ));
+                            if ports.is_empty() {
+                                continue;
+                            }
+                        }
                         let flow = flows.entry((from.clone(), to.clone())).or_insert(Flow {
                             from,
                             to,
                             ports: Vec::new(),
+                            port_names: BTreeSet::new(),
                             said_by: BTreeSet::new(),
                             reasons: BTreeSet::new(),
                         });
+                        if unmanaged_pods {
+                            flow.port_names.extend(names.iter().cloned());
+                        }
                         flow.ports = merge(flow.ports.iter().chain(&ports).copied());
                         flow.said_by.insert(format!("{name} ({direction})"));
                         flow.reasons.extend(input.reasons.iter().cloned());
@@ -350,8 +393,9 @@ fn dsl_selector(selector: &Selector, of: &str) -> Result<PodSelector, String> {
     Ok(pods)
 }
 
-/// A rule's ports as ranges, and the entries that cannot be written (named ports).
-fn port_ranges(ports: &Ports) -> (Vec<PortRange>, Vec<String>) {
+/// A rule's ports: the ranges, and the port names (each with its protocol and how the DSL
+/// writes it, `dns_tcp` for `dns-tcp`), or why a name cannot be written.
+fn port_ranges(ports: &Ports) -> (Vec<PortRange>, Vec<Result<PortNameRef, String>>) {
     let every = |protocol| PortRange {
         protocol,
         first: FIRST_PORT,
@@ -374,10 +418,19 @@ fn port_ranges(ports: &Ports) -> (Vec<PortRange>, Vec<String>) {
                         last: *last,
                     }),
                     PortMatch::EveryPort { protocol } => ranges.push(every(*protocol)),
-                    PortMatch::Named { protocol, name } => problems.push(format!(
-                        "the named port `{name}`/{} cannot be written in `zero_trust!` yet",
-                        protocol.as_dsl()
-                    )),
+                    PortMatch::Named { protocol, name } => {
+                        let ident = super::decls::identifier(name);
+                        problems.push(match kubernetes_name_of(&ident) == *name {
+                            true => Ok(PortNameRef {
+                                name: name.clone(),
+                                ident,
+                                protocol: *protocol,
+                            }),
+                            false => Err(format!(
+                                "the port name `{name}` has no DSL identifier that becomes it, so `zero_trust!` cannot write it"
+                            )),
+                        });
+                    }
                 }
             }
             (merge(ranges), problems)
