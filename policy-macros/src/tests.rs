@@ -111,7 +111,10 @@ pub(crate) const INVALID: &[&str] = &[
     "namespace shop { web: http = 8080..=8090 }",
     "namespace shop { web: http = 80, http = 81 }",
     "namespace shop { web: http = 8080; lb } lb -> web:http/udp;",
-    "namespace shop { lb } lb -> crate::x::web:http;",
+    "namespace shop { lb } cidr internet = \"0.0.0.0/0\"; lb -> internet:https;",
+    "namespace shop { lb } external namespace k { dns } lb -> dns:dns_over_https_v2;",
+    "namespace shop { lb } external namespace k { dns } lb -> dns:dns, dns;",
+    "namespace shop { lb } lb -> *:http;",
     // Several blocks misused.
     "cidr both = \"10.0.0.0/8\"; \"10.0.0.0/8\";",
     "cidr both = \"10.0.0.0/8\"; \"fd00::/8\" except \"10.1.0.0/16\";",

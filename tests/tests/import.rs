@@ -36,6 +36,23 @@ fn import_with(inputs: &Inputs, namespace_label: Option<&str>) -> Imported {
     import(inputs, &assumptions).expect("imports")
 }
 
+/// The import of `yaml`, read as the file `shop.yaml`.
+fn import_yaml(yaml: &str) -> Imported {
+    let mut inputs = Inputs::default();
+    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
+    import_with(&inputs, None)
+}
+
+/// Every file of the written code, one after the other.
+fn all_code(imported: &Imported) -> String {
+    imported
+        .files
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The report with the fixture's path made relative, as a user sees it from the root.
 fn report_text(imported: &Imported) -> String {
     imported
@@ -202,9 +219,7 @@ spec:
   - to: [{podSelector: {matchExpressions: [{key: tier, operator: In, values: [web, api]}]}}]
     ports: [{port: 8080}]
 "#;
-    let mut inputs = Inputs::default();
-    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
-    let imported = import_with(&inputs, None);
+    let imported = import_yaml(yaml);
     assert!(imported.report.is_exact(), "{}", imported.report);
     let shop = &imported.files["shop.rs"];
     for line in [
@@ -238,16 +253,9 @@ spec:
   egress:
   - {}
 "#;
-    let mut inputs = Inputs::default();
-    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
-    let imported = import_with(&inputs, None);
+    let imported = import_yaml(yaml);
     assert!(imported.report.is_exact(), "{}", imported.report);
-    let code = imported
-        .files
-        .values()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code = all_code(&imported);
     for line in [
         "    external namespaces every_namespace [] {}\n",
         "    cidr internet = \"0.0.0.0/0\";\n",
@@ -295,16 +303,9 @@ spec:
   - from: [{podSelector: {matchLabels: {app: lb}}}]
     ports: [{port: http}]
 "#;
-    let mut inputs = Inputs::default();
-    zero_trust::eval::load_str(&mut inputs, Path::new("shop.yaml"), yaml).expect("loads");
-    let imported = import_with(&inputs, None);
+    let imported = import_yaml(yaml);
     let report = report_text(&imported);
-    let code = imported
-        .files
-        .values()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code = all_code(&imported);
     assert!(
         code.contains("    web -> kube_dns:9153, dns/udp, dns_tcp;\n"),
         "{code}"
