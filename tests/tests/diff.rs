@@ -232,3 +232,51 @@ fn connections_to_addresses_are_compared_even_without_ip_blocks() {
         assert_eq!(to(&diff.added).as_deref(), Some("443/tcp"), "{diff}");
     }
 }
+
+mod selected_before {
+    zero_trust::zero_trust! {
+        namespace shop { web ["tier" in ["web", "api"]]: 8080, 8081; lb }
+        external namespaces payments ["team" = "payments"] {}
+        payments -> web:8080;
+        lb -> web:8080;
+    }
+}
+
+mod selected_after {
+    zero_trust::zero_trust! {
+        namespace shop { web ["tier" in ["web", "api"]]: 8080, 8081; lb }
+        external namespaces payments ["team" = "payments"] {}
+        payments -> web:8081;
+        lb -> web:8081;
+    }
+}
+
+/// From the YAML alone (no model, as `cargo xtask diff --dirs` compares two folders), a
+/// change to flows of a set-based selector and of namespaces selected by labels is seen:
+/// the topology gets a pod and a namespace carrying labels those selectors select.
+#[test]
+fn changes_to_set_based_and_label_selected_ends_are_seen_from_the_yaml_alone() {
+    let (old, _) = files(&[&selected_before::POLICY]);
+    let (new, _) = files(&[&selected_after::POLICY]);
+    let changes = diff_manifests(&old, &new, zero_trust::eval::Topology::default()).expect("diffs");
+    let text = |changes: &[zero_trust::diff::FlowChange]| -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{} -> {}: {}", c.source, c.destination, c.ports))
+            .collect()
+    };
+    assert_eq!(
+        text(&changes.added),
+        [
+            "[team=payments]/<any other pod> -> shop/[tier=web]: 8081/tcp",
+            "shop/[app=lb] -> shop/[tier=web]: 8081/tcp",
+        ]
+    );
+    assert_eq!(
+        text(&changes.removed),
+        [
+            "[team=payments]/<any other pod> -> shop/[tier=web]: 8080/tcp",
+            "shop/[app=lb] -> shop/[tier=web]: 8080/tcp",
+        ]
+    );
+}

@@ -14,9 +14,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use zero_trust_rules::{FIRST_PORT, LAST_PORT, NAMESPACE_NAME_LABEL, PortRange, Protocol};
 
 use crate::eval::addresses::Family;
+use crate::eval::selector::Requirement;
 use crate::eval::{
     AddressClass, AddressRange, Analysis, ClassId, Direction, EndpointClass, Labels, LoadedPolicy,
-    NamespaceInfo, PodInfo, PortSet, Topology,
+    NamespaceInfo, PodInfo, PortSet, Selector, Topology,
 };
 
 /// One connection that is allowed on one side and not the other.
@@ -110,48 +111,13 @@ impl fmt::Display for FlowDiff {
 }
 
 /// A topology for comparing policy sets: `base` plus, for every pod selector the policies
-/// use (as a target or in a peer), a pod carrying exactly its `matchLabels`, unless a pod
-/// with those labels is already there. Such a pod is named after its labels.
+/// use (as a target or in a peer), a pod carrying labels it selects
+/// ([`representative_labels`]), unless a pod with those labels is already there; and for
+/// every namespace selector of a peer that names no namespace and that no namespace of the
+/// topology matches, a namespace carrying labels it selects, with the peer's pod. Such
+/// pods and namespaces are named after their labels (`[app=web]`).
 pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology {
-    let mut topology = base;
-    // Indexed, since every rule of every policy asks: at 10,000 pods a scan per selector
-    // was most of a rollout proof.
-    let mut namespaces: HashSet<String> =
-        topology.namespaces.iter().map(|n| n.name.clone()).collect();
-    let mut pods: HashSet<(String, Labels)> = topology
-        .pods
-        .iter()
-        .map(|p| (p.namespace.clone(), p.labels.clone()))
-        .collect();
-    let mut add = |namespace: &str, selector: &LabelSelector| {
-        let Some(labels) = &selector.match_labels else {
-            return;
-        };
-        if labels.is_empty()
-            || selector
-                .match_expressions
-                .as_ref()
-                .is_some_and(|e| !e.is_empty())
-        {
-            return;
-        }
-        if namespaces.insert(namespace.to_owned()) {
-            topology.namespaces.push(NamespaceInfo::named(namespace));
-        }
-        if !pods.insert((namespace.to_owned(), labels.clone())) {
-            return;
-        }
-        let name: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let pairs: Vec<(&str, &str)> = labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        topology.pods.push(PodInfo::new(
-            namespace,
-            &format!("[{}]", name.join(",")),
-            &pairs,
-        ));
-    };
+    let mut extended = Extended::new(base);
     for policies in policy_sets {
         for loaded in *policies {
             let namespace = crate::eval::topology::policy_namespace(&loaded.policy);
@@ -159,16 +125,132 @@ pub fn topology_for(base: Topology, policy_sets: &[&[LoadedPolicy]]) -> Topology
                 continue;
             };
             if let Some(selector) = &spec.pod_selector {
-                add(namespace, selector);
+                extended.add_pod(namespace, selector);
             }
             for peer in peers_of(spec) {
-                if let Some((peer_namespace, selector)) = peer_pods(namespace, peer) {
-                    add(&peer_namespace, selector);
+                let peer_namespace = match &peer.namespace_selector {
+                    None => Some(namespace.to_owned()),
+                    Some(selector) => {
+                        named_namespace(selector).or_else(|| extended.selected_namespace(selector))
+                    }
+                };
+                if let (Some(peer_namespace), Some(pods)) = (peer_namespace, &peer.pod_selector) {
+                    extended.add_pod(&peer_namespace, pods);
                 }
             }
         }
     }
-    topology
+    extended.topology
+}
+
+/// A topology being extended, with indexes of what it holds: every rule of every policy
+/// asks, and at 10,000 pods a scan per selector was most of a rollout proof.
+struct Extended {
+    topology: Topology,
+    namespaces: HashSet<String>,
+    pods: HashSet<(String, Labels)>,
+}
+
+impl Extended {
+    fn new(topology: Topology) -> Extended {
+        let namespaces = topology.namespaces.iter().map(|n| n.name.clone()).collect();
+        let pods = topology
+            .pods
+            .iter()
+            .map(|p| (p.namespace.clone(), p.labels.clone()))
+            .collect();
+        Extended {
+            topology,
+            namespaces,
+            pods,
+        }
+    }
+
+    /// A pod of `namespace` the selector selects, unless one with its labels is there.
+    fn add_pod(&mut self, namespace: &str, selector: &LabelSelector) {
+        let labels = representative_labels(selector);
+        if labels.is_empty() {
+            // Only "another pod" of the namespace, which every topology has.
+            return;
+        }
+        if self.namespaces.insert(namespace.to_owned()) {
+            self.topology
+                .namespaces
+                .push(NamespaceInfo::named(namespace));
+        }
+        if !self.pods.insert((namespace.to_owned(), labels.clone())) {
+            return;
+        }
+        let pairs: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.topology
+            .pods
+            .push(PodInfo::new(namespace, &labels_name(&labels), &pairs));
+    }
+
+    /// A namespace the selector selects: the first of the topology it matches, else a new
+    /// one carrying its representative labels. `None` where it matches none and has no
+    /// labels to carry (only `NotIn`/`DoesNotExist`, which no namespace here meets).
+    fn selected_namespace(&mut self, selector: &LabelSelector) -> Option<String> {
+        let compiled = Selector::compile(selector);
+        let topology = &mut self.topology;
+        if let Some(existing) = topology
+            .namespaces
+            .iter()
+            .find(|n| compiled.matches(&n.effective_labels()))
+        {
+            return Some(existing.name.clone());
+        }
+        let labels = representative_labels(selector);
+        let name = labels_name(&labels);
+        let candidate = NamespaceInfo {
+            name: name.clone(),
+            labels,
+        };
+        if !compiled.matches(&candidate.effective_labels()) || !self.namespaces.insert(name.clone())
+        {
+            return None;
+        }
+        topology.namespaces.push(candidate);
+        Some(name)
+    }
+}
+
+/// Labels an object the selector selects carries: its `matchLabels`, the first value of
+/// each `In`, a value for each `Exists` (`NotIn` and `DoesNotExist` are met by leaving the
+/// key out).
+pub(crate) fn representative_labels(selector: &LabelSelector) -> Labels {
+    let mut labels = selector.match_labels.clone().unwrap_or_default();
+    for requirement in selector.match_expressions.iter().flatten() {
+        let value = match requirement.operator.as_str() {
+            "In" => requirement.values.iter().flatten().next().cloned(),
+            "Exists" => Some("present".to_owned()),
+            _ => None,
+        };
+        if let Some(value) = value {
+            labels.insert(requirement.key.clone(), value);
+        }
+    }
+    labels
+}
+
+/// `[app=web,tier=api]`: a name no real pod or namespace can have.
+fn labels_name(labels: &Labels) -> String {
+    let text: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("[{}]", text.join(","))
+}
+
+/// The one namespace a namespace selector names by its name label, if it does.
+fn named_namespace(selector: &LabelSelector) -> Option<String> {
+    let names = Selector::compile(selector);
+    match names.requirements() {
+        [Requirement::In { key, values }] if key == NAMESPACE_NAME_LABEL && values.len() == 1 => {
+            values.iter().next().cloned()
+        }
+        _ => None,
+    }
 }
 
 /// Every peer of a policy's rules: the `from` of its ingress rules, then the `to` of its
@@ -185,20 +267,6 @@ pub(crate) fn peers_of(spec: &NetworkPolicySpec) -> impl Iterator<Item = &Networ
         .flatten()
         .flat_map(|r| r.to.iter().flatten());
     ingress.chain(egress)
-}
-
-/// The namespace and pod selector of a peer that names one namespace (by its name label,
-/// or implicitly the policy's own).
-fn peer_pods<'p>(
-    policy_namespace: &str,
-    peer: &'p NetworkPolicyPeer,
-) -> Option<(String, &'p LabelSelector)> {
-    let selector = peer.pod_selector.as_ref()?;
-    let namespace = match &peer.namespace_selector {
-        None => policy_namespace.to_owned(),
-        Some(ns) => ns.match_labels.as_ref()?.get(NAMESPACE_NAME_LABEL)?.clone(),
-    };
-    Some((namespace, selector))
 }
 
 /// What `new` allows that `old` does not (added) and the reverse (removed).

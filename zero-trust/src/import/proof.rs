@@ -3,19 +3,14 @@
 //! not, each with its cause.
 //!
 //! The topology is the one given (namespaces and workloads read with the policies), plus
-//! a pod for every pod selector either side uses ([`crate::diff::topology_for`]), plus a
-//! namespace carrying the labels of every namespace selector that names no namespace, so
-//! that what such a selector allowed is seen, and lost, rather than matching nothing.
+//! the namespaces the input names, plus a pod for every pod selector either side uses and
+//! a namespace for every namespace selector that names none ([`crate::diff::topology_for`]),
+//! so that what such a selector allowed is seen, and lost, rather than matching nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::net::IpAddr;
 
 use crate::diff::{FlowChange, diff, peers_of, topology_for};
-use crate::eval::{
-    Analysis, ClassId, Direction, LoadedPolicy, NamespaceInfo, PodInfo, Side, Topology,
-};
+use crate::eval::{Analysis, ClassId, Direction, LoadedPolicy, NamespaceInfo, Side, Topology};
 use zero_trust_rules::NAMESPACE_NAME_LABEL;
 
 use super::plan::Assumptions;
@@ -59,29 +54,40 @@ impl Cause {
     }
 }
 
-/// The topology both sides are evaluated over.
+/// The topology both sides are evaluated over: the namespaces the input names (by their
+/// name label, or by the assumed one, each carrying the assumed label), then what
+/// [`topology_for`] adds for the selectors of both sides.
 pub fn topology(
     base: &Topology,
     input: &[LoadedPolicy],
     output: &[LoadedPolicy],
     assumptions: &Assumptions,
 ) -> Topology {
-    let mut topology = topology_for(base.clone(), &[input, output]);
-    add_peer_namespaces(&mut topology, input, assumptions);
+    let mut base = base.clone();
+    add_named_namespaces(&mut base, input, assumptions);
+    assume_namespace_label(&mut base, assumptions);
+    let mut topology = topology_for(base, &[input, output]);
+    assume_namespace_label(&mut topology, assumptions);
+    topology
+}
+
+/// Every namespace carries the assumed name label, set to its name.
+fn assume_namespace_label(topology: &mut Topology, assumptions: &Assumptions) {
     if let Some(label) = &assumptions.namespace_label {
         for namespace in &mut topology.namespaces {
             let name = namespace.name.clone();
             namespace.labels.entry(label.clone()).or_insert(name);
         }
     }
-    topology
 }
 
-/// Every namespace a peer names, and a namespace for each namespace selector of
-/// `matchLabels` that no namespace of the topology matches, with a pod for the peer's pod
-/// selector.
-fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumptions: &Assumptions) {
-    let mut seen = BTreeSet::new();
+/// Every namespace a peer names by its name label or by the assumed one: a namespace of
+/// its own, whether or not a pod selector came with it.
+fn add_named_namespaces(
+    topology: &mut Topology,
+    input: &[LoadedPolicy],
+    assumptions: &Assumptions,
+) {
     for loaded in input {
         let Some(spec) = &loaded.policy.spec else {
             continue;
@@ -90,73 +96,21 @@ fn add_peer_namespaces(topology: &mut Topology, input: &[LoadedPolicy], assumpti
             let Some(labels) = peer
                 .namespace_selector
                 .as_ref()
-                .map(representative_labels)
-                .filter(|l| !l.is_empty())
+                .and_then(|s| s.match_labels.as_ref())
             else {
                 continue;
             };
-            // A namespace named by its name label, or by the assumed one, is a namespace
-            // of its own, whether or not a pod selector came with it.
             let named = labels.get(NAMESPACE_NAME_LABEL).or_else(|| {
                 let key = assumptions.namespace_label.as_ref()?;
                 labels.get(key)
             });
-            if let Some(name) = named {
-                if !topology.namespaces.iter().any(|n| &n.name == name) {
-                    topology.namespaces.push(NamespaceInfo::named(name));
-                }
-                continue;
-            }
-            let matched = topology.namespaces.iter().any(|n| {
-                let effective = n.effective_labels();
-                labels.iter().all(|(k, v)| effective.get(k) == Some(v))
-            });
-            let text: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let name = format!("[{}]", text.join(","));
-            if !matched && seen.insert(name.clone()) {
-                topology.namespaces.push(NamespaceInfo {
-                    name: name.clone(),
-                    labels: labels.clone(),
-                });
-            }
-            let pod_labels = peer
-                .pod_selector
-                .as_ref()
-                .map(representative_labels)
-                .unwrap_or_default();
-            if !matched && seen.insert(format!("{name}/{pod_labels:?}")) && !pod_labels.is_empty() {
-                let pairs: Vec<(&str, &str)> = pod_labels
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let pod_text: Vec<String> =
-                    pod_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                topology.pods.push(PodInfo::new(
-                    &name,
-                    &format!("[{}]", pod_text.join(",")),
-                    &pairs,
-                ));
+            if let Some(name) = named
+                && !topology.namespaces.iter().any(|n| &n.name == name)
+            {
+                topology.namespaces.push(NamespaceInfo::named(name));
             }
         }
     }
-}
-
-/// Labels an object the selector selects carries: its `matchLabels`, the first value of
-/// each `In`, a value for each `Exists` (`NotIn` and `DoesNotExist` are met by leaving the
-/// key out).
-fn representative_labels(selector: &LabelSelector) -> BTreeMap<String, String> {
-    let mut labels = selector.match_labels.clone().unwrap_or_default();
-    for requirement in selector.match_expressions.iter().flatten() {
-        let value = match requirement.operator.as_str() {
-            "In" => requirement.values.iter().flatten().next().cloned(),
-            "Exists" => Some("present".to_owned()),
-            _ => None,
-        };
-        if let Some(value) = value {
-            labels.insert(requirement.key.clone(), value);
-        }
-    }
-    labels
 }
 
 /// A pod the two sides isolate differently in a direction; `now` says whether the output
