@@ -539,3 +539,71 @@ fn a_pod_template_without_labels_is_an_error() {
         ]
     );
 }
+
+/// `load_dir` parses files side by side: what it reads, and every error in its order, is
+/// what reading the files one after the other gives, also for objects that clash across
+/// files (a policy or namespace declared twice) and a file that stops on a syntax error.
+#[test]
+fn a_folder_parsed_on_several_cores_reads_as_one_file_after_another() {
+    let dir = scratch("parallel");
+    let policy = |i: usize| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+             metadata: {{name: p{i}, namespace: ns{}}}\nspec: {{podSelector: {{}}}}\n",
+            i % 5
+        )
+    };
+    let mut paths = Vec::new();
+    for i in 0..40 {
+        let mut text = format!(
+            "{}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: pod{i}, namespace: ns{}, labels: {{app: a{i}}}}}\n",
+            policy(i),
+            i % 5
+        );
+        match i {
+            7 => text.push_str(&format!("---\n{}", policy(3))),
+            12 => text.push_str("---\nkind: [unclosed\n---\n"),
+            20 | 33 => {
+                text.push_str("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns1}\n")
+            }
+            _ => {}
+        }
+        let path = dir.join(format!("{i:02}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let one_after_another = |paths: &[std::path::PathBuf]| {
+        let mut inputs = Inputs::default();
+        let mut errors = Vec::new();
+        for path in paths {
+            if let Err(mut e) = load_file(&mut inputs, path) {
+                errors.append(&mut e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(inputs)
+        } else {
+            Err(errors)
+        }
+    };
+    let broken = load_dir(&dir);
+    let expected = one_after_another(&paths);
+    for i in [7, 12, 33] {
+        std::fs::remove_file(&paths[i]).unwrap();
+    }
+    paths.retain(|p| p.exists());
+    let clean = load_dir(&dir);
+    let clean_expected = one_after_another(&paths);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let errors = broken.unwrap_err();
+    assert_eq!(Err(errors.clone()), expected);
+    let files: Vec<String> = errors
+        .iter()
+        .map(|e| e.file.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["07.yaml", "12.yaml", "33.yaml"]);
+    let inputs = clean.unwrap();
+    assert_eq!(inputs.policies.len(), 37);
+    assert_eq!(Ok(inputs), clean_expected);
+}
