@@ -20,6 +20,10 @@ use crate::eval::{
 };
 use crate::model::{AddressBlock, Endpoint, EndpointKey, Workload};
 
+mod reproof;
+
+pub use reproof::{PolicyChange, ProvenState, Reproved};
+
 /// The cluster the model describes: its namespaces, and one representative pod per
 /// workload carrying labels its selector selects ([`Workload::representative_labels`]).
 pub fn model_topology(cluster: &Cluster) -> Topology {
@@ -139,17 +143,7 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
         }
         let managed = matcher.managed[class as usize];
         for direction in [Direction::Ingress, Direction::Egress] {
-            if analysis.is_isolated(class, direction) != managed {
-                mismatches.push(Mismatch::Isolation {
-                    pod: analysis.class(class).to_string(),
-                    direction,
-                    declared_isolated: managed,
-                    policies: analysis
-                        .selecting_policies(class)
-                        .map(|p| format!("{} ({})", p.name, p.source))
-                        .collect(),
-                });
-            }
+            mismatches.extend(check_intent_isolation(analysis, class, direction, managed));
         }
     }
     if !mismatches.is_empty() {
@@ -193,8 +187,26 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
     mismatches
 }
 
+/// Whether a pod class is isolated in `direction` as the model says (`managed`).
+fn check_intent_isolation(
+    analysis: &Analysis,
+    class: ClassId,
+    direction: Direction,
+    managed: bool,
+) -> Option<Mismatch> {
+    (analysis.is_isolated(class, direction) != managed).then(|| Mismatch::Isolation {
+        pod: analysis.class(class).to_string(),
+        direction,
+        declared_isolated: managed,
+        policies: analysis
+            .selecting_policies(class)
+            .map(|p| format!("{} ({})", p.name, p.source))
+            .collect(),
+    })
+}
+
 #[derive(Default)]
-struct DeclaredSides {
+pub(crate) struct DeclaredSides {
     egress: PortSet,
     ingress: PortSet,
 }
@@ -229,15 +241,16 @@ fn declared_sides(
 }
 
 /// Which endpoint classes each end of the model stands for.
-struct Matcher<'a> {
-    analysis: &'a Analysis,
+struct Matcher {
+    /// The first address class: pods come first.
+    first_address: ClassId,
     /// Per class: a pod of a managed namespace (isolated both ways by `default-deny-all`).
     managed: Vec<bool>,
     members: HashMap<EndpointKey, Vec<ClassId>>,
 }
 
-impl<'a> Matcher<'a> {
-    fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
+impl Matcher {
+    fn new(cluster: &Cluster, analysis: &Analysis) -> Matcher {
         let managed_names = cluster.managed_namespace_names();
         let mut by_namespace: HashMap<&str, Vec<&Workload>> = HashMap::new();
         for workload in cluster.workloads.values() {
@@ -296,8 +309,13 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        let first_address = analysis
+            .classes()
+            .iter()
+            .position(EndpointClass::is_address)
+            .unwrap_or(analysis.classes().len()) as ClassId;
         Matcher {
-            analysis,
+            first_address,
             managed,
             members,
         }
@@ -312,7 +330,7 @@ impl<'a> Matcher<'a> {
 
     /// What the model says one side of `class` allows, given the declared ports.
     fn side(&self, class: ClassId, declared: Option<&PortSet>) -> Side {
-        if self.analysis.class(class).is_address() {
+        if class >= self.first_address {
             Side::External
         } else if self.managed[class as usize] {
             Side::Isolated(declared.cloned().unwrap_or_default())
