@@ -141,8 +141,11 @@ impl Analysis {
     ) -> Result<Analysis, Vec<CompileError>> {
         let mut errors = Vec::new();
         let mut compiled = Vec::new();
-        for loaded in policies {
-            match compile(loaded) {
+        // Each policy is validated and compiled on its own: on every core, in order.
+        let policies: Vec<&LoadedPolicy> = policies.into_iter().collect();
+        let results = crate::parallel::map_in_order(&policies, |loaded| compile(loaded));
+        for (loaded, result) in policies.into_iter().zip(results) {
+            match result {
                 Ok(c) => compiled.push(PolicyInfo {
                     name: loaded.display_name(),
                     source: loaded.source.clone(),

@@ -151,7 +151,10 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
         return mismatches;
     }
 
-    for source in 0..classes {
+    // Each source's pairs are decided on their own: on every core, in order.
+    let sources: Vec<ClassId> = (0..classes).collect();
+    let rows = crate::parallel::map_in_order(&sources, |&source| {
+        let mut row = Vec::new();
         let mut destinations: Vec<ClassId> = analysis
             .pairs_from(source)
             .into_iter()
@@ -172,7 +175,7 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                 (Direction::Ingress, declared_ingress, verdict.ingress),
             ] {
                 if declared != emitted {
-                    mismatches.push(pair_mismatch(
+                    row.push(pair_mismatch(
                         analysis,
                         source,
                         destination,
@@ -183,7 +186,9 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                 }
             }
         }
-    }
+        row
+    });
+    mismatches.extend(rows.into_iter().flatten());
     mismatches
 }
 
