@@ -5,124 +5,31 @@
 //! type is checked before opening); a symlink loop would be walked until the path grew
 //! too long (each file was read 41 times), so every folder and file is read once, keyed by
 //! its canonical path, and a link back to a folder being read is reported once. Memory is
-//! the texts and parses of a few files at a time plus what they contain: see
-//! [`super::load_str`] and [`load_dir`].
+//! the text of one file at a time plus what it contains: see [`super::load_str`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
-use super::{LoadError, ParsedText, load_str, parse_str};
+use super::{LoadError, load_str};
 use crate::eval::topology::Inputs;
 
 /// Loads every `*.yaml`, `*.yml` and `*.json` file under `dir` (recursively, in path order,
 /// following symlinks, each file once).
-///
-/// Files are read and parsed on every core, a few files ahead of the one being added, and
-/// added to the inputs in path order: the answer and every message are those of reading
-/// them one after the other (parsing is most of a verify of a large folder: 124 MB of YAML
-/// at 10k workloads).
 pub fn load_dir(dir: &Path) -> Result<Inputs, Vec<LoadError>> {
     let mut walk = Walk::default();
     walk.folder(dir, &mut Vec::new());
     let mut inputs = Inputs::default();
     let mut errors = walk.errors;
-    each_file_read(&walk.files, |file, read| {
-        let added = match read {
-            FileRead::Parsed(parsed) => parsed.add_to(&mut inputs),
-            FileRead::Large(text) => load_str(&mut inputs, file, &text),
-            FileRead::Failed(e) => Err(e),
-        };
-        if let Err(mut e) = added {
+    for file in walk.files {
+        if let Err(mut e) = load_file(&mut inputs, &file) {
             errors.append(&mut e);
         }
-    });
+    }
     if errors.is_empty() {
         Ok(inputs)
     } else {
         Err(errors)
     }
-}
-
-/// A file larger than this is parsed while it is added, one document at a time, rather
-/// than ahead on another core, which would hold all its documents' values at once.
-const PARSED_AHEAD_BYTES: usize = 16 << 20;
-
-enum FileRead {
-    Parsed(ParsedText),
-    Large(String),
-    Failed(Vec<LoadError>),
-}
-
-fn read_and_parse(file: &Path) -> FileRead {
-    match read_text(file) {
-        Ok(text) if text.len() > PARSED_AHEAD_BYTES => FileRead::Large(text),
-        Ok(text) => FileRead::Parsed(parse_str(file, &text)),
-        Err(e) => FileRead::Failed(e),
-    }
-}
-
-/// Calls `add` on each file's [`FileRead`], in the order of `files`, while worker threads
-/// (one per core) read and parse the files that follow, at most [`AHEAD`] past the one
-/// being added, so memory stays a few files' worth.
-fn each_file_read(files: &[PathBuf], mut add: impl FnMut(&Path, FileRead)) {
-    /// How many files the workers may have parsed beyond the one being added.
-    const AHEAD: usize = 4;
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(files.len());
-    if workers <= 1 {
-        for file in files {
-            add(file, read_and_parse(file));
-        }
-        return;
-    }
-    let next = AtomicUsize::new(0);
-    // The index of the file being added; workers wait while they would run too far ahead.
-    let adding = (Mutex::new(0usize), Condvar::new());
-    std::thread::scope(|scope| {
-        let (send, receive) = mpsc::channel();
-        for _ in 0..workers {
-            let send = send.clone();
-            let (next, adding) = (&next, &adding);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    let (lock, moved) = adding;
-                    let mut current = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                    while i >= *current + AHEAD {
-                        current = moved.wait(current).unwrap_or_else(PoisonError::into_inner);
-                    }
-                    drop(current);
-                    if send.send((i, read_and_parse(file))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(send);
-        let mut ready: BTreeMap<usize, FileRead> = BTreeMap::new();
-        for (i, file) in files.iter().enumerate() {
-            let read = loop {
-                if let Some(read) = ready.remove(&i) {
-                    break read;
-                }
-                match receive.recv() {
-                    Ok((j, read)) => {
-                        ready.insert(j, read);
-                    }
-                    // Every worker has stopped without this file: read it here.
-                    Err(_) => break read_and_parse(file),
-                }
-            };
-            add(file, read);
-            let (lock, moved) = &adding;
-            *lock.lock().unwrap_or_else(PoisonError::into_inner) = i + 1;
-            moved.notify_all();
-        }
-    });
 }
 
 #[derive(Default)]
@@ -246,11 +153,6 @@ pub(super) fn io_error(file: &Path, error: &std::io::Error) -> LoadError {
 
 /// Reads one file into `inputs`: a regular file only, and UTF-8.
 pub fn load_file(inputs: &mut Inputs, file: &Path) -> Result<(), Vec<LoadError>> {
-    load_str(inputs, file, &read_text(file)?)
-}
-
-/// The text of a regular file, which must be UTF-8.
-fn read_text(file: &Path) -> Result<String, Vec<LoadError>> {
     match std::fs::metadata(file) {
         Ok(meta) if !meta.is_file() && !meta.is_dir() => {
             return Err(vec![not_regular(file, &meta)]);
@@ -259,7 +161,9 @@ fn read_text(file: &Path) -> Result<String, Vec<LoadError>> {
         Ok(_) => {}
     }
     let bytes = std::fs::read(file).map_err(|e| vec![io_error(file, &e)])?;
-    String::from_utf8(bytes).map_err(|e| vec![utf8_error(file, e.utf8_error(), e.as_bytes())])
+    let text = String::from_utf8(bytes)
+        .map_err(|e| vec![utf8_error(file, e.utf8_error(), e.as_bytes())])?;
+    load_str(inputs, file, &text)
 }
 
 /// Where the first byte that is not UTF-8 is: line, column (in bytes) and document.

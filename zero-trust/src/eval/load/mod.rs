@@ -54,62 +54,8 @@ impl std::error::Error for LoadError {}
 /// document's parse (a 200 MB stream of NetworkPolicies peaked at 4.7 GiB when the whole
 /// stream was first parsed into generic values).
 pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<LoadError>> {
-    let mut errors = Vec::new();
-    let stopped = parse_each(file, text, |source, value| {
-        objects::load_document(inputs, value, &source, &mut errors);
-    });
-    finish(errors, stopped)
-}
-
-/// The documents of one file, parsed but not yet added to any [`Inputs`]: parsing is the
-/// costly part of loading and needs no shared state, so [`load_dir`] parses files side by
-/// side and adds them in path order, which gives every answer and message a sequential
-/// load gives. Holds one file's generic values, so only files of moderate size are
-/// parsed this way.
-pub(super) struct ParsedText {
-    documents: Vec<(Provenance, serde_json::Value)>,
-    stopped: Option<LoadError>,
-}
-
-pub(super) fn parse_str(file: &Path, text: &str) -> ParsedText {
-    let mut documents = Vec::new();
-    let stopped = parse_each(file, text, |source, value| documents.push((source, value)));
-    ParsedText { documents, stopped }
-}
-
-impl ParsedText {
-    /// Adds the objects of each document to `inputs`, in order, as [`load_str`] would.
-    pub(super) fn add_to(self, inputs: &mut Inputs) -> Result<(), Vec<LoadError>> {
-        let mut errors = Vec::new();
-        for (source, value) in self.documents {
-            objects::load_document(inputs, value, &source, &mut errors);
-        }
-        finish(errors, self.stopped)
-    }
-}
-
-/// The errors of the documents, then the one that stopped the parse (the parser cannot go
-/// on after a syntax error).
-fn finish(mut errors: Vec<LoadError>, stopped: Option<LoadError>) -> Result<(), Vec<LoadError>> {
-    errors.extend(stopped);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
-
-/// Parses the documents of `text` one at a time, handing each to `each` with where it
-/// came from; returns the error that stopped the parse, if any.
-fn parse_each(
-    file: &Path,
-    text: &str,
-    mut each: impl FnMut(Provenance, serde_json::Value),
-) -> Option<LoadError> {
-    let (outline, documents) = match yaml::documents(text) {
-        Ok(parsed) => parsed,
-        Err(e) => return Some(yaml_error(file, e, None)),
-    };
+    let (outline, documents) =
+        yaml::documents(text).map_err(|e| vec![yaml_error(file, e, None)])?;
     // The first lines the pre-scan found, trusted only while its non-empty documents are
     // the parser's: the k-th document yielded must be the k-th with content in the outline.
     let mut nonempty = outline
@@ -117,6 +63,7 @@ fn parse_each(
         .iter()
         .enumerate()
         .filter_map(|(document, line)| line.map(|line| (document, line.get())));
+    let mut errors = Vec::new();
     for document in documents {
         let (document, value) = match document {
             Ok(document) => document,
@@ -125,7 +72,8 @@ fn parse_each(
                     .document
                     .and_then(|d| outline.starts.get(d).copied().flatten())
                     .map(std::num::NonZeroUsize::get);
-                return Some(yaml_error(file, e, line));
+                errors.push(yaml_error(file, e, line));
+                break;
             }
         };
         let source = Provenance {
@@ -137,9 +85,13 @@ fn parse_each(
                 _ => None,
             },
         };
-        each(source, value);
+        objects::load_document(inputs, value, &source, &mut errors);
     }
-    None
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// A parser error; when the parser knows no position (e.g. aliases that expand too far),
