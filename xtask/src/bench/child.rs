@@ -230,7 +230,7 @@ fn measure_reprove(params: &Params) -> Result<(), String> {
         };
         figures.push(format!(
             "{edit:?}_ms={reprove_ms:.1} {edit:?}_read_ms={read_ms:.1} {edit:?}_files={} {edit:?}_pods={pods} {edit:?}_owners={}",
-            changed.len() + gone.len(),
+            changed.keys().chain(gone).filter(|name| name.ends_with(".yaml")).count(),
             egress_owners + ingress_owners
         ));
         (cluster, files) = (next, next_files);
