@@ -1,8 +1,9 @@
 //! `cargo xtask bench [--quick]`: how zero-trust scales, measured on synthetic platforms
 //! (`cargo xtask synth`): the macro's expansion alone, the build of a platform crate,
-//! emission, verification and emit's proofs, with the peak memory of each; and the cold
-//! start of `cargo xtask emit` in a fresh clone. Every figure is the median of several runs,
-//! each in a fresh optimized process; the table says which targets hold.
+//! emission, verification and emit's proofs, the re-proof after one flow is edited, with the
+//! peak memory of each; and the cold start of `cargo xtask emit` in a fresh clone. Every
+//! figure is the median of several runs, each in a fresh optimized process; the table says
+//! which targets hold.
 
 mod child;
 
