@@ -74,7 +74,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     }
 
     eprintln!("(e) verifying ...");
-    for (params, target) in [(&settings.small, 1.0), (&settings.large, 30.0)] {
+    for (params, target) in [(&settings.small, 1.0), (&settings.large, 1.0)] {
         verification(&mut table, &settings, &exe, params, target)?;
     }
 
@@ -257,8 +257,8 @@ fn emission(
 }
 
 /// (e): `cargo xtask verify` on the emitted files of a synthetic cluster: read back,
-/// validate, evaluate and prove (issue 3's targets: 1k/2k under 1 s, 10k/50k under 30 s,
-/// peak memory under 2 GiB).
+/// validate, evaluate and prove (under 1 s: issue 3 for 1k/2k, issue 15 for 10k/50k; peak
+/// memory under 2 GiB).
 fn verification(
     table: &mut Table,
     settings: &Settings,
