@@ -158,4 +158,96 @@ mod tests {
             "only {incremental} of 42 re-proofs were incremental"
         );
     }
+
+    /// A policy removed by hand is re-proven incrementally and caught; a policy added with
+    /// an ipBlock no other policy uses gives the analysis other address classes, so it is
+    /// proven afresh; both give the full proof's answer.
+    #[test]
+    fn a_removed_policy_is_caught_and_a_new_ip_block_is_proven_afresh() {
+        let params = Params {
+            namespaces: 4,
+            workloads: 30,
+            flows: 100,
+            seed: 7,
+        };
+        let cluster = synthetic_cluster(&params);
+        let policies = emitted_policies(&cluster);
+        let mut state = ProvenState::new(cluster.clone(), policies.clone()).unwrap();
+        let full = |state: &ProvenState| {
+            let analysis =
+                Analysis::from_parts(state.policies(), &model_topology(&cluster)).unwrap();
+            check_intent(&cluster, &analysis)
+        };
+        let egress = policies
+            .iter()
+            .find(|p| {
+                p.policy
+                    .metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.ends_with(".egress"))
+            })
+            .expect("a workload's egress policy");
+        let namespace = egress.policy.metadata.namespace.clone().unwrap();
+        let removed = (
+            namespace.clone(),
+            egress.policy.metadata.name.clone().unwrap(),
+        );
+        let how = state
+            .reprove(
+                cluster.clone(),
+                PolicyChange {
+                    written: Vec::new(),
+                    removed: vec![removed],
+                },
+            )
+            .unwrap();
+        assert!(matches!(how, Reproved::Incremental { .. }), "{how:?}");
+        assert!(!state.mismatches().is_empty());
+        assert_eq!(state.mismatches(), full(&state));
+
+        let yaml = format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+             metadata: {{name: to-a-new-block, namespace: {namespace}}}\n\
+             spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n\
+             \x20 egress: [{{to: [{{ipBlock: {{cidr: 100.64.7.0/24}}}}]}}]\n"
+        );
+        let added = zero_trust::eval::Inputs::from_yaml("added.yaml", &yaml)
+            .unwrap()
+            .policies;
+        let how = state
+            .reprove(
+                cluster.clone(),
+                PolicyChange {
+                    written: added,
+                    removed: Vec::new(),
+                },
+            )
+            .unwrap();
+        assert!(
+            matches!(how, Reproved::Afresh(ref why) if why.contains("100.64.7.0/24")),
+            "{how:?}"
+        );
+        assert!(!state.mismatches().is_empty());
+        assert_eq!(state.mismatches(), full(&state));
+
+        // The block of a CIDR of the model: the address classes stay, so incremental.
+        let again = yaml
+            .replace("100.64.7.0/24", "203.0.113.0/24")
+            .replace("to-a-new-block", "to-a-partner");
+        let written = zero_trust::eval::Inputs::from_yaml("added.yaml", &again)
+            .unwrap()
+            .policies;
+        let how = state
+            .reprove(
+                cluster.clone(),
+                PolicyChange {
+                    written,
+                    removed: Vec::new(),
+                },
+            )
+            .unwrap();
+        assert!(matches!(how, Reproved::Incremental { .. }), "{how:?}");
+        assert_eq!(state.mismatches(), full(&state));
+    }
 }
