@@ -161,7 +161,8 @@ mod tests {
 
     /// A policy removed by hand is re-proven incrementally and caught; a policy added with
     /// an ipBlock no other policy uses gives the analysis other address classes, so it is
-    /// proven afresh; both give the full proof's answer.
+    /// proven afresh, and so is one naming a namespace the model does not hold; each gives
+    /// the full proof's answer.
     #[test]
     fn a_removed_policy_is_caught_and_a_new_ip_block_is_proven_afresh() {
         let params = Params {
@@ -248,6 +249,29 @@ mod tests {
             )
             .unwrap();
         assert!(matches!(how, Reproved::Incremental { .. }), "{how:?}");
+        assert_eq!(state.mismatches(), full(&state));
+
+        // A namespace the model does not hold gets classes of its own: afresh.
+        let elsewhere = yaml.replace(
+            "{ipBlock: {cidr: 100.64.7.0/24}}",
+            "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: elsewhere}}}",
+        );
+        let written = zero_trust::eval::Inputs::from_yaml("added.yaml", &elsewhere)
+            .unwrap()
+            .policies;
+        let how = state
+            .reprove(
+                cluster.clone(),
+                PolicyChange {
+                    written,
+                    removed: Vec::new(),
+                },
+            )
+            .unwrap();
+        assert!(
+            matches!(how, Reproved::Afresh(ref why) if why.contains("`elsewhere`")),
+            "{how:?}"
+        );
         assert_eq!(state.mismatches(), full(&state));
     }
 }

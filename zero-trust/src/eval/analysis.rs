@@ -157,15 +157,7 @@ impl Analysis {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let all_peers = || {
-            compiled
-                .iter()
-                .flat_map(|p| p.compiled.ingress.iter().chain(&p.compiled.egress))
-                .flat_map(|r| match &r.peers {
-                    Peers::All => &[][..],
-                    Peers::Listed(list) => &list[..],
-                })
-        };
+        let all_peers = || compiled.iter().flat_map(|p| p.compiled.peers());
         let blocks: Vec<&IpBlock> = all_peers()
             .filter_map(|p| match p {
                 Peer::Block(b) => Some(b),

@@ -9,9 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::addresses::IpBlock;
 use super::analysis::{Analysis, PeerRef, PolicyInfo, slot};
 use super::classes::{ClassId, named_namespaces};
-use super::policy::{
-    CompileError, CompiledPolicy, Direction, NamespaceScope, Peer, Peers, compile,
-};
+use super::policy::{CompileError, CompiledPolicy, Direction, NamespaceScope, Peer, compile};
 use super::selector::Selector;
 use super::topology::LoadedPolicy;
 
@@ -122,20 +120,27 @@ impl Analysis {
                 }
             }
         }
-        for (_, policy) in versions {
-            for name in namespaces_named_by(&policy.compiled) {
-                let in_topology = self
-                    .universe
+        // Every namespace an old or a new version names must be the topology's: the others
+        // have classes only because some policy names them, so the change could add or
+        // drop classes.
+        let old = versions
+            .iter()
+            .filter_map(|(index, _)| self.policies.get(*index));
+        for policy in old.chain(versions.iter().map(|(_, version)| version)) {
+            let outside = |name: &&String| {
+                self.universe
                     .namespace_ids
-                    .get(name)
-                    .is_some_and(|&id| id < self.universe.topology_namespaces);
-                if !in_topology {
-                    return Err(UpdateRefused::OtherClasses(format!(
-                        "{} names namespace `{name}`, which the topology does not hold",
-                        policy.name
-                    )));
-                }
+                    .get(*name)
+                    .is_none_or(|&id| id >= self.universe.topology_namespaces)
+            };
+            if let Some(name) = namespaces_named_by(&policy.compiled).find(outside) {
+                return Err(UpdateRefused::OtherClasses(format!(
+                    "{} names namespace `{name}`, which the topology does not hold",
+                    policy.name
+                )));
             }
+        }
+        for (_, policy) in versions {
             for block in blocks_of(&policy.compiled) {
                 match block_uses.get_mut(block) {
                     Some(uses) => *uses += 1,
@@ -153,26 +158,6 @@ impl Analysis {
                 "no policy uses ipBlock {} any more",
                 block.cidr
             )));
-        }
-        // Namespaces named only by the old versions: a fresh analysis would drop them,
-        // unless the topology holds them.
-        for (index, _) in versions {
-            let Some(old) = self.policies.get(*index) else {
-                continue;
-            };
-            for name in namespaces_named_by(&old.compiled) {
-                let in_topology = self
-                    .universe
-                    .namespace_ids
-                    .get(name)
-                    .is_some_and(|&id| id < self.universe.topology_namespaces);
-                if !in_topology {
-                    return Err(UpdateRefused::OtherClasses(format!(
-                        "{} named namespace `{name}`, which the topology does not hold",
-                        old.name
-                    )));
-                }
-            }
         }
         Ok(block_uses)
     }
@@ -226,19 +211,8 @@ fn removed(old: &PolicyInfo) -> PolicyInfo {
     }
 }
 
-fn peers_of(policy: &CompiledPolicy) -> impl Iterator<Item = &Peer> {
-    policy
-        .ingress
-        .iter()
-        .chain(&policy.egress)
-        .flat_map(|rule| match &rule.peers {
-            Peers::All => &[][..],
-            Peers::Listed(list) => &list[..],
-        })
-}
-
-pub(crate) fn blocks_of(policy: &CompiledPolicy) -> impl Iterator<Item = &IpBlock> {
-    peers_of(policy).filter_map(|peer| match peer {
+fn blocks_of(policy: &CompiledPolicy) -> impl Iterator<Item = &IpBlock> {
+    policy.peers().filter_map(|peer| match peer {
         Peer::Block(block) => Some(block),
         Peer::Pods { .. } => None,
     })
@@ -247,7 +221,7 @@ pub(crate) fn blocks_of(policy: &CompiledPolicy) -> impl Iterator<Item = &IpBloc
 /// The policy's own namespace and those its peers name by `kubernetes.io/metadata.name`:
 /// the namespaces that get classes because of it.
 fn namespaces_named_by(policy: &CompiledPolicy) -> impl Iterator<Item = &String> {
-    let named = peers_of(policy).flat_map(|peer| match peer {
+    let named = policy.peers().flat_map(|peer| match peer {
         Peer::Pods {
             namespaces: NamespaceScope::Selected(selector),
             ..
