@@ -27,7 +27,8 @@ use crate::eval::{
 use crate::model::{EndpointKey, Flow};
 use zero_trust_rules::PortRange;
 
-/// Which policies a change writes (new or replaced, by namespace and name) and removes.
+/// Which policies a change writes (new or replaced, by namespace and name) and removes;
+/// each policy at most once in either.
 #[derive(Clone, Debug, Default)]
 pub struct PolicyChange {
     pub written: Vec<LoadedPolicy>,
