@@ -19,6 +19,7 @@ pub mod eval;
 pub mod import;
 #[cfg(feature = "kubernetes")]
 pub mod lower;
+mod parallel;
 #[cfg(feature = "kubernetes")]
 pub mod rollout;
 #[cfg(feature = "kubernetes")]

@@ -9,7 +9,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use zero_trust::emit::emit;
+use zero_trust::eval::LoadedPolicy;
+use zero_trust::verify::{PolicyChange, ProvenState, Reproved};
 
+use crate::synth::change::{FlowEdit, edit_one_flow};
 use crate::synth::{Params, digest::cluster_digest, synthetic_cluster};
 
 pub fn run(args: &[&str]) -> Result<(), String> {
@@ -26,6 +29,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["write-k8s", dir, params @ ..] => write_k8s(Path::new(dir), &parse_params(params)?),
         ["verify", dir, params @ ..] => measure_verify(Path::new(dir), &parse_params(params)?),
         ["rollout", dir, params @ ..] => measure_rollout(Path::new(dir), &parse_params(params)?),
+        ["reprove", params @ ..] => measure_reprove(&parse_params(params)?),
         _ => Err(format!("unknown bench child `{}`", args.join(" "))),
     }
 }
@@ -155,6 +159,83 @@ fn measure_rollout(dir: &Path, params: &Params) -> Result<(), String> {
         rollout.sides_decided_per_class,
         peak_memory_kib()?
     );
+    Ok(())
+}
+
+/// The re-proof after one flow line is edited ([`FlowEdit`]: removed, added, its port
+/// changed), from the proof of the cluster before: the files whose text changed are found
+/// and read back, the policies in them compared with those they replace, and only what
+/// the change can affect decided again ([`ProvenState::reprove`]). Emitting the new files
+/// is not timed (that is emit's cost, not the proof's); the figures are each edit's.
+fn measure_reprove(params: &Params) -> Result<(), String> {
+    let mut cluster = synthetic_cluster(params);
+    let mut files = emit(&cluster)
+        .map_err(|e| format!("could not render YAML: {e}"))?
+        .files;
+    let policies = zero_trust::rollout::read_manifests("the emitted files", &files)?;
+    let mut state = ProvenState::new(cluster.clone(), policies)
+        .map_err(|errors| format!("the synthetic cluster does not compile: {}", errors[0]))?;
+    let mut rng = fastrand::Rng::with_seed(params.seed);
+    let mut figures = Vec::new();
+    for edit in [FlowEdit::Remove, FlowEdit::Add, FlowEdit::ChangePort] {
+        let next = edit_one_flow(&cluster, edit, &mut rng);
+        let next_files = emit(&next)
+            .map_err(|e| format!("could not render YAML: {e}"))?
+            .files;
+        let start = Instant::now();
+        let changed: BTreeMap<String, String> = next_files
+            .iter()
+            .filter(|(name, text)| files.get(*name) != Some(*text))
+            .map(|(name, text)| (name.clone(), text.clone()))
+            .collect();
+        let gone: Vec<&String> = files
+            .keys()
+            .filter(|name| !next_files.contains_key(*name))
+            .collect();
+        let read = zero_trust::rollout::read_manifests("the emitted files", &changed)?;
+        let before: Vec<LoadedPolicy> = state
+            .policies()
+            .filter(|p| {
+                let file = p
+                    .source
+                    .file
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy();
+                changed.contains_key(file.as_ref()) || gone.iter().any(|g| **g == file)
+            })
+            .cloned()
+            .collect();
+        let change = PolicyChange::between(&before, &read);
+        let read_ms = ms_since(start);
+        let how = state
+            .reprove(next.clone(), change)
+            .map_err(|errors| format!("the changed cluster does not compile: {}", errors[0]))?;
+        let reprove_ms = ms_since(start);
+        if !state.mismatches().is_empty() {
+            return Err(format!(
+                "the re-proof after {edit:?} fails: {}",
+                state.mismatches()[0]
+            ));
+        }
+        let Reproved::Incremental {
+            pods,
+            egress_owners,
+            ingress_owners,
+        } = how
+        else {
+            return Err(format!(
+                "the re-proof after {edit:?} started afresh: {how:?}"
+            ));
+        };
+        figures.push(format!(
+            "{edit:?}_ms={reprove_ms:.1} {edit:?}_read_ms={read_ms:.1} {edit:?}_files={} {edit:?}_pods={pods} {edit:?}_owners={}",
+            changed.keys().chain(gone).filter(|name| name.ends_with(".yaml")).count(),
+            egress_owners + ingress_owners
+        ));
+        (cluster, files) = (next, next_files);
+    }
+    println!("{} vmhwm_kib={}", figures.join(" "), peak_memory_kib()?);
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! most flows are workload -> workload TCP within a team, a third cross files (by path or
 //! by `use`), and some are UDP, port ranges, whole namespaces, external ends or CIDRs.
 
+pub mod change;
 mod code;
 pub mod digest;
 mod draw;

@@ -106,6 +106,21 @@ pub struct Analysis {
     pub(crate) ingress_users: HashMap<PeerRef, Vec<ClassId>>,
     /// Per class: the ingress peer sets (ids into `peer_sets`) that contain it.
     pub(crate) member_of_ingress_sets: Vec<Vec<u32>>,
+    /// Each distinct peer resolved so far, so a policy changed later ([`super::update`])
+    /// reuses the sets of the peers it shares with the rest.
+    pub(crate) resolved: ResolvedPeers,
+    /// How many peers of the policies are each ipBlock: the address classes are cut at
+    /// every ipBlock used, so an update must neither add a new one nor drop the last use.
+    pub(crate) block_uses: HashMap<IpBlock, u32>,
+}
+
+/// The peers resolved so far, by what they say.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ResolvedPeers {
+    namespaces_of: HashMap<Selector, Vec<u32>>,
+    pods_of: HashMap<(Vec<u32>, Selector), u32>,
+    blocks_of: HashMap<IpBlock, u32>,
+    unions: HashMap<Vec<u32>, u32>,
 }
 
 pub(crate) fn slot(direction: Direction) -> usize {
@@ -126,8 +141,11 @@ impl Analysis {
     ) -> Result<Analysis, Vec<CompileError>> {
         let mut errors = Vec::new();
         let mut compiled = Vec::new();
-        for loaded in policies {
-            match compile(loaded) {
+        // Each policy is validated and compiled on its own: on every core, in order.
+        let policies: Vec<&LoadedPolicy> = policies.into_iter().collect();
+        let results = crate::parallel::map_in_order(&policies, |loaded| compile(loaded));
+        for (loaded, result) in policies.into_iter().zip(results) {
+            match result {
                 Ok(c) => compiled.push(PolicyInfo {
                     name: loaded.display_name(),
                     source: loaded.source.clone(),
@@ -139,15 +157,7 @@ impl Analysis {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let all_peers = || {
-            compiled
-                .iter()
-                .flat_map(|p| p.compiled.ingress.iter().chain(&p.compiled.egress))
-                .flat_map(|r| match &r.peers {
-                    Peers::All => &[][..],
-                    Peers::Listed(list) => &list[..],
-                })
-        };
+        let all_peers = || compiled.iter().flat_map(|p| p.compiled.peers());
         let blocks: Vec<&IpBlock> = all_peers()
             .filter_map(|p| match p {
                 Peer::Block(b) => Some(b),
@@ -167,6 +177,10 @@ impl Analysis {
                 extra_namespaces.extend(named_namespaces(selector).cloned());
             }
         }
+        let mut block_uses: HashMap<IpBlock, u32> = HashMap::new();
+        for block in &blocks {
+            *block_uses.entry((*block).clone()).or_default() += 1;
+        }
         let universe = Universe::new(topology, &extra_namespaces, AddressSpace::new(blocks));
         let mut analysis = Analysis {
             universe,
@@ -178,6 +192,8 @@ impl Analysis {
             grants: [Vec::new(), Vec::new()],
             ingress_users: HashMap::new(),
             member_of_ingress_sets: Vec::new(),
+            resolved: ResolvedPeers::default(),
+            block_uses,
         };
         analysis.resolve_peers();
         analysis.select_pods();
@@ -187,89 +203,96 @@ impl Analysis {
 
     /// Turns every rule's peers into a [`PeerRef`], each distinct peer resolved once.
     fn resolve_peers(&mut self) {
+        let rule_peers = (0..self.policies.len())
+            .map(|p| self.resolve_policy_peers(p))
+            .collect();
+        self.rule_peers = rule_peers;
+    }
+
+    /// The [`PeerRef`] of each rule of policy `p`, per direction.
+    pub(crate) fn resolve_policy_peers(&mut self, p: usize) -> [Vec<PeerRef>; 2] {
         let universe = &self.universe;
-        let mut namespaces_of: HashMap<Selector, Vec<u32>> = HashMap::new();
-        let mut pods_of: HashMap<(Vec<u32>, Selector), u32> = HashMap::new();
-        let mut blocks_of: HashMap<IpBlock, u32> = HashMap::new();
-        let mut unions: HashMap<Vec<u32>, u32> = HashMap::new();
+        let ResolvedPeers {
+            namespaces_of,
+            pods_of,
+            blocks_of,
+            unions,
+        } = &mut self.resolved;
         let peer_sets = &mut self.peer_sets;
-        let mut rule_peers = Vec::with_capacity(self.policies.len());
-        for policy in &self.policies {
-            let own_namespace = universe.namespace_ids[&policy.compiled.namespace];
-            let mut per_direction: [Vec<PeerRef>; 2] = [Vec::new(), Vec::new()];
-            for direction in [Direction::Ingress, Direction::Egress] {
-                for rule in policy.compiled.rules(direction) {
-                    let list = match &rule.peers {
-                        Peers::All => {
-                            per_direction[slot(direction)].push(PeerRef::All);
-                            continue;
-                        }
-                        Peers::Listed(list) => list,
-                    };
-                    let mut ids: Vec<u32> = Vec::with_capacity(list.len());
-                    for peer in list {
-                        let id = match peer {
-                            Peer::Pods { namespaces, pods } => {
-                                let namespace_ids = match namespaces {
-                                    NamespaceScope::PolicyNamespace => vec![own_namespace],
-                                    NamespaceScope::Selected(selector) => namespaces_of
-                                        .entry(selector.clone())
-                                        .or_insert_with(|| universe.select_namespaces(selector))
-                                        .clone(),
-                                };
-                                *pods_of
-                                    .entry((namespace_ids, pods.clone()))
-                                    .or_insert_with_key(|(namespace_ids, pods)| {
-                                        let mut set: Vec<ClassId> = namespace_ids
-                                            .iter()
-                                            .flat_map(|&n| universe.select_pods(n, pods))
-                                            .collect();
-                                        set.sort_unstable();
-                                        intern(peer_sets, set)
-                                    })
-                            }
-                            Peer::Block(block) => {
-                                *blocks_of.entry(block.clone()).or_insert_with(|| {
-                                    let offset = universe.pod_count();
-                                    let set = universe
-                                        .addresses
-                                        .members(block)
-                                        .into_iter()
-                                        .map(|a| a + offset)
+        let policy = &self.policies[p];
+        let own_namespace = universe.namespace_ids[&policy.compiled.namespace];
+        let mut per_direction: [Vec<PeerRef>; 2] = [Vec::new(), Vec::new()];
+        for direction in [Direction::Ingress, Direction::Egress] {
+            for rule in policy.compiled.rules(direction) {
+                let list = match &rule.peers {
+                    Peers::All => {
+                        per_direction[slot(direction)].push(PeerRef::All);
+                        continue;
+                    }
+                    Peers::Listed(list) => list,
+                };
+                let mut ids: Vec<u32> = Vec::with_capacity(list.len());
+                for peer in list {
+                    let id = match peer {
+                        Peer::Pods { namespaces, pods } => {
+                            let namespace_ids = match namespaces {
+                                NamespaceScope::PolicyNamespace => vec![own_namespace],
+                                NamespaceScope::Selected(selector) => namespaces_of
+                                    .entry(selector.clone())
+                                    .or_insert_with(|| universe.select_namespaces(selector))
+                                    .clone(),
+                            };
+                            *pods_of
+                                .entry((namespace_ids, pods.clone()))
+                                .or_insert_with_key(|(namespace_ids, pods)| {
+                                    let mut set: Vec<ClassId> = namespace_ids
+                                        .iter()
+                                        .flat_map(|&n| universe.select_pods(n, pods))
                                         .collect();
+                                    set.sort_unstable();
                                     intern(peer_sets, set)
                                 })
-                            }
-                        };
-                        ids.push(id);
-                    }
-                    ids.sort_unstable();
-                    ids.dedup();
-                    // A rule with several peers allows the union ("any peer" matching).
-                    let id = if ids.len() == 1 {
-                        ids[0]
-                    } else {
-                        match unions.get(&ids) {
-                            Some(&id) => id,
-                            None => {
-                                let mut set: Vec<ClassId> = ids
-                                    .iter()
-                                    .flat_map(|&i| peer_sets[i as usize].iter().copied())
+                        }
+                        Peer::Block(block) => {
+                            *blocks_of.entry(block.clone()).or_insert_with(|| {
+                                let offset = universe.pod_count();
+                                let set = universe
+                                    .addresses
+                                    .members(block)
+                                    .into_iter()
+                                    .map(|a| a + offset)
                                     .collect();
-                                set.sort_unstable();
-                                set.dedup();
-                                let id = intern(peer_sets, set);
-                                unions.insert(ids, id);
-                                id
-                            }
+                                intern(peer_sets, set)
+                            })
                         }
                     };
-                    per_direction[slot(direction)].push(PeerRef::Set(id));
+                    ids.push(id);
                 }
+                ids.sort_unstable();
+                ids.dedup();
+                // A rule with several peers allows the union ("any peer" matching).
+                let id = if ids.len() == 1 {
+                    ids[0]
+                } else {
+                    match unions.get(&ids) {
+                        Some(&id) => id,
+                        None => {
+                            let mut set: Vec<ClassId> = ids
+                                .iter()
+                                .flat_map(|&i| peer_sets[i as usize].iter().copied())
+                                .collect();
+                            set.sort_unstable();
+                            set.dedup();
+                            let id = intern(peer_sets, set);
+                            unions.insert(ids, id);
+                            id
+                        }
+                    }
+                };
+                per_direction[slot(direction)].push(PeerRef::Set(id));
             }
-            rule_peers.push(per_direction);
         }
-        self.rule_peers = rule_peers;
+        per_direction
     }
 
     /// Which policies select each pod class: `podSelector` within the policy's namespace.
@@ -291,55 +314,11 @@ impl Analysis {
         let pod_count = self.universe.pods.len();
         for direction in [Direction::Ingress, Direction::Egress] {
             let d = slot(direction);
-            let mut isolated = vec![false; pod_count];
-            let mut all_grants = Vec::with_capacity(pod_count);
-            for (pod, pod_isolated) in isolated.iter_mut().enumerate() {
-                let mut fixed: Vec<(PeerRef, PortSet)> = Vec::new();
-                let mut grants = Vec::new();
-                for &p in &self.selecting[pod] {
-                    let compiled = &self.policies[p as usize].compiled;
-                    // "A pod is isolated for egress [ingress] if there is any NetworkPolicy
-                    // that both selects the pod and has "Egress" ["Ingress"] in its
-                    // policyTypes" (docs) — even one with no rules, which allows nothing.
-                    if !compiled.affects(direction) {
-                        continue;
-                    }
-                    *pod_isolated = true;
-                    for (r, rule) in compiled.rules(direction).iter().enumerate() {
-                        let peers = self.rule_peers[p as usize][d][r];
-                        let ports = match direction {
-                            Direction::Ingress => rule
-                                .ports
-                                .resolve(Some(&self.universe.pods[pod].named_ports)),
-                            Direction::Egress if rule.ports.uses_names() => {
-                                grants.push(Grant {
-                                    peers,
-                                    ports: GrantPorts::PerDestination {
-                                        policy: p,
-                                        rule: r as u32,
-                                    },
-                                });
-                                continue;
-                            }
-                            Direction::Egress => rule.ports.resolve(None),
-                        };
-                        if ports.is_empty() {
-                            continue;
-                        }
-                        match fixed.iter_mut().find(|(existing, _)| *existing == peers) {
-                            Some((_, existing)) => existing.union_with(&ports),
-                            None => fixed.push((peers, ports)),
-                        }
-                    }
-                }
-                grants.extend(fixed.into_iter().map(|(peers, ports)| Grant {
-                    peers,
-                    ports: GrantPorts::Fixed(ports),
-                }));
-                all_grants.push(grants);
-            }
+            let (isolated, grants) = (0..pod_count)
+                .map(|pod| self.grants_of(pod, direction))
+                .unzip();
             self.isolated[d] = isolated;
-            self.grants[d] = all_grants;
+            self.grants[d] = grants;
         }
         let mut users: HashMap<PeerRef, Vec<ClassId>> = HashMap::new();
         for (pod, grants) in self.grants[slot(Direction::Ingress)].iter().enumerate() {
@@ -360,6 +339,56 @@ impl Analysis {
         }
         self.ingress_users = users;
         self.member_of_ingress_sets = member_of;
+    }
+
+    /// Whether a pod class is isolated in `direction`, and its grants there: one per rule
+    /// of its selecting policies, those with the same peers merged.
+    pub(crate) fn grants_of(&self, pod: usize, direction: Direction) -> (bool, Vec<Grant>) {
+        let d = slot(direction);
+        let mut pod_isolated = false;
+        let mut fixed: Vec<(PeerRef, PortSet)> = Vec::new();
+        let mut grants = Vec::new();
+        for &p in &self.selecting[pod] {
+            let compiled = &self.policies[p as usize].compiled;
+            // "A pod is isolated for egress [ingress] if there is any NetworkPolicy
+            // that both selects the pod and has "Egress" ["Ingress"] in its
+            // policyTypes" (docs) — even one with no rules, which allows nothing.
+            if !compiled.affects(direction) {
+                continue;
+            }
+            pod_isolated = true;
+            for (r, rule) in compiled.rules(direction).iter().enumerate() {
+                let peers = self.rule_peers[p as usize][d][r];
+                let ports = match direction {
+                    Direction::Ingress => rule
+                        .ports
+                        .resolve(Some(&self.universe.pods[pod].named_ports)),
+                    Direction::Egress if rule.ports.uses_names() => {
+                        grants.push(Grant {
+                            peers,
+                            ports: GrantPorts::PerDestination {
+                                policy: p,
+                                rule: r as u32,
+                            },
+                        });
+                        continue;
+                    }
+                    Direction::Egress => rule.ports.resolve(None),
+                };
+                if ports.is_empty() {
+                    continue;
+                }
+                match fixed.iter_mut().find(|(existing, _)| *existing == peers) {
+                    Some((_, existing)) => existing.union_with(&ports),
+                    None => fixed.push((peers, ports)),
+                }
+            }
+        }
+        grants.extend(fixed.into_iter().map(|(peers, ports)| Grant {
+            peers,
+            ports: GrantPorts::Fixed(ports),
+        }));
+        (pod_isolated, grants)
     }
 
     pub(crate) fn peers_contain(&self, peers: PeerRef, class: ClassId) -> bool {

@@ -2,7 +2,7 @@
 //! namespace nobody names", and the address classes; plus the label index that finds the
 //! pods and namespaces a selector picks without scanning everything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use zero_trust_rules::NAMESPACE_NAME_LABEL;
@@ -74,6 +74,9 @@ pub(crate) struct Universe {
     pub namespace_ids: HashMap<String, u32>,
     pub pods: Vec<PodClass>,
     pub addresses: AddressSpace,
+    /// The namespaces of the topology (its Namespaces and the namespaces of its pods) are
+    /// the first ids, in its order; the namespaces only policies name follow.
+    pub topology_namespaces: u32,
     /// (namespace, label key, label value) -> pod classes, ascending.
     label_index: HashMap<(u32, String, String), Vec<ClassId>>,
 }
@@ -86,6 +89,13 @@ impl Universe {
         extra_namespaces: &[String],
         addresses: AddressSpace,
     ) -> Universe {
+        let topology_namespaces = topology
+            .namespaces
+            .iter()
+            .map(|n| &n.name)
+            .chain(topology.pods.iter().map(|p| &p.namespace))
+            .collect::<HashSet<_>>()
+            .len() as u32;
         let mut namespace_labels: BTreeMap<String, Labels> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut note = |name: &str, labels: Option<&Labels>| {
@@ -176,6 +186,7 @@ impl Universe {
             namespace_ids,
             pods,
             addresses,
+            topology_namespaces,
             label_index,
         }
     }

@@ -13,7 +13,8 @@
 //!   ports (number, `endPort` range, protocol defaulting to TCP, named ports);
 //! - [`analysis`]: isolation per direction, additive rules, and a connection needing both the
 //!   source's egress and the destination's ingress;
-//! - [`classes`] and [`addresses`]: the equivalence classes that make the answer exact.
+//! - [`classes`] and [`addresses`]: the equivalence classes that make the answer exact;
+//! - [`update`]: a few policies changed in place, for a re-proof of what they touch.
 //!
 //! Input is validated once, at the border: [`policy::compile`] checks every policy with the
 //! API server's rules (`crate::validate`, the one validator) and refuses what they refuse;
@@ -39,6 +40,7 @@ pub mod policy;
 pub mod ports;
 pub mod selector;
 pub mod topology;
+pub mod update;
 
 #[cfg(test)]
 mod bench;
@@ -58,3 +60,4 @@ pub use topology::{
     Inputs, LoadedPolicy, NamedPort, NamespaceInfo, PodInfo, PodSource, Provenance, SKIPPED_LISTED,
     Skipped, Topology,
 };
+pub use update::UpdateRefused;

@@ -189,6 +189,17 @@ impl CompiledPolicy {
             Direction::Egress => &self.egress,
         }
     }
+
+    /// Every listed peer of its rules, ingress then egress.
+    pub fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.ingress
+            .iter()
+            .chain(&self.egress)
+            .flat_map(|rule| match &rule.peers {
+                Peers::All => &[][..],
+                Peers::Listed(list) => &list[..],
+            })
+    }
 }
 
 /// Gives a policy its meaning. The policy is first validated with the API server's rules

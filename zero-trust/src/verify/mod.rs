@@ -20,6 +20,10 @@ use crate::eval::{
 };
 use crate::model::{AddressBlock, Endpoint, EndpointKey, Namespace, PortName, Workload};
 
+mod reproof;
+
+pub use reproof::{PolicyChange, ProvenState, Reproved};
+
 /// The cluster the model describes: its namespaces (a label-selected one by one namespace
 /// its selector matches: [`Namespace::representative`]), and one representative pod per
 /// workload carrying labels its selector selects ([`Workload::representative_labels`]).
@@ -181,7 +185,7 @@ fn describe(side: &Side) -> String {
 /// allows with what the cluster declares, for every pair of endpoint classes.
 pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
     let matcher = Matcher::new(cluster, analysis);
-    let declared = declared_sides(cluster, &matcher);
+    let declared = declared_sides(cluster, &matcher, analysis);
     let mut mismatches = Vec::new();
     let classes = analysis.classes().len() as ClassId;
 
@@ -191,17 +195,7 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
         }
         let managed = matcher.managed[class as usize];
         for direction in [Direction::Ingress, Direction::Egress] {
-            if analysis.is_isolated(class, direction) != managed {
-                mismatches.push(Mismatch::Isolation {
-                    pod: analysis.class(class).to_string(),
-                    direction,
-                    declared_isolated: managed,
-                    policies: analysis
-                        .selecting_policies(class)
-                        .map(|p| format!("{} ({})", p.name, p.source))
-                        .collect(),
-                });
-            }
+            mismatches.extend(check_intent_isolation(analysis, class, direction, managed));
         }
     }
     if !mismatches.is_empty() {
@@ -209,7 +203,10 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
         return mismatches;
     }
 
-    for source in 0..classes {
+    // Each source's pairs are decided on their own: on every core, in order.
+    let sources: Vec<ClassId> = (0..classes).collect();
+    let rows = crate::parallel::map_in_order(&sources, |&source| {
+        let mut row = Vec::new();
         let mut destinations: Vec<ClassId> = analysis
             .pairs_from(source)
             .into_iter()
@@ -230,7 +227,7 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                 (Direction::Ingress, declared_ingress, verdict.ingress),
             ] {
                 if declared != emitted {
-                    mismatches.push(pair_mismatch(
+                    row.push(pair_mismatch(
                         analysis,
                         source,
                         destination,
@@ -241,12 +238,32 @@ pub fn check_intent(cluster: &Cluster, analysis: &Analysis) -> Vec<Mismatch> {
                 }
             }
         }
-    }
+        row
+    });
+    mismatches.extend(rows.into_iter().flatten());
     mismatches
 }
 
+/// Whether a pod class is isolated in `direction` as the model says (`managed`).
+fn check_intent_isolation(
+    analysis: &Analysis,
+    class: ClassId,
+    direction: Direction,
+    managed: bool,
+) -> Option<Mismatch> {
+    (analysis.is_isolated(class, direction) != managed).then(|| Mismatch::Isolation {
+        pod: analysis.class(class).to_string(),
+        direction,
+        declared_isolated: managed,
+        policies: analysis
+            .selecting_policies(class)
+            .map(|p| format!("{} ({})", p.name, p.source))
+            .collect(),
+    })
+}
+
 #[derive(Default)]
-struct DeclaredSides {
+pub(crate) struct DeclaredSides {
     egress: PortSet,
     ingress: PortSet,
 }
@@ -255,6 +272,7 @@ struct DeclaredSides {
 fn declared_sides(
     cluster: &Cluster,
     matcher: &Matcher,
+    analysis: &Analysis,
 ) -> HashMap<ClassId, HashMap<ClassId, DeclaredSides>> {
     let mut sides: HashMap<ClassId, HashMap<ClassId, DeclaredSides>> = HashMap::new();
     for flow in &cluster.flows {
@@ -272,7 +290,7 @@ fn declared_sides(
                 let ports = match flow.port_names {
                     [] => &ports,
                     names => {
-                        with_names = resolved(&ports, names, matcher.analysis, destination);
+                        with_names = resolved(&ports, names, analysis, destination);
                         &with_names
                     }
                 };
@@ -314,15 +332,16 @@ fn resolved(
 }
 
 /// Which endpoint classes each end of the model stands for.
-struct Matcher<'a> {
-    analysis: &'a Analysis,
+struct Matcher {
+    /// The first address class: pods come first.
+    first_address: ClassId,
     /// Per class: a pod of a managed namespace (isolated both ways by `default-deny-all`).
     managed: Vec<bool>,
     members: HashMap<EndpointKey, Vec<ClassId>>,
 }
 
-impl<'a> Matcher<'a> {
-    fn new(cluster: &Cluster, analysis: &'a Analysis) -> Matcher<'a> {
+impl Matcher {
+    fn new(cluster: &Cluster, analysis: &Analysis) -> Matcher {
         let managed_names = cluster.managed_namespace_names();
         let by_labels: Vec<&Namespace> = cluster
             .namespaces
@@ -411,8 +430,13 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        let first_address = analysis
+            .classes()
+            .iter()
+            .position(EndpointClass::is_address)
+            .unwrap_or(analysis.classes().len()) as ClassId;
         Matcher {
-            analysis,
+            first_address,
             managed,
             members,
         }
@@ -427,7 +451,7 @@ impl<'a> Matcher<'a> {
 
     /// What the model says one side of `class` allows, given the declared ports.
     fn side(&self, class: ClassId, declared: Option<&PortSet>) -> Side {
-        if self.analysis.class(class).is_address() {
+        if class >= self.first_address {
             Side::External
         } else if self.managed[class as usize] {
             Side::Isolated(declared.cloned().unwrap_or_default())
