@@ -10,10 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
-
-use apiserver::{ApiServer, AuditEvent, DEPLOYER, Kubeconfig};
+use crate::support::apiserver::{ApiServer, AuditEvent, DEPLOYER, Kubeconfig};
 
 /// The managed namespaces of the guide's cluster.
 const MANAGED: [&str; 5] = [

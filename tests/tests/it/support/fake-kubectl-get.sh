@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stand-in for kubectl in tests/tests/drift.rs. Each test copies it into a fresh folder,
+# Stand-in for kubectl in tests/tests/it/drift.rs. Each test copies it into a fresh folder,
 # next to the recorded output it answers with:
 #   networkpolicies.json  printed for `get networkpolicies ...`
 #   workloads.json        printed for any other `get` (namespaces, pods, deployments, ...)

@@ -5,16 +5,13 @@
 //! exact sequence of kubectl calls and what each one carried. A stand-in
 //! `verify.sh` (`support/fake-verify.sh`) records its calls in the same log.
 //! What only a real API server shows (dry runs, defaults, comparing live objects) is in
-//! tests/tests/rollout.rs; these show the arguments, the contexts and the messages.
+//! tests/tests/it/rollout.rs; these show the arguments, the contexts and the messages.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/scripts.rs"]
-mod scripts;
-
-use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
+use crate::support::scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::emit::GENERATED_HEADER;
 use zero_trust::emit::apply_script::{ApplyPlan, ApplyStep, render_apply_script};
 
@@ -1202,16 +1199,16 @@ fn script_templates_pass_shellcheck() {
     let templates = [
         (
             "apply.sh.in",
-            include_str!("../../zero-trust/src/emit/apply.sh.in"),
+            include_str!("../../../zero-trust/src/emit/apply.sh.in"),
             render_apply_script(&ApplyPlan::default()),
         ),
         (
             "verify.sh.in",
-            include_str!("../../zero-trust/src/emit/verify.sh.in"),
+            include_str!("../../../zero-trust/src/emit/verify.sh.in"),
             render_plan(&empty_verify),
         ),
     ];
-    let helpers = include_str!("../../zero-trust/src/emit/shell_helpers.sh.in");
+    let helpers = include_str!("../../../zero-trust/src/emit/shell_helpers.sh.in");
     let dir = tempfile::tempdir().unwrap();
     let mut checked = Vec::new();
     for (name, template, rendered) in templates {

@@ -160,14 +160,14 @@ mod staging_only {
     use zero_trust::zero_trust;
     zero_trust! {
         namespace canary { web_canary: 8080 }
-        web_canary -> crate::shared::api:3000;
+        web_canary -> crate::clusters::shared::api:3000;
     }
 }
 
 mod reaches_staging_only {
     use zero_trust::zero_trust;
     zero_trust! {
-        crate::shared::web -> crate::staging_only::web_canary:8080;
+        crate::clusters::shared::web -> crate::clusters::staging_only::web_canary:8080;
     }
 }
 
@@ -241,7 +241,7 @@ fn a_flow_reaching_a_workload_absent_from_one_cluster_names_that_cluster() {
     let error = only_error(PARTS, WITH_STAGING_ONLY);
     assert!(
         error.starts_with(
-            "in cluster `prod`: flow `web -> web_canary:8080` in tests/tests/clusters.rs reaches workload `web_canary` (`canary/web-canary`), which is not part of the cluster"
+            "in cluster `prod`: flow `web -> web_canary:8080` in tests/tests/it/clusters.rs reaches workload `web_canary` (`canary/web-canary`), which is not part of the cluster"
         ),
         "{error}"
     );
@@ -336,7 +336,7 @@ mod limited {
 mod reaches_canary {
     use zero_trust::zero_trust;
     zero_trust! {
-        crate::limited::web -> crate::limited::canary:8080;
+        crate::clusters::limited::web -> crate::clusters::limited::canary:8080;
     }
 }
 
@@ -395,7 +395,7 @@ fn a_flow_of_another_file_reaching_a_limited_workload_names_the_cluster_lacking_
     let error = only_error(PARTS, STAGING_AND_PROD);
     assert!(
         error.starts_with(
-            "in cluster `prod`: flow `web -> canary:8080` in tests/tests/clusters.rs reaches workload `canary` (`shop/canary`), which is not part of the cluster"
+            "in cluster `prod`: flow `web -> canary:8080` in tests/tests/it/clusters.rs reaches workload `canary` (`shop/canary`), which is not part of the cluster"
         ),
         "{error}"
     );
@@ -412,7 +412,7 @@ fn a_block_naming_an_undeclared_cluster_is_an_error_at_emit() {
     assert_eq!(
         errors(&[&limited::POLICY], ONLY_PROD),
         [
-            "tests/tests/clusters.rs names cluster `staging`, which the assembly does not declare; declared: prod"
+            "tests/tests/it/clusters.rs names cluster `staging`, which the assembly does not declare; declared: prod"
         ]
     );
     let none = errors(&[&limited::POLICY], &[]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stand-in for kubectl in tests/tests/apply_script.rs, installed first on PATH as `kubectl`. It
+# Stand-in for kubectl in tests/tests/it/apply_script.rs, installed first on PATH as `kubectl`. It
 # keeps no state: it answers every call from these variables, whatever was written before.
 #   FAKE_KUBECTL_LOG         file that gets one line per call: the arguments joined by
 #                            spaces; the stdin of each `create` and `replace` is saved to

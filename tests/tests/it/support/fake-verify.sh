@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stand-in for k8s/verify.sh in tests/tests/apply_script.rs: logs its call to the same file as
+# Stand-in for k8s/verify.sh in tests/tests/it/apply_script.rs: logs its call to the same file as
 # the stand-in kubectl, so the tests see the order of both.
 #   FAKE_KUBECTL_LOG      file that gets the line `verify.sh ARGS`
 #   FAKE_KUBECTL_FAIL_ON  if set and that line contains it, prints a FAIL line and exits 1

@@ -178,7 +178,7 @@ mod reasons {
         /// Nightly reports | read the catalogue.
         batch -> web:8080;
         /// Resolve names.
-        * -> crate::reasons::web:8080;
+        * -> crate::language::reasons::web:8080;
     }
 }
 

@@ -213,11 +213,11 @@ fn a_namespace_the_manifests_lack_is_a_warning() {
     for (file, text) in [
         (
             "deploy/prod-api.yaml",
-            include_str!("../../deploy/prod-api.yaml"),
+            include_str!("../../../deploy/prod-api.yaml"),
         ),
         (
             "deploy/ingress-nginx.yaml",
-            include_str!("../../deploy/ingress-nginx.yaml"),
+            include_str!("../../../deploy/ingress-nginx.yaml"),
         ),
     ] {
         without.extend(Workloads::from_text(file, text).expect("loads"));

@@ -5,8 +5,6 @@
 //! Nothing runs pods and no controller-manager runs, so namespaces never finish deleting:
 //! each test starts its own server rather than cleaning one up.
 
-#![allow(dead_code)] // each test target uses its own subset of the helpers
-
 use std::fmt::Write as _;
 use std::fs;
 use std::io::ErrorKind;
@@ -49,6 +47,8 @@ rules:
 pub struct Kubectl {
     pub status: ExitStatus,
     pub stdout: String,
+    /// Shown, through `Debug`, in the messages of failed requests.
+    #[allow(dead_code)]
     pub stderr: String,
 }
 
@@ -290,11 +290,6 @@ impl ApiServer {
     /// `https://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
-    }
-
-    /// From the start of etcd to the first `ok` from `/readyz`.
-    pub fn started_in(&self) -> Duration {
-        self.started_in
     }
 
     /// The last lines of both logs, for failure messages.
@@ -640,10 +635,5 @@ impl Kubeconfig {
         command
             .env("KUBECONFIG", self.path())
             .env("KUBECACHEDIR", self.dir.path().join("cache"))
-    }
-
-    /// kubectl with this kubeconfig; pass `--context` in `args`.
-    pub fn kubectl(&self, args: &[&str]) -> Kubectl {
-        Kubectl::run(self.env(&mut Command::new("kubectl")).args(args))
     }
 }

@@ -11,10 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/scripts.rs"]
-mod scripts;
-
-use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
+use crate::support::scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::Cluster;
 use zero_trust::emit::GENERATED_HEADER;
 use zero_trust::emit::emit;

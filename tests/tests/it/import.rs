@@ -6,7 +6,7 @@
 //! (exact, and reported), and with `--namespace-label name`. The code of the second is committed in `src/imported_guide/`
 //! and compiled with this crate, so the test also shows that the written code compiles
 //! and emits what the import proved. Refresh it after a deliberate change with
-//! `ZT_BLESS=1 cargo test -p zero-trust-tests --test import`, then read the diff.
+//! `ZT_BLESS=1 cargo test -p zero-trust-tests --test it import::`, then read the diff.
 
 use std::path::{Path, PathBuf};
 

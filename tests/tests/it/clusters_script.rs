@@ -1,5 +1,5 @@
 //! The scripts of declared clusters, run for real on the example's emitted files with the
-//! stand-in `kubectl` of tests/tests/apply_script.rs (`support/fake-kubectl.sh`, which logs
+//! stand-in `kubectl` of tests/tests/it/apply_script.rs (`support/fake-kubectl.sh`, which logs
 //! every call): a cluster's `apply.sh` refuses a context not declared for it before any
 //! call, and the top-level `apply.sh` rolls the clusters out in the declared order,
 //! stopping at the first failure.
@@ -8,10 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/scripts.rs"]
-mod scripts;
-
-use scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
+use crate::support::scripts::{Run, assert_exit, assert_shellcheck_passes, write_executable};
 use zero_trust::emit::clusters::emit_source;
 
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");

@@ -3,16 +3,13 @@
 //! top-level `apply.sh`: each server gets its own cluster's policies and labels, staging
 //! before prod, and a failure in staging leaves prod untouched. (That a context of the
 //! other cluster is refused before any call is shown with the stand-in kubectl, which
-//! logs every call, in tests/tests/clusters_script.rs.)
+//! logs every call, in tests/tests/it/clusters_script.rs.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
-
-use apiserver::{ApiServer, Kubeconfig};
+use crate::support::apiserver::{ApiServer, Kubeconfig};
 
 /// A copy of the example's committed `k8s/`, with its cluster folders.
 fn example_copy() -> tempfile::TempDir {

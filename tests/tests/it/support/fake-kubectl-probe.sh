@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stand-in for kubectl, nc and nslookup in tests/tests/verify_script.rs, installed first on PATH
+# Stand-in for kubectl, nc and nslookup in tests/tests/it/verify_script.rs, installed first on PATH
 # under all three names; it acts by the name it is called with.
 #   FAKE_KUBECTL_LOG      file that gets one line per kubectl call: the arguments joined by
 #                         spaces, a multi-line argument (the probe script) written as SCRIPT

@@ -18,7 +18,7 @@ use zero_trust::workloads::{Mode, check, emitted_policies};
 
 fn support(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support")
+        .join("tests/it/support")
         .join(name)
 }
 
