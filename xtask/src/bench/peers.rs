@@ -20,7 +20,11 @@ use crate::synth::{Params, Plan};
 /// The versions measured: network-config-analyzer's newest release, and cdk8s-plus for
 /// the newest Kubernetes line on npm (1.33) with the cdk8s and constructs it was built on.
 const NCA: &str = "network-config-analyzer==2.1.0";
-const CDK8S: &[&str] = &["cdk8s-plus-33@2.5.57", "cdk8s@2.70.106", "constructs@10.8.1"];
+const CDK8S: &[&str] = &[
+    "cdk8s-plus-33@2.5.57",
+    "cdk8s@2.70.106",
+    "constructs@10.8.1",
+];
 
 /// Runs of each zero-trust step (cheap); each peer runs once (minutes).
 const RUNS: usize = 3;
@@ -44,6 +48,12 @@ pub fn run(quick: bool) -> Result<(), String> {
     let exe = optimized_xtask()?;
     let dir = TempDir::new("peers")?;
     let mut table = Table::new(["what", "peer", "zero-trust", "peer / zero-trust"]);
+    table.push_row([
+        "installed".to_owned(),
+        format!("{NCA}, {}", CDK8S.join(", ")),
+        "this checkout, release".to_owned(),
+        String::new(),
+    ]);
 
     eprintln!("installing {NCA} into {} ...", dir.path.display());
     let nca = install_nca(&dir.path)?;
@@ -67,10 +77,12 @@ pub fn run(quick: bool) -> Result<(), String> {
 fn install_nca(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("nca-venv");
     run_quietly(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run_quietly(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", NCA]),
-    )?;
+    run_quietly(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        NCA,
+    ]))?;
     Ok(venv.join("bin/nca"))
 }
 
@@ -118,7 +130,8 @@ fn analyzer(
             .arg(&namespaces),
         &log,
     )?;
-    let report = fs::read_to_string(&log).map_err(|e| format!("cannot read {}: {e}", log.display()))?;
+    let report =
+        fs::read_to_string(&log).map_err(|e| format!("cannot read {}: {e}", log.display()))?;
     let analysed = nca_analysed(&report, params.workloads).map_err(|why| {
         format!("network-config-analyzer did not analyse the platform ({why}):\n{report}")
     })?;
@@ -126,14 +139,14 @@ fn analyzer(
     let ours = median_of_runs(|| zero_trust_step(exe, "verify", &k8s, params))?;
     let policies = count_policies(&k8s)?;
     table.push_row([
-        format!("connectivity (nca) vs verify, {size}: what each checked"),
+        format!("nca --connectivity vs verify, {size}: what each checked"),
         analysed,
         format!("{policies} policies proven"),
         String::new(),
     ]);
     side_by_side(
         table,
-        &format!("connectivity (nca) vs verify, {size}, whole process"),
+        &format!("nca --connectivity vs verify, {size}"),
         &peer,
         &ours,
     );
@@ -173,14 +186,14 @@ fn synthesizer(
     let policies = count_policies(&k8s)?;
     let _ = fs::remove_dir_all(&k8s);
     table.push_row([
-        format!("synthesize (cdk8s-plus) vs emit, {size}: NetworkPolicies written"),
+        format!("cdk8s-plus synth vs emit, {size}: NetworkPolicies written"),
         theirs.to_string(),
         policies.to_string(),
         String::new(),
     ]);
     side_by_side(
         table,
-        &format!("synthesize (cdk8s-plus) vs emit, {size}, whole process"),
+        &format!("cdk8s-plus synth vs emit, {size}"),
         &peer,
         &ours,
     );
@@ -205,7 +218,10 @@ fn nca_analysed(report: &str, workloads: usize) -> Result<String, String> {
             "{endpoints} endpoints for {workloads} pods: pods were not read"
         ));
     }
-    let rules = report.lines().filter(|line| line.contains(" conn: ")).count();
+    let rules = report
+        .lines()
+        .filter(|line| line.contains(" conn: "))
+        .count();
     if rules == 0 || !report.contains("final fw rules") {
         return Err("no connectivity rules".to_owned());
     }
@@ -267,7 +283,12 @@ fn wait4(pid: u32) -> Result<(i32, libc::rusage), String> {
 }
 
 /// One zero-trust step as a process of its own: `cargo xtask __bench-child STEP DIR ...`.
-fn zero_trust_step(exe: &Path, step: &str, dir: &Path, params: &Params) -> Result<Measured, String> {
+fn zero_trust_step(
+    exe: &Path,
+    step: &str,
+    dir: &Path,
+    params: &Params,
+) -> Result<Measured, String> {
     let log = dir.with_extension("log");
     let measured = measured(
         Command::new(exe)
@@ -361,9 +382,16 @@ mod tests {
             nca_analysed(report, 100).unwrap(),
             "103 unique endpoints, 7 namespaces; 1 connectivity rules"
         );
-        assert!(nca_analysed(report, 200).unwrap_err().contains("pods were not read"));
+        assert!(
+            nca_analysed(report, 200)
+                .unwrap_err()
+                .contains("pods were not read")
+        );
         let no_rules = report.lines().take(3).collect::<Vec<_>>().join("\n");
-        assert_eq!(nca_analysed(&no_rules, 100).unwrap_err(), "no connectivity rules");
+        assert_eq!(
+            nca_analysed(&no_rules, 100).unwrap_err(),
+            "no connectivity rules"
+        );
         assert!(nca_analysed("Error: 'spec'", 100).is_err());
     }
 }

@@ -178,7 +178,11 @@ mod tests {
             );
             let expected: BTreeMap<String, String> = workload.selector().into_iter().collect();
             assert_eq!(labels(&pod["metadata"]["labels"]), expected);
-            assert!(pod["spec"]["containers"].as_array().is_some_and(|c| !c.is_empty()));
+            assert!(
+                pod["spec"]["containers"]
+                    .as_array()
+                    .is_some_and(|c| !c.is_empty())
+            );
         }
         let names: BTreeSet<&str> = items
             .iter()
@@ -234,7 +238,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(flows[0]["from"], json!({ "all": true }), "DNS for every pod");
+        assert_eq!(
+            flows[0]["from"],
+            json!({ "all": true }),
+            "DNS for every pod"
+        );
         let labels = labels(&platform["workloads"][0]["labels"]);
         assert_eq!(labels["k8s-app"], "kube-dns");
     }
@@ -245,7 +253,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cdk8s_platform.js");
         std::fs::write(&path, CDK8S_PROGRAM).unwrap();
-        match std::process::Command::new("node").arg("--check").arg(&path).output() {
+        match std::process::Command::new("node")
+            .arg("--check")
+            .arg(&path)
+            .output()
+        {
             Ok(output) => assert!(
                 output.status.success(),
                 "{}",
