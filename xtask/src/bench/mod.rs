@@ -35,13 +35,17 @@ pub fn child(args: &[String]) -> Result<(), String> {
     child::run(&args)
 }
 
-pub fn run(quick: bool) -> Result<(), String> {
-    let params = |namespaces, workloads, flows| Params {
+/// A synthetic platform of the benchmarks, all drawn with seed 1.
+fn params(namespaces: usize, workloads: usize, flows: usize) -> Params {
+    Params {
         namespaces,
         workloads,
         flows,
         seed: 1,
-    };
+    }
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
     let settings = Settings {
         small: params(10, 1_000, 2_000),
         large: match quick {

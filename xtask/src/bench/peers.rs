@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use super::child::{TempDir, params_args};
-use super::{CHILD, GIB_KIB, MIB, Table, optimized_xtask, size_name};
+use super::{CHILD, GIB_KIB, MIB, Table, optimized_xtask, params, size_name};
 use crate::synth::peers::{CDK8S_PROGRAM, cdk8s_platform, nca_input};
 use crate::synth::{Params, Plan};
 
@@ -30,12 +30,6 @@ const CDK8S: &[&str] = &[
 const RUNS: usize = 3;
 
 pub fn run(quick: bool) -> Result<(), String> {
-    let params = |namespaces, workloads, flows| Params {
-        namespaces,
-        workloads,
-        flows,
-        seed: 1,
-    };
     // network-config-analyzer needs minutes for 1,000 pods: the smaller platform only.
     let nca_size = match quick {
         true => params(4, 100, 200),

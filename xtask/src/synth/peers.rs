@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 use zero_trust::PortRange;
 
-use super::{End, Plan, kubernetes_name};
+use super::{End, Plan, WorkloadSpec, kubernetes_name};
 
 /// The cdk8s program: it reads the JSON of [`cdk8s_platform`] from the file named by its
 /// first argument and synthesizes into the folder named by its second.
@@ -34,18 +34,13 @@ pub fn nca_input(plan: &Plan) -> Result<NcaInput, String> {
         .workloads
         .iter()
         .map(|workload| {
-            let labels: serde_json::Map<String, Value> = workload
-                .selector()
-                .into_iter()
-                .map(|(key, value)| (key, Value::String(value)))
-                .collect();
             json!({
                 "apiVersion": "v1",
                 "kind": "Pod",
                 "metadata": {
                     "name": format!("{}-0", kubernetes_name(&workload.ident)),
                     "namespace": kubernetes_name(&plan.namespaces[workload.namespace].ident),
-                    "labels": labels,
+                    "labels": labels(workload),
                 },
                 "spec": { "containers": [{ "name": "app", "image": "app" }] },
             })
@@ -85,16 +80,11 @@ pub fn cdk8s_platform(plan: &Plan) -> Value {
         .workloads
         .iter()
         .map(|w| {
-            let labels: serde_json::Map<String, Value> = w
-                .selector()
-                .into_iter()
-                .map(|(key, value)| (key, Value::String(value)))
-                .collect();
             json!({
                 "name": kubernetes_name(&w.ident),
                 "namespace": w.namespace,
                 "managed": plan.namespaces[w.namespace].managed,
-                "labels": labels,
+                "labels": labels(w),
             })
         })
         .collect();
@@ -131,6 +121,15 @@ pub fn cdk8s_platform(plan: &Plan) -> Value {
     json!({ "namespaces": namespaces, "workloads": workloads, "cidrs": cidrs, "flows": flows })
 }
 
+/// The labels a workload's pods carry, as a JSON object.
+fn labels(workload: &WorkloadSpec) -> Value {
+    workload
+        .selector()
+        .into_iter()
+        .map(|(key, value)| (key, Value::String(value)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -147,7 +146,7 @@ mod tests {
         })
     }
 
-    fn labels(value: &Value) -> BTreeMap<String, String> {
+    fn label_map(value: &Value) -> BTreeMap<String, String> {
         value
             .as_object()
             .expect("labels are a map")
@@ -177,7 +176,7 @@ mod tests {
                 kubernetes_name(&plan.namespaces[workload.namespace].ident)
             );
             let expected: BTreeMap<String, String> = workload.selector().into_iter().collect();
-            assert_eq!(labels(&pod["metadata"]["labels"]), expected);
+            assert_eq!(label_map(&pod["metadata"]["labels"]), expected);
             assert!(
                 pod["spec"]["containers"]
                     .as_array()
@@ -243,7 +242,7 @@ mod tests {
             json!({ "all": true }),
             "DNS for every pod"
         );
-        let labels = labels(&platform["workloads"][0]["labels"]);
+        let labels = label_map(&platform["workloads"][0]["labels"]);
         assert_eq!(labels["k8s-app"], "kube-dns");
     }
 
