@@ -42,6 +42,10 @@ pub enum Command {
         /// Smaller platforms and fewer runs.
         #[arg(long)]
         quick: bool,
+        /// Instead, install network-config-analyzer (PyPI) and cdk8s-plus (npm) into a
+        /// temporary folder and measure them against zero-trust on the same platforms.
+        #[arg(long)]
+        peers: bool,
     },
     /// Flows added and removed since GIT_REF, or between two folders of YAML.
     ///
@@ -250,8 +254,11 @@ mod tests {
     fn every_command_parses_its_flags() {
         assert_eq!(ok(&["emit"]), Command::Emit { check: false });
         assert_eq!(ok(&["emit", "--check"]), Command::Emit { check: true });
-        assert_eq!(ok(&["bench"]), Command::Bench { quick: false });
-        assert_eq!(ok(&["bench", "--quick"]), Command::Bench { quick: true });
+        let bench = |quick, peers| Command::Bench { quick, peers };
+        assert_eq!(ok(&["bench"]), bench(false, false));
+        assert_eq!(ok(&["bench", "--quick"]), bench(true, false));
+        assert_eq!(ok(&["bench", "--peers"]), bench(false, true));
+        assert_eq!(ok(&["bench", "--peers", "--quick"]), bench(true, true));
         let Command::Synth(synth) = ok(&[
             "synth",
             "--namespaces",

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         Command::Emit { check: false } => emit::run(emit::Mode::Write),
         Command::Emit { check: true } => emit::run(emit::Mode::Check),
         Command::Synth(synth) => synth::run(synth.params(), synth.out),
-        Command::Bench { quick } => bench::run(quick),
+        Command::Bench {
+            quick,
+            peers: false,
+        } => bench::run(quick),
+        Command::Bench { quick, peers: true } => bench::peers::run(quick),
         Command::BenchChild { args } => bench::child(&args),
         Command::Diff {
             git_ref,

@@ -302,12 +302,12 @@ fn children_peak_memory_kib() -> i64 {
 }
 
 /// A folder under the system's temp dir, removed when dropped.
-struct TempDir {
-    path: PathBuf,
+pub struct TempDir {
+    pub path: PathBuf,
 }
 
 impl TempDir {
-    fn new(what: &str) -> Result<TempDir, String> {
+    pub fn new(what: &str) -> Result<TempDir, String> {
         let path =
             std::env::temp_dir().join(format!("zero-trust-bench-{what}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&path);

@@ -6,6 +6,7 @@
 //! which targets hold.
 
 mod child;
+pub mod peers;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -35,13 +36,17 @@ pub fn child(args: &[String]) -> Result<(), String> {
     child::run(&args)
 }
 
-pub fn run(quick: bool) -> Result<(), String> {
-    let params = |namespaces, workloads, flows| Params {
+/// A synthetic platform of the benchmarks, all drawn with seed 1.
+fn params(namespaces: usize, workloads: usize, flows: usize) -> Params {
+    Params {
         namespaces,
         workloads,
         flows,
         seed: 1,
-    };
+    }
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
     let settings = Settings {
         small: params(10, 1_000, 2_000),
         large: match quick {
@@ -538,20 +543,37 @@ fn median(runs: &[BTreeMap<String, f64>], key: &str) -> f64 {
     values[values.len() / 2]
 }
 
-/// The figures: what, value, target, and whether it holds.
-#[derive(Default)]
+/// The figures: what, value, target, and whether it holds (or the columns of `new`).
 struct Table {
+    header: [&'static str; 4],
     rows: Vec<[String; 4]>,
 }
 
+impl Default for Table {
+    fn default() -> Table {
+        Table::new(["what", "value", "target", "holds"])
+    }
+}
+
 impl Table {
+    fn new(header: [&'static str; 4]) -> Table {
+        Table {
+            header,
+            rows: Vec::new(),
+        }
+    }
+
+    fn push_row(&mut self, row: [String; 4]) {
+        self.rows.push(row);
+    }
+
     fn push(&mut self, what: &str, value: String, target: Option<String>, holds: Option<bool>) {
         let holds = match holds {
             Some(true) => "yes",
             Some(false) => "NO",
             None => "",
         };
-        self.rows.push([
+        self.push_row([
             what.to_owned(),
             value,
             target.unwrap_or_default(),
@@ -587,7 +609,7 @@ impl Table {
     }
 
     fn print(&self) {
-        let header = ["what", "value", "target", "holds"].map(str::to_owned);
+        let header = self.header.map(str::to_owned);
         let rows: Vec<&[String; 4]> = std::iter::once(&header).chain(&self.rows).collect();
         let width = |column: usize| {
             rows.iter()

@@ -11,6 +11,7 @@ mod code;
 pub mod digest;
 mod draw;
 mod model;
+pub mod peers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -132,6 +133,16 @@ pub struct WorkloadSpec {
     /// `None`: the default selector `app: <name>`.
     pub labels: Option<Vec<(String, String)>>,
     pub ports: Vec<PortRange>,
+}
+
+impl WorkloadSpec {
+    /// The labels its pods carry and its selector matches: its own, or `app: <name>`.
+    pub fn selector(&self) -> Vec<(String, String)> {
+        match &self.labels {
+            Some(labels) => labels.clone(),
+            None => vec![("app".to_owned(), kubernetes_name(&self.ident))],
+        }
+    }
 }
 
 pub struct CidrSpec {

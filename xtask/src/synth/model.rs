@@ -40,19 +40,14 @@ fn policies(plan: &Plan) -> Vec<&'static Policy> {
         .iter()
         .map(|spec| {
             let name = leak_str(&kubernetes_name(&spec.ident));
-            let selector = match &spec.labels {
-                None => vec![Label {
-                    key: "app",
-                    value: name,
-                }],
-                Some(labels) => labels
-                    .iter()
-                    .map(|(key, value)| Label {
-                        key: leak_str(key),
-                        value: leak_str(value),
-                    })
-                    .collect(),
-            };
+            let selector = spec
+                .selector()
+                .iter()
+                .map(|(key, value)| Label {
+                    key: leak_str(key),
+                    value: leak_str(value),
+                })
+                .collect();
             leak(Workload {
                 ident: leak_str(&spec.ident),
                 name,
