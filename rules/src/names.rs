@@ -185,6 +185,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn port_names_are_iana_service_names() {
+        for ok in ["http", "serve-80-tcp", "a", "h2c", "abcdefghijklmno"] {
+            assert_eq!(check_port_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "abcdefghijklmnop",
+            "HTTP",
+            "a_b",
+            "80",
+            "a--b",
+            "-http",
+            "http-",
+        ] {
+            assert!(check_port_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn dns1123_labels() {
         for ok in ["a", "prod-api", "a1", "0abc", &"a".repeat(63)] {
             assert_eq!(check_dns1123_label(ok), Ok(()), "{ok}");
