@@ -1,10 +1,13 @@
 //! Every diagram of the `FLOWS` pages renders in Mermaid: those of the guide's cluster and
 //! of a synthetic platform of 1,000 workloads (10,000 in CI, see [`synthetic_size`]), and
 //! those `cargo xtask diff` draws of a one-flow change and of a large one (summarized),
-//! drawn by `@mermaid-js/mermaid-cli` (`mmdc`, installed in `.ci/node/` by `.ci/run`) in a
-//! real headless Chromium.
+//! drawn in a real headless Chromium by the Mermaid of `@mermaid-js/mermaid-cli` (installed in
+//! `.ci/node/` by `.ci/run`), on the page mermaid-cli renders on, by
+//! `.ci/node/render-diagrams.mjs`: it loads that page once per worker where `mmdc` loads it
+//! once per diagram (about 3.5 s of CPU each here, nearly all of it compiling Mermaid's 12 MB
+//! of JavaScript again).
 //!
-//! Without Chromium or `mmdc` the test prints a note and passes, unless `CI` is set. With
+//! Without Chromium or mermaid-cli the test prints a note and passes, unless `CI` is set. With
 //! `ZT_FLOWS_PAGES=DIR` it also writes the pages there (`guide/`, `synthetic/`, and the
 //! diffs) to look at.
 
@@ -21,28 +24,29 @@ use zero_trust::verify::model_topology;
 
 use crate::synth::{Params, synthetic_cluster};
 
-/// What Mermaid draws in place of a diagram it refuses: mmdc exits 1 on a syntax error but
-/// 0 on a diagram over `maxTextSize`, which it replaces by a box saying so.
+/// What Mermaid draws in place of a diagram it refuses: `mermaid.render` throws on a syntax
+/// error, but draws a diagram over `maxTextSize` as a box saying so.
 const RENDER_ERRORS: [&str; 4] = [
     "Maximum text size in diagram exceeded",
     "Syntax error in text",
     "aria-roledescription=\"error\"",
     "Edge limit exceeded",
 ];
-/// `mmdc` processes run side by side, each with its own Chromium.
-const BATCHES: usize = 2;
+/// Pages of one Chromium rendering side by side, one per core of this machine class.
+const WORKERS: usize = 2;
 
 #[test]
 fn every_emitted_diagram_renders_in_mermaid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mmdc = root.join(".ci/node/node_modules/.bin/mmdc");
+    let node_dir = root.join(".ci/node");
+    let installed = node_dir.join("node_modules/@mermaid-js/mermaid-cli");
     let chromium = std::env::var_os("ZT_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !mmdc.is_file() || !chromium.is_file() {
+    if !installed.is_dir() || !chromium.is_file() {
         let note = format!(
             "needs {} (`npm ci` in .ci/node/) and Chromium at {} (ZT_CHROMIUM), as .ci/run installs them",
-            mmdc.display(),
+            installed.display(),
             chromium.display()
         );
         assert!(std::env::var_os("CI").is_none(), "{note}");
@@ -75,35 +79,29 @@ fn every_emitted_diagram_renders_in_mermaid() {
     }
     let built = started.elapsed();
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("puppeteer.json");
-    std::fs::write(
-        &config,
+    let mut diagrams: Vec<String> = diagrams.into_iter().collect();
+    // Two diagrams Mermaid must refuse, rendered with the others: they show that a refusal
+    // is seen, whichever way Mermaid reports it.
+    let controls = [
+        "flowchart LR\n  a --> ((( b\n".to_string(),
         format!(
-            r#"{{"executablePath":{:?},"protocolTimeout":600000,"args":["--no-sandbox","--headless","--disable-gpu","--disable-background-networking","--disable-component-update","--disable-sync","--no-first-run"]}}"#,
-            chromium.display().to_string()
+            "flowchart LR\n{}",
+            (0..3000)
+                .map(|n| format!("  n{n} --> n{}\n", n + 1))
+                .collect::<String>()
         ),
-    )
-    .expect("puppeteer config");
-    let diagrams: Vec<String> = diagrams.into_iter().collect();
-    let batch_size = diagrams.len().div_ceil(BATCHES);
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let batches: Vec<_> = diagrams
-            .chunks(batch_size)
-            .enumerate()
-            .map(|(batch, chunk)| {
-                let (dir, mmdc, config) = (dir.path(), &mmdc, &config);
-                scope.spawn(move || render_batch(mmdc, config, dir, batch, chunk))
-            })
-            .collect();
-        batches
-            .into_iter()
-            .flat_map(|batch| batch.join().expect("batch thread"))
-            .collect()
-    });
+    ];
+    diagrams.extend(controls.iter().cloned());
+    let mut failures = render(&node_dir, &chromium, &diagrams);
+    let refused = failures.split_off(failures.len() - controls.len());
+    assert!(
+        refused.iter().all(Option::is_some),
+        "a control diagram rendered without an error: {refused:?}"
+    );
+    let failures: Vec<String> = failures.into_iter().flatten().collect();
     eprintln!(
         "{} distinct diagrams of {pages} pages rendered in {:.1} s ({:.1} s to build the clusters and pages)",
-        diagrams.len(),
+        diagrams.len() - controls.len(),
         started.elapsed().as_secs_f64(),
         built.as_secs_f64()
     );
@@ -139,11 +137,10 @@ fn diff_markdown(guide: &Cluster, synthetic: &Cluster) -> Vec<(&'static str, Str
     vec![("a one-flow change", one_flow), ("a large change", large)]
 }
 
-/// The synthetic platform to render. Mermaid lays out a summarized page of the 10,000-workload
-/// platform in about 5 s of one core, 100 pages in about 4.5 minutes here: too long for the
-/// README's test command, so that renders 1,000 workloads (10 pages, the same summarized
-/// shapes), and `.ci/run` renders all 10,000 in a step of its own
-/// (`ZT_FLOWS_RENDER_WORKLOADS=10000`).
+/// The synthetic platform to render: 1,000 workloads (10 summarized pages) in the README's
+/// test command, and all 10,000 (100 pages, the same shapes) in a step of `.ci/run` of its own
+/// (`ZT_FLOWS_RENDER_WORKLOADS=10000`): rendering them takes about 33 s, but building that
+/// platform's pages and its diff in the test profile about 200 s.
 fn synthetic_size() -> Params {
     match std::env::var("ZT_FLOWS_RENDER_WORKLOADS").as_deref() {
         Ok("10000") => Params {
@@ -161,64 +158,44 @@ fn synthetic_size() -> Params {
     }
 }
 
-/// Renders `diagrams` with one `mmdc` (one Chromium) and returns what went wrong.
-fn render_batch(
-    mmdc: &Path,
-    config: &Path,
-    dir: &Path,
-    batch: usize,
-    diagrams: &[String],
-) -> Vec<String> {
-    let input = dir.join(format!("batch{batch}.md"));
-    let text: String = diagrams
-        .iter()
-        .map(|diagram| format!("```mermaid\n{diagram}```\n\n"))
-        .collect();
-    std::fs::write(&input, text).expect("batch");
-    let output = dir.join(format!("out{batch}.md"));
-    // Chromium on a loaded machine can miss puppeteer's timeouts (30 s to open the page):
-    // a timeout is retried, a render error is not.
-    let mut attempts = 0;
-    let run = loop {
-        attempts += 1;
-        let run = Command::new(mmdc)
-            .args(["--quiet", "--outputFormat", "svg", "--puppeteerConfigFile"])
-            .arg(config)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(&output)
-            .output()
-            .expect("mmdc runs");
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        let timed_out = stderr.contains("TimeoutError") || stderr.contains("timed out");
-        if run.status.success() || !timed_out || attempts == 3 {
-            break run;
-        }
-        eprintln!("note: mmdc timed out on batch {batch} (attempt {attempts}); again");
-    };
+/// Renders `diagrams` in one Chromium; for each, what went wrong, if anything.
+fn render(node_dir: &Path, chromium: &Path, diagrams: &[String]) -> Vec<Option<String>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("diagrams.json");
+    std::fs::write(&input, serde_json::to_string(diagrams).expect("JSON")).expect("diagrams");
+    let run = Command::new("node")
+        .arg(node_dir.join("render-diagrams.mjs"))
+        .arg(chromium)
+        .arg(&input)
+        .arg(WORKERS.to_string())
+        .output()
+        .expect("node runs");
     if !run.status.success() {
-        return vec![format!(
-            "mmdc failed ({}) on {}:\n{}",
+        panic!(
+            "render-diagrams.mjs failed ({}):\n{}",
             run.status,
-            input.display(),
             String::from_utf8_lossy(&run.stderr)
-        )];
+        );
     }
-    // mmdc writes the n-th diagram of `outB.md` as `outB-n.svg`.
-    let mut failures = Vec::new();
-    for (n, diagram) in diagrams.iter().enumerate() {
-        let svg = dir.join(format!("out{batch}-{}.svg", n + 1));
-        match std::fs::read_to_string(&svg) {
-            Ok(svg) => {
-                if let Some(error) = RENDER_ERRORS.iter().find(|error| svg.contains(**error)) {
-                    failures.push(format!("Mermaid shows `{error}` for:\n{diagram}"));
-                }
+    let rendered: Vec<serde_json::Value> =
+        serde_json::from_slice(&run.stdout).expect("its JSON answer");
+    assert_eq!(rendered.len(), diagrams.len(), "one answer per diagram");
+    diagrams
+        .iter()
+        .zip(rendered)
+        .map(|(diagram, rendered)| {
+            if let Some(error) = rendered["error"].as_str() {
+                return Some(format!("Mermaid refuses it ({error}):\n{diagram}"));
             }
-            Err(e) => failures.push(format!("no {}: {e}; for:\n{diagram}", svg.display())),
-        }
-    }
-    failures
+            let Some(svg) = rendered["svg"].as_str() else {
+                return Some(format!("no SVG and no error for:\n{diagram}"));
+            };
+            RENDER_ERRORS
+                .iter()
+                .find(|error| svg.contains(**error))
+                .map(|error| format!("Mermaid shows `{error}` for:\n{diagram}"))
+        })
+        .collect()
 }
 
 /// The diagrams of a page, each checked to be within the bounds the renderer keeps.
