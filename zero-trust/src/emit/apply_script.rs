@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use zero_trust_rules::{CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, POLICY_SOURCE_LABEL};
 
 use super::shell::{fill_template, push_array, shell_word};
@@ -41,6 +42,24 @@ pub struct ApplyPlan {
     pub source: String,
     /// The declared cluster these policies are for, if the source declares clusters.
     pub cluster: Option<ClusterScope>,
+    /// The policies (namespace/name) holding a port range: preflight refuses a server too
+    /// old to keep one (see `apply.sh.in`).
+    pub port_range_policies: Vec<String>,
+}
+
+/// Whether `policy` holds a port range (`endPort`), which a server before Kubernetes 1.22
+/// silently drops.
+pub fn holds_port_range(policy: &NetworkPolicy) -> bool {
+    let Some(spec) = &policy.spec else {
+        return false;
+    };
+    let ingress = spec.ingress.iter().flatten().map(|rule| &rule.ports);
+    let egress = spec.egress.iter().flatten().map(|rule| &rule.ports);
+    ingress
+        .chain(egress)
+        .flatten()
+        .flatten()
+        .any(|port| port.end_port.is_some())
 }
 
 /// A declared cluster, as its `apply.sh` knows it: the cluster label prune also selects on,
@@ -89,6 +108,10 @@ fn data_section(plan: &ApplyPlan) -> String {
     writeln!(data, "source_selector={}", shell_word(&selector)).unwrap();
     data.push_str("# Run by `--verify` after each context is applied.\n");
     writeln!(data, "verify_script={}", shell_word(super::VERIFY_SCRIPT)).unwrap();
+    data.push_str(
+        "# Policies with a port range (endPort): preflight refuses a server before 1.22.\n",
+    );
+    push_array(&mut data, "port_range_policies", &plan.port_range_policies);
     if let Some(cluster) = &plan.cluster {
         data.push_str("# The declared cluster: any context but these is refused.\n");
         writeln!(data, "cluster={}", shell_word(&cluster.name)).unwrap();
@@ -121,6 +144,7 @@ mod tests {
             managed_namespaces: vec!["a".into(), "b".into()],
             source: "shop".into(),
             cluster: None,
+            port_range_policies: vec!["b/web.ingress".into()],
         };
         let script = render_apply_script(&plan);
         assert!(
@@ -130,6 +154,7 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("managed_namespaces=(\n  a\n  b\n)\n"));
+        assert!(script.contains("port_range_policies=(\n  b/web.ingress\n)\n"));
         assert!(script.contains(
             "source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=shop'\n"
         ));

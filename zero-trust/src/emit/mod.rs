@@ -144,6 +144,11 @@ fn render_manifests(
             namespace: loaded.policy.metadata.namespace.clone().unwrap_or_default(),
             name: loaded.policy.metadata.name.clone().unwrap_or_default(),
         });
+        if apply_script::holds_port_range(&loaded.policy) {
+            let step = plan.steps.last().expect("just pushed");
+            let policy = format!("{}/{}", step.namespace, step.name);
+            plan.port_range_policies.push(policy);
+        }
     };
     for namespace in namespaces {
         if namespace.allow.is_empty() {
