@@ -1317,6 +1317,7 @@ fn script_templates_pass_shellcheck() {
         probes: Vec::new(),
         named_namespaces: Vec::new(),
         default_probe_namespace: None,
+        cluster: None,
     };
     let templates = [
         (

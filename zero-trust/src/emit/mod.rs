@@ -101,10 +101,7 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     });
     let (mut files, mut plan) = manifests?;
     plan.source = cluster.source.to_owned();
-    plan.cluster = cluster.target.map(|target| apply_script::ClusterScope {
-        name: target.name.to_owned(),
-        contexts: target.contexts.iter().map(|&c| c.to_owned()).collect(),
-    });
+    plan.cluster = shell::ClusterScope::of(cluster);
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
     files.extend(flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);

@@ -106,6 +106,18 @@ while (($# > 0)); do
           usage_error "\`--context $context\` is given twice; name each cluster once"
         fi
       done
+      # This folder holds one declared cluster's policies: a context not declared for it could
+      # be another cluster, so it is refused before anything reaches any cluster.
+      declared=0
+      for allowed in "${cluster_contexts[@]}"; do
+        if [[ $context == "$allowed" ]]; then
+          declared=1
+        fi
+      done
+      if ((!declared)); then
+        error "context \`$context\` is not declared for cluster \`$cluster\`, whose policies these are; its contexts: ${cluster_contexts[*]} (declared in the assembly next to PARTS); nothing was sent to any cluster"
+        exit 2
+      fi
       contexts+=("$context")
       ;;
     --dry-run)
@@ -129,20 +141,6 @@ done
 if ((${#contexts[@]} == 0)); then
   usage_error "no \`--context\` given; name every cluster to apply to, e.g. \`--context staging\` (this script never guesses from kubectl's current context)"
 fi
-# This folder holds one declared cluster's policies: a context not declared for it could
-# be another cluster, so it is refused before anything reaches any cluster.
-for context in "${contexts[@]}"; do
-  declared=0
-  for allowed in "${cluster_contexts[@]}"; do
-    if [[ $context == "$allowed" ]]; then
-      declared=1
-    fi
-  done
-  if ((!declared)); then
-    error "context \`$context\` is not declared for cluster \`$cluster\`, whose policies these are; its contexts: ${cluster_contexts[*]} (declared in the assembly next to PARTS); nothing was applied"
-    exit 2
-  fi
-done
 
 if ((dry_run && verify)); then
   usage_error "\`--verify\` probes a cluster after applying to it, so it cannot go with \`--dry-run\`"
