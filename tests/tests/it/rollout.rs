@@ -430,7 +430,8 @@ mod port_range {
 
 /// A policy holding a port range (`endPort`) is refused on the 1.20 server, which would
 /// drop the field (and so allow only the range's first port), before anything is written,
-/// not even a dry run; the server does drop it, as a plain `kubectl apply` shows.
+/// not even a dry run; the server does drop it, as `kubectl create` without its schema
+/// check shows.
 #[test]
 fn a_port_range_is_refused_on_a_1_20_server_before_any_write() {
     let Some(server) = ApiServer::start() else {

@@ -135,17 +135,17 @@ fn render_manifests(
     let mut files = BTreeMap::new();
     let mut plan = ApplyPlan::default();
     let mut add_step = |file: &str, index: usize, loaded: &LoadedPolicy| {
-        plan.steps.push(ApplyStep {
+        let step = ApplyStep {
             file: file.to_owned(),
             index,
             namespace: loaded.policy.metadata.namespace.clone().unwrap_or_default(),
             name: loaded.policy.metadata.name.clone().unwrap_or_default(),
-        });
+        };
         if apply_script::holds_port_range(&loaded.policy) {
-            let step = plan.steps.last().expect("just pushed");
             let policy = format!("{}/{}", step.namespace, step.name);
             plan.port_range_policies.push(policy);
         }
+        plan.steps.push(step);
     };
     for namespace in namespaces {
         if namespace.allow.is_empty() {

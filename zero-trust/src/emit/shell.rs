@@ -1,5 +1,6 @@
 //! What the generated shell scripts (`apply.sh`, `verify.sh`) share: how a template is
-//! filled, the helpers both run first, and how a value becomes one bash word.
+//! filled, the helpers both run first, how a value becomes one bash word, and how a
+//! declared cluster's scripts refuse a context not declared for it.
 //!
 //! Each script is a template, a real file (`apply.sh.in`, `verify.sh.in`) that can be
 //! read, diffed and shellchecked as a script; Rust renders only its data section, so the
