@@ -41,6 +41,8 @@ managed_namespaces=(
 source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=network-policy-guide'
 # Run by `--verify` after each context is applied.
 verify_script=verify.sh
+# Policies with a port range (endPort): preflight refuses a server before 1.22.
+port_range_policies=()
 
 me=${0##*/}
 
@@ -50,8 +52,9 @@ Usage: $0 --context CONTEXT [--context CONTEXT ...] [--dry-run | --verify]
 
 Rolls out the zero-trust NetworkPolicies next to this script to each kubectl context.
 Nothing is written anywhere until every context has passed steps 1 and 2:
-  1. preflight: the cluster answers, and every managed namespace exists and carries
-     the kubernetes.io/metadata.name label the policies select namespaces by;
+  1. preflight: the cluster answers, runs Kubernetes 1.22 or later if a policy holds a
+     port range, and every managed namespace exists and carries the
+     kubernetes.io/metadata.name label the policies select namespaces by;
   2. a server-side dry run of every policy, comparing it with the live one;
 then, for each context in the order given, stopping at the first failure:
   3. write the policies in the proven rollout order (cargo xtask emit proves that no
@@ -177,12 +180,61 @@ document() {
 # API server prints them (defaults filled in), on one line after namespace/name.
 readonly compared='{.metadata.namespace}{"/"}{.metadata.name}{"\t"}{.metadata.labels}{"\t"}{.spec}{"\n"}'
 
-# Says on one line why a context cannot be rolled out to, or nothing.
+# The version in a server's /version answer ($1, JSON), as `MAJOR MINOR SHOWN`, SHOWN the
+# version as the server names it (gitVersion, e.g. v1.20.2); fails if it names none. Some
+# distributions suffix the minor ("20+"), so only its leading digits count; where major
+# and minor are empty, they are read from gitVersion (vMAJOR.MINOR.PATCH...).
+server_version() {
+  local answer=$1 major="" minor="" shown=""
+  local major_field='"major":[[:space:]]*"([0-9]+)' minor_field='"minor":[[:space:]]*"([0-9]+)'
+  local git_field='"gitVersion":[[:space:]]*"([^"]+)"' git_version='^v([0-9]+)\.([0-9]+)'
+  [[ $answer =~ $major_field ]] && major=${BASH_REMATCH[1]}
+  [[ $answer =~ $minor_field ]] && minor=${BASH_REMATCH[1]}
+  [[ $answer =~ $git_field ]] && shown=${BASH_REMATCH[1]}
+  if [[ -z $major || -z $minor ]] && [[ $shown =~ $git_version ]]; then
+    major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+  fi
+  [[ -n $major && -n $minor ]] || return 1
+  printf '%s %s %s\n' "$major" "$minor" "${shown:-$major.$minor}"
+}
+
+# Whether the server of context $1, by its /version answer $2, keeps the port ranges of
+# port_range_policies; says on one line why not. A range is `port` + `endPort`, which
+# Kubernetes added in 1.21 as alpha (feature gate NetworkPolicyEndPort, off by default),
+# made beta and on by default in 1.22 and stable in 1.25 (KEP-2079,
+# https://www.kubernetes.dev/resources/keps/2079/; the 1.22-1.24 API reference of
+# NetworkPolicyPort.endPort: "This feature is in Beta state and is enabled by default. It
+# can be disabled using the Feature Gate NetworkPolicyEndPort"). A server that does not
+# know the field, or has its gate off, drops it without an error, and the policy then
+# allows only the first port of the range: an outage that no dry run shows. (Before 1.21,
+# kubectl's schema check may refuse the unknown field first, suggesting to turn the check
+# off; from 1.21 the field is in the schema, so nothing warns.) Hence 1.22, the first
+# version whose default keeps it. A 1.21 server with the gate turned on is refused too,
+# since /version cannot show a gate; for the same reason a 1.22-1.24 server whose gate
+# was turned off is not caught here.
+keeps_port_ranges() {
+  local context=$1 version major minor shown
+  if ! version=$(server_version "$2"); then
+    error "cannot tell the Kubernetes version of context \`$context\` from its /version answer, and these policies hold a port range (endPort), which a server before 1.22 drops: ${port_range_policies[*]}; check the cluster's version, or list the ports one by one instead of a range"
+    return 1
+  fi
+  read -r major minor shown <<<"$version"
+  if ((major > 1 || (major == 1 && minor >= 22))); then
+    return 0
+  fi
+  error "context \`$context\` runs Kubernetes $shown, which drops the port range (endPort) of ${port_range_policies[*]}, so each would allow only the first port of its range; upgrade the cluster to Kubernetes 1.22 or later, or list the ports one by one instead of a range"
+  return 1
+}
+
+# Says on one line per problem why a context cannot be rolled out to, or nothing.
 preflight() {
-  local context=$1 output line name label
+  local context=$1 output line name label ready=1
   if ! output=$(kubectl --context "$context" --request-timeout=15s get --raw /version 2>&1); then
     error "cannot reach the cluster of context \`$context\`: ${output%%$'\n'*}"
     return 1
+  fi
+  if ((${#port_range_policies[@]} > 0)) && ! keeps_port_ranges "$context" "$output"; then
+    ready=0
   fi
   # stderr apart: a warning kubectl prints on success must not read as a namespace.
   # Several names print a List (the range), a single name the object itself (the tail).
@@ -211,7 +263,7 @@ preflight() {
   if ((${#unlabelled[@]} > 0)); then
     error "on context \`$context\`, these namespaces lack the label kubernetes.io/metadata.name=<their name> that the policies select namespaces by (Kubernetes sets it from 1.21 on): ${unlabelled[*]}; label each, e.g. kubectl --context $context label namespace ${unlabelled[0]} --overwrite kubernetes.io/metadata.name=${unlabelled[0]}"
   fi
-  ((${#missing[@]} == 0 && ${#unlabelled[@]} == 0))
+  ((ready && ${#missing[@]} == 0 && ${#unlabelled[@]} == 0))
 }
 
 # Decides what each step needs on a context: `create`, `replace` (the live labels or spec

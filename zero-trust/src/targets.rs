@@ -21,8 +21,9 @@ use crate::model::{CidrBlock, Namespace, Policy, Workload};
 pub struct ClusterTarget {
     /// The folder `k8s/<name>/` and the value of the `zero-trust.dev/cluster` label.
     pub name: &'static str,
-    /// The kube contexts that may receive this cluster's policies; its `apply.sh` refuses
-    /// any other before calling the cluster. A context belongs to one cluster.
+    /// The kube contexts that may receive this cluster's policies; its `apply.sh` and
+    /// `verify.sh` refuse any other before calling the cluster. A context belongs to one
+    /// cluster.
     pub contexts: &'static [&'static str],
     /// The blocks only this cluster holds, beside the common `PARTS` (a mock of a partner
     /// API in staging, the partner's CIDR in prod).

@@ -86,6 +86,7 @@ fn plan() -> ApplyPlan {
         managed_namespaces: vec!["payments".into(), "shop".into()],
         source: "storefront".into(),
         cluster: None,
+        port_range_policies: Vec::new(),
     }
 }
 
@@ -119,6 +120,8 @@ struct Cluster<'a> {
     live: &'a str,
     /// Calls whose argument line contains this fail.
     fail_on: Option<&'a str>,
+    /// The answer to `get --raw /version`; the stand-in's own (Kubernetes 1.20.2) if none.
+    version: Option<&'a str>,
 }
 
 /// Reachable, both managed namespaces labelled, no NetworkPolicy yet.
@@ -126,6 +129,7 @@ const EMPTY: Cluster = Cluster {
     namespaces: "default default\npayments payments\nshop shop\n",
     live: "",
     fail_on: None,
+    version: None,
 };
 
 /// Every emitted policy is live as k8s/ says.
@@ -140,6 +144,10 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Self {
+        Self::with_plan(&plan())
+    }
+
+    fn with_plan(plan: &ApplyPlan) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let sandbox = Sandbox { dir };
         fs::create_dir(sandbox.k8s()).unwrap();
@@ -151,10 +159,7 @@ impl Sandbox {
             }
             fs::write(sandbox.k8s().join(file), text).unwrap();
         }
-        write_executable(
-            &sandbox.k8s().join("apply.sh"),
-            &render_apply_script(&plan()),
-        );
+        write_executable(&sandbox.k8s().join("apply.sh"), &render_apply_script(plan));
         write_executable(&sandbox.k8s().join("verify.sh"), FAKE_VERIFY);
         fs::create_dir(sandbox.bin()).unwrap();
         write_executable(&sandbox.bin().join("kubectl"), FAKE_KUBECTL);
@@ -209,9 +214,13 @@ impl Sandbox {
             .env("FAKE_KUBECTL_NAMESPACES", cluster.namespaces)
             .env("FAKE_KUBECTL_LIVE", cluster.live)
             .env_remove("FAKE_KUBECTL_FAIL_ON")
+            .env_remove("FAKE_KUBECTL_VERSION")
             .env_remove("CDPATH");
         if let Some(pattern) = cluster.fail_on {
             command.env("FAKE_KUBECTL_FAIL_ON", pattern);
+        }
+        if let Some(answer) = cluster.version {
+            command.env("FAKE_KUBECTL_VERSION", answer);
         }
         command.envs(env.iter().copied());
         let output = command.output().expect("run apply.sh");
@@ -860,6 +869,14 @@ fn a_failed_listing_or_dry_run_stops_every_context_before_any_write() {
     );
 }
 
+/// How preflight on `staging` ends when `payments` lacks its name label.
+const PAYMENTS_UNLABELLED_ON_STAGING: &str = "apply.sh: on context `staging`, these namespaces \
+     lack the label kubernetes.io/metadata.name=<their name> that the policies select \
+     namespaces by (Kubernetes sets it from 1.21 on): payments; label each, e.g. kubectl \
+     --context staging label namespace payments --overwrite kubernetes.io/metadata.name=payments\n\
+     apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+     apply.sh: nothing was changed on any context\n";
+
 #[test]
 fn missing_and_unlabelled_namespaces_are_reported_together() {
     let sandbox = Sandbox::new();
@@ -877,15 +894,120 @@ fn missing_and_unlabelled_namespaces_are_reported_together() {
         assert_eq!(run.stdout, "==> staging: preflight\n");
         assert_eq!(
             run.stderr,
-            "apply.sh: context `staging` lacks the managed namespaces: shop; create them \
-             (kubectl create namespace NAME) and run again\n\
-             apply.sh: on context `staging`, these namespaces lack the label \
-             kubernetes.io/metadata.name=<their name> that the policies select namespaces by \
-             (Kubernetes sets it from 1.21 on): payments; label each, e.g. kubectl --context \
-             staging label namespace payments --overwrite kubernetes.io/metadata.name=payments\n\
-             apply.sh: failed on context `staging` (exit status 1); see the output above\n\
-             apply.sh: nothing was changed on any context\n"
+            format!(
+                "apply.sh: context `staging` lacks the managed namespaces: shop; create them \
+                 (kubectl create namespace NAME) and run again\n{PAYMENTS_UNLABELLED_ON_STAGING}"
+            )
         );
+    }
+}
+
+/// The plan, with two of its policies holding a port range (`endPort`).
+fn plan_with_port_ranges() -> ApplyPlan {
+    ApplyPlan {
+        port_range_policies: vec!["shop/web.ingress".into(), "payments/api.ingress".into()],
+        ..plan()
+    }
+}
+
+/// What `kubectl get --raw /version` prints, pretty-printed as the server sends it.
+fn version_answer(major: &str, minor: &str, git_version: &str) -> String {
+    format!(
+        "{{\n  \"major\": \"{major}\",\n  \"minor\": \"{minor}\",\n  \"gitVersion\": \"{git_version}\",\n  \"platform\": \"linux/amd64\"\n}}"
+    )
+}
+
+#[test]
+fn a_port_range_is_refused_on_a_server_before_1_22_before_any_write_on_any_context() {
+    let sandbox = Sandbox::with_plan(&plan_with_port_ranges());
+    // The stand-in answers as Kubernetes 1.20.2 (both contexts alike): the first context's
+    // preflight refuses, still reporting its namespaces, and the second is never called.
+    let run = sandbox.run(
+        &["--context", "staging", "--context", "prod"],
+        Cluster {
+            namespaces: "payments\nshop shop\n",
+            ..EMPTY
+        },
+    );
+    assert_exit(&run, 1);
+    assert_eq!(run.calls, preflight("staging"));
+    assert_eq!(run.stdout, "==> staging: preflight\n");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "apply.sh: context `staging` runs Kubernetes v1.20.2, which drops the port range \
+             (endPort) of shop/web.ingress payments/api.ingress, so each would allow only the \
+             first port of its range; upgrade the cluster to Kubernetes 1.22 or later, or list \
+             the ports one by one instead of a range\n{PAYMENTS_UNLABELLED_ON_STAGING}"
+        )
+    );
+
+    // Without a range, the same server is rolled out to.
+    let run = Sandbox::new().run(&["--context", "staging"], EMPTY);
+    assert_exit(&run, 0);
+}
+
+#[test]
+fn the_server_version_is_read_from_major_and_minor_or_else_from_git_version() {
+    let sandbox = Sandbox::with_plan(&plan_with_port_ranges());
+    let refused = |shown: &str| {
+        format!("apply.sh: context `staging` runs Kubernetes {shown}, which drops the port range")
+    };
+    for (answer, refusal) in [
+        // Some distributions suffix the minor; only its digits count.
+        (
+            version_answer("1", "21+", "v1.21.14-eks-fb459a0"),
+            Some(refused("v1.21.14-eks-fb459a0")),
+        ),
+        (version_answer("1", "22+", "v1.22.17-gke.1"), None),
+        (version_answer("1", "22", "v1.22.0"), None),
+        (version_answer("1", "37", "v1.37.0"), None),
+        (version_answer("2", "0", "v2.0.0"), None),
+        // Empty major and minor: gitVersion says it.
+        (version_answer("", "", "v1.21.0"), Some(refused("v1.21.0"))),
+        (version_answer("", "", "v1.25.3+k3s1"), None),
+        // No gitVersion: the version is shown as major.minor.
+        (
+            r#"{"major": "1", "minor": "19"}"#.to_owned(),
+            Some(refused("1.19")),
+        ),
+        (
+            r#"{"kind": "Status", "message": "no version here"}"#.to_owned(),
+            Some(
+                "apply.sh: cannot tell the Kubernetes version of context `staging` from its \
+                 /version answer, and these policies hold a port range (endPort), which a server \
+                 before 1.22 drops: shop/web.ingress payments/api.ingress; check the cluster's \
+                 version, or list the ports one by one instead of a range\n"
+                    .to_owned(),
+            ),
+        ),
+    ] {
+        let run = sandbox.run(
+            &["--context", "staging"],
+            Cluster {
+                version: Some(&answer),
+                ..EMPTY
+            },
+        );
+        match refusal {
+            Some(message) => {
+                assert_exit(&run, 1);
+                assert_eq!(run.calls, preflight("staging"), "{answer}");
+                assert!(run.stderr.starts_with(&message), "{answer}: {run:#?}");
+                assert!(
+                    run.stderr
+                        .ends_with("apply.sh: nothing was changed on any context\n")
+                );
+            }
+            None => {
+                assert_exit(&run, 0);
+                assert_eq!(
+                    run.calls,
+                    concat(&[check_empty("staging"), write_empty("staging")]),
+                    "{answer}"
+                );
+            }
+        }
     }
 }
 
@@ -1195,6 +1317,7 @@ fn script_templates_pass_shellcheck() {
         probes: Vec::new(),
         named_namespaces: Vec::new(),
         default_probe_namespace: None,
+        cluster: None,
     };
     let templates = [
         (

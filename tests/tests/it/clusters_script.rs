@@ -1,8 +1,8 @@
 //! The scripts of declared clusters, run for real on the example's emitted files with the
 //! stand-in `kubectl` of tests/tests/it/apply_script.rs (`support/fake-kubectl.sh`, which logs
-//! every call): a cluster's `apply.sh` refuses a context not declared for it before any
-//! call, and the top-level `apply.sh` rolls the clusters out in the declared order,
-//! stopping at the first failure.
+//! every call): a cluster's `apply.sh` and `verify.sh` refuse a context not declared for
+//! it before any call, and the top-level `apply.sh` rolls the clusters out in the declared
+//! order, stopping at the first failure.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,8 +14,8 @@ use zero_trust::emit::clusters::emit_source;
 const FAKE_KUBECTL: &str = include_str!("support/fake-kubectl.sh");
 const FAKE_VERIFY: &str = include_str!("support/fake-verify.sh");
 
-/// The example's `k8s/` (each cluster's verify.sh a stand-in that logs its call) and
-/// `bin/kubectl`, in a temp dir.
+/// The example's `k8s/` (each cluster's verify.sh a stand-in that logs its call; the real
+/// ones are under `real/`) and `bin/kubectl`, in a temp dir.
 struct Sandbox {
     dir: tempfile::TempDir,
 }
@@ -30,6 +30,9 @@ impl Sandbox {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             if name.ends_with("verify.sh") {
                 write_executable(&path, FAKE_VERIFY);
+                let real = sandbox.real().join(&name);
+                fs::create_dir_all(real.parent().unwrap()).unwrap();
+                write_executable(&real, &text);
             } else if name.ends_with(".sh") {
                 write_executable(&path, &text);
             } else {
@@ -43,6 +46,11 @@ impl Sandbox {
 
     fn k8s(&self) -> PathBuf {
         self.dir.path().join("k8s")
+    }
+
+    /// The real `verify.sh` of each cluster, in `real/<cluster>/`.
+    fn real(&self) -> PathBuf {
+        self.dir.path().join("real")
     }
 
     fn log(&self) -> PathBuf {
@@ -111,6 +119,38 @@ fn a_clusters_apply_sh_refuses_a_context_of_another_cluster_before_any_call() {
     }
     let run = sandbox.run(&prod, &["--context", "gke-prod-us", "--dry-run"], None);
     assert_exit(&run, 0);
+    assert!(
+        contexts(&run).iter().all(|c| *c == "gke-prod-us"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_clusters_verify_sh_refuses_a_context_of_another_cluster_before_any_call() {
+    let sandbox = Sandbox::new();
+    let prod = sandbox.real().join("prod/verify.sh");
+    for args in [
+        &["--context", "kind-staging"][..],
+        &["--context=minikube", "--timeout", "5"],
+    ] {
+        let run = sandbox.run(&prod, args, None);
+        assert_exit(&run, 2);
+        assert!(run.calls.is_empty(), "kubectl was called: {run:#?}");
+        let context = args[0].strip_prefix("--context=").unwrap_or(args[1]);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "verify.sh: context `{context}` is not declared for cluster `prod`, whose \
+                 policies these are; its contexts: gke-prod-eu gke-prod-us (declared in the \
+                 assembly next to PARTS); nothing was sent to any cluster\n"
+            )
+        );
+    }
+    // A declared context passes the check: the probes begin (the stand-in kubectl knows no
+    // pods, so they fail), every call on that context.
+    let run = sandbox.run(&prod, &["--context", "gke-prod-us"], None);
+    assert!(!run.stderr.contains("is not declared"), "{run:#?}");
+    assert!(!run.calls.is_empty(), "{run:#?}");
     assert!(
         contexts(&run).iter().all(|c| *c == "gke-prod-us"),
         "{run:#?}"
@@ -228,5 +268,7 @@ fn the_cluster_scripts_pass_shellcheck() {
         sandbox.k8s().join("apply.sh"),
         sandbox.k8s().join("prod/apply.sh"),
         sandbox.k8s().join("staging/apply.sh"),
+        sandbox.real().join("prod/verify.sh"),
+        sandbox.real().join("staging/verify.sh"),
     ]);
 }

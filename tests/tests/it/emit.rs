@@ -159,6 +159,22 @@ fn external_and_cidr_ends_get_only_the_managed_half() {
     );
 }
 
+/// apply.sh learns which policies hold a port range, so its preflight can refuse a server
+/// that would drop `endPort`; a cluster without a range gives it none to check.
+#[test]
+fn the_plan_names_the_policies_holding_a_port_range() {
+    let cluster = Cluster::assemble(&[&edges::POLICY]).expect("cluster assembles");
+    let emitted = emit(&cluster).expect("renders");
+    assert_eq!(emitted.plan.port_range_policies, ["apps/edge-gw.ingress"]);
+    assert!(
+        emitted.files["apply.sh"].contains("port_range_policies=(\n  apps/edge-gw.ingress\n)\n")
+    );
+    let cluster = Cluster::assemble(&[&two_managed::POLICY]).expect("cluster assembles");
+    let emitted = emit(&cluster).expect("renders");
+    assert!(emitted.plan.port_range_policies.is_empty());
+    assert!(emitted.files["apply.sh"].contains("\nport_range_policies=()\n"));
+}
+
 #[test]
 fn every_managed_pod_is_one_namespace_selector_over_the_managed_names() {
     let files = render(&[&edges::POLICY]);

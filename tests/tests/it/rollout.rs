@@ -4,9 +4,11 @@
 //! passes, except in CI, where a missing server is a failure.
 //!
 //! Each test runs the committed `k8s/` (copied, so a test may break a manifest) of the
-//! guide's cluster, as a deployer or an admin, with a kubeconfig naming the servers.
+//! guide's cluster, or the emission of a small cluster of its own, as a deployer or an
+//! admin, with a kubeconfig naming the servers.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,6 +43,19 @@ impl K8sCopy {
         for entry in fs::read_dir(&committed).expect("read k8s/") {
             let entry = entry.expect("read k8s/");
             fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy k8s/");
+        }
+        K8sCopy { dir }
+    }
+
+    /// What `cargo xtask emit` would write for `cluster`, scripts executable.
+    fn emitted(cluster: &zero_trust::Cluster) -> K8sCopy {
+        let dir = tempfile::tempdir().expect("create a temp dir");
+        for (name, text) in zero_trust::emit::emit(cluster).expect("renders").files {
+            let path = dir.path().join(name);
+            fs::write(&path, text).expect("write k8s/");
+            if path.extension().is_some_and(|e| e == "sh") {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
         }
         K8sCopy { dir }
     }
@@ -403,5 +418,61 @@ fn preflight_names_missing_and_unlabelled_namespaces_and_an_unreachable_cluster(
     assert!(
         !run.stderr.contains("openapi") && !run.stderr.contains("--validate=false"),
         "no advice to turn validation off: {run:#?}"
+    );
+}
+
+mod port_range {
+    zero_trust::zero_trust! {
+        namespace shop { web: 30000..=30010; batch }
+        batch -> web:30000..=30010;
+    }
+}
+
+/// A policy holding a port range (`endPort`) is refused on the 1.20 server, which would
+/// drop the field (and so allow only the range's first port), before anything is written,
+/// not even a dry run; the server does drop it, as `kubectl create` without its schema
+/// check shows.
+#[test]
+fn a_port_range_is_refused_on_a_1_20_server_before_any_write() {
+    let Some(server) = ApiServer::start() else {
+        return;
+    };
+    server.create_namespace("shop", true);
+    let kubeconfig = Kubeconfig::new(&[("staging", &server)]);
+    let cluster = zero_trust::Cluster::assemble(&[&port_range::POLICY]).expect("assembles");
+    let k8s = K8sCopy::emitted(&cluster);
+
+    let run = k8s.apply(&kubeconfig, &["--context", "staging"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "apply.sh: context `staging` runs Kubernetes v1.20.2, which drops the port range \
+         (endPort) of shop/batch.egress shop/web.ingress, so each would allow only the first \
+         port of its range; upgrade the cluster to Kubernetes 1.22 or later, or list the ports \
+         one by one instead of a range\n\
+         apply.sh: failed on context `staging` (exit status 1); see the output above\n\
+         apply.sh: nothing was changed on any context\n"
+    );
+    assert_eq!(server.networkpolicy_writes(), Vec::new(), "{run:#?}");
+
+    // What the check prevents: 1.20 stores the policy without its endPort. (kubectl's
+    // schema check refuses the unknown field first, and its message suggests turning the
+    // check off; a 1.21 server with the feature gate off publishes the field and drops it.)
+    let manifest = k8s.path("10-allow-shop.yaml");
+    assert!(
+        fs::read_to_string(&manifest)
+            .unwrap()
+            .contains("endPort: 30010")
+    );
+    server.kubectl_ok(&[
+        "create",
+        "--validate=false",
+        "-f",
+        &manifest.display().to_string(),
+    ]);
+    let stored = live_spec(&server, "shop", "web.ingress");
+    assert!(
+        stored.contains(r#""port":30000"#) && !stored.contains("endPort"),
+        "{stored}"
     );
 }

@@ -8,18 +8,14 @@
 
 use std::fmt::Write as _;
 
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use zero_trust_rules::{CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, POLICY_SOURCE_LABEL};
 
-use super::shell::{fill_template, push_array, shell_word};
+pub use super::shell::ClusterScope;
+use super::shell::{fill_template, push_array, push_cluster_scope, shell_word, with_cluster_check};
 
 /// The whole script but its data section: fixed, so every emitted script behaves the same.
 const TEMPLATE: &str = include_str!("apply.sh.in");
-
-/// Where the script of a declared cluster refuses every context not declared for it; a
-/// comment line of its own (so the template still shellchecks), removed whole where the
-/// source declares no cluster, so that script stays as it was.
-const CLUSTER_CHECK_PLACEHOLDER: &str = "# {CLUSTER_CHECK}\n";
-const CLUSTER_CHECK: &str = include_str!("cluster_check.sh.in");
 
 /// One write of the rollout: the policy that document `index` (1-based) of `file` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,24 +37,29 @@ pub struct ApplyPlan {
     pub source: String,
     /// The declared cluster these policies are for, if the source declares clusters.
     pub cluster: Option<ClusterScope>,
+    /// The policies (namespace/name) holding a port range: preflight refuses a server too
+    /// old to keep one (see `apply.sh.in`).
+    pub port_range_policies: Vec<String>,
 }
 
-/// A declared cluster, as its `apply.sh` knows it: the cluster label prune also selects on,
-/// and the only contexts it applies to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterScope {
-    pub name: String,
-    pub contexts: Vec<String>,
+/// Whether `policy` holds a port range (`endPort`), which a server before Kubernetes 1.22
+/// silently drops.
+pub fn holds_port_range(policy: &NetworkPolicy) -> bool {
+    let Some(spec) = &policy.spec else {
+        return false;
+    };
+    let ingress = spec.ingress.iter().flatten().map(|rule| &rule.ports);
+    let egress = spec.egress.iter().flatten().map(|rule| &rule.ports);
+    ingress
+        .chain(egress)
+        .flatten()
+        .flatten()
+        .any(|port| port.end_port.is_some())
 }
 
 /// The text of `k8s/apply.sh` for `plan`; the emitter writes it with mode 0755.
 pub fn render_apply_script(plan: &ApplyPlan) -> String {
-    let cluster_check = if plan.cluster.is_some() {
-        CLUSTER_CHECK
-    } else {
-        ""
-    };
-    let template = TEMPLATE.replacen(CLUSTER_CHECK_PLACEHOLDER, cluster_check, 1);
+    let template = with_cluster_check(TEMPLATE, plan.cluster.as_ref());
     fill_template(&template, &data_section(plan))
 }
 
@@ -89,10 +90,12 @@ fn data_section(plan: &ApplyPlan) -> String {
     writeln!(data, "source_selector={}", shell_word(&selector)).unwrap();
     data.push_str("# Run by `--verify` after each context is applied.\n");
     writeln!(data, "verify_script={}", shell_word(super::VERIFY_SCRIPT)).unwrap();
+    data.push_str(
+        "# Policies with a port range (endPort): preflight refuses a server before 1.22.\n",
+    );
+    push_array(&mut data, "port_range_policies", &plan.port_range_policies);
     if let Some(cluster) = &plan.cluster {
-        data.push_str("# The declared cluster: any context but these is refused.\n");
-        writeln!(data, "cluster={}", shell_word(&cluster.name)).unwrap();
-        push_array(&mut data, "cluster_contexts", &cluster.contexts);
+        push_cluster_scope(&mut data, cluster);
     }
     data
 }
@@ -121,6 +124,7 @@ mod tests {
             managed_namespaces: vec!["a".into(), "b".into()],
             source: "shop".into(),
             cluster: None,
+            port_range_policies: vec!["b/web.ingress".into()],
         };
         let script = render_apply_script(&plan);
         assert!(
@@ -130,6 +134,7 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("managed_namespaces=(\n  a\n  b\n)\n"));
+        assert!(script.contains("port_range_policies=(\n  b/web.ingress\n)\n"));
         assert!(script.contains(
             "source_selector='app.kubernetes.io/managed-by=zero-trust,zero-trust.dev/policy-source=shop'\n"
         ));
@@ -154,6 +159,6 @@ mod tests {
         assert!(
             script.contains("cluster=prod\ncluster_contexts=(\n  gke-prod\n  'gke prod eu'\n)\n")
         );
-        assert!(script.contains(CLUSTER_CHECK) && !script.contains("{CLUSTER_CHECK}"));
+        assert!(script.contains("      declared=0\n") && !script.contains("{CLUSTER_CHECK}"));
     }
 }

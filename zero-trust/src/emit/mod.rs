@@ -101,10 +101,7 @@ pub fn emit(cluster: &Cluster) -> Result<Emitted, YamlError> {
     });
     let (mut files, mut plan) = manifests?;
     plan.source = cluster.source.to_owned();
-    plan.cluster = cluster.target.map(|target| apply_script::ClusterScope {
-        name: target.name.to_owned(),
-        contexts: target.contexts.iter().map(|&c| c.to_owned()).collect(),
-    });
+    plan.cluster = shell::ClusterScope::of(cluster);
     files.insert(APPLY_SCRIPT.to_owned(), render_apply_script(&plan));
     files.extend(flows_md::render_flows_md(cluster));
     files.insert(VERIFY_SCRIPT.to_owned(), verify_script);
@@ -138,12 +135,17 @@ fn render_manifests(
     let mut files = BTreeMap::new();
     let mut plan = ApplyPlan::default();
     let mut add_step = |file: &str, index: usize, loaded: &LoadedPolicy| {
-        plan.steps.push(ApplyStep {
+        let step = ApplyStep {
             file: file.to_owned(),
             index,
             namespace: loaded.policy.metadata.namespace.clone().unwrap_or_default(),
             name: loaded.policy.metadata.name.clone().unwrap_or_default(),
-        });
+        };
+        if apply_script::holds_port_range(&loaded.policy) {
+            let policy = format!("{}/{}", step.namespace, step.name);
+            plan.port_range_policies.push(policy);
+        }
+        plan.steps.push(step);
     };
     for namespace in namespaces {
         if namespace.allow.is_empty() {

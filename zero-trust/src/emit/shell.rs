@@ -1,11 +1,14 @@
 //! What the generated shell scripts (`apply.sh`, `verify.sh`) share: how a template is
-//! filled, the helpers both run first, and how a value becomes one bash word.
+//! filled, the helpers both run first, how a value becomes one bash word, and how a
+//! declared cluster's scripts refuse a context not declared for it.
 //!
 //! Each script is a template, a real file (`apply.sh.in`, `verify.sh.in`) that can be
 //! read, diffed and shellchecked as a script; Rust renders only its data section, so the
 //! output is deterministic and the logic is never hidden in Rust strings.
 
 use std::fmt::Write as _;
+
+use crate::cluster::Cluster;
 
 use super::GENERATED_HEADER;
 
@@ -32,6 +35,64 @@ pub fn fill_template(template: &str, data: &str) -> String {
         .replacen(HEADER_PLACEHOLDER, GENERATED_HEADER, 1)
         .replacen(HELPERS_PLACEHOLDER, SHELL_HELPERS, 1)
         .replacen(DATA_PLACEHOLDER, data, 1)
+}
+
+/// A declared cluster, as its scripts know it: the cluster label prune also selects on,
+/// and the only contexts its `apply.sh` and `verify.sh` call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterScope {
+    pub name: String,
+    pub contexts: Vec<String>,
+}
+
+impl ClusterScope {
+    /// The declared cluster `cluster` is assembled for, if the source declares clusters.
+    pub fn of(cluster: &Cluster) -> Option<ClusterScope> {
+        cluster.target.map(|target| ClusterScope {
+            name: target.name.to_owned(),
+            contexts: target.contexts.iter().map(|&c| c.to_owned()).collect(),
+        })
+    }
+}
+
+/// Where a script refuses a context not declared for its cluster: a comment line of its
+/// own (so the template still shellchecks), indented as the code around it.
+const CLUSTER_CHECK_PLACEHOLDER: &str = "# {CLUSTER_CHECK}\n";
+/// The check itself, on `$context`, against the data that [`push_cluster_scope`] writes.
+pub const CLUSTER_CHECK: &str = include_str!("cluster_check.sh.in");
+
+/// `template` with its cluster check in place for a declared cluster, at the
+/// placeholder's indentation; without one the placeholder line is removed whole, so the
+/// script of a source without clusters stays as it was.
+pub fn with_cluster_check(template: &str, cluster: Option<&ClusterScope>) -> String {
+    let Some(at) = template.find(CLUSTER_CHECK_PLACEHOLDER) else {
+        debug_assert!(
+            false,
+            "a script template needs {CLUSTER_CHECK_PLACEHOLDER:?}"
+        );
+        return template.to_owned();
+    };
+    let line_start = template[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    let indent = &template[line_start..at];
+    let mut script = template[..line_start].to_owned();
+    if cluster.is_some() {
+        for line in CLUSTER_CHECK.lines() {
+            if !line.is_empty() {
+                script.push_str(indent);
+            }
+            script.push_str(line);
+            script.push('\n');
+        }
+    }
+    script.push_str(&template[at + CLUSTER_CHECK_PLACEHOLDER.len()..]);
+    script
+}
+
+/// The data [`CLUSTER_CHECK`] reads: the cluster's name and its declared contexts.
+pub fn push_cluster_scope(data: &mut String, cluster: &ClusterScope) {
+    data.push_str("# The declared cluster: any context but these is refused.\n");
+    writeln!(data, "cluster={}", shell_word(&cluster.name)).unwrap();
+    push_array(data, "cluster_contexts", &cluster.contexts);
 }
 
 /// A bash array assignment, one element per line; `name=()` when there are none.
@@ -84,6 +145,21 @@ mod tests {
         push_array(&mut script, "a", &["x y", "z"]);
         push_array::<&str>(&mut script, "b", &[]);
         assert_eq!(script, "a=(\n  'x y'\n  z\n)\nb=()\n");
+    }
+
+    #[test]
+    fn the_cluster_check_takes_the_placeholders_indentation_or_leaves_nothing() {
+        let template = "a\n  # {CLUSTER_CHECK}\nb\n";
+        assert_eq!(with_cluster_check(template, None), "a\nb\n");
+        let checked = with_cluster_check(template, Some(&ClusterScope::default()));
+        let indented: String = CLUSTER_CHECK
+            .lines()
+            .map(|line| match line {
+                "" => "\n".to_owned(),
+                line => format!("  {line}\n"),
+            })
+            .collect();
+        assert_eq!(checked, format!("a\n{indented}b\n"));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use crate::cluster::Cluster;
 use crate::eval::LoadedPolicy;
 
-use super::shell::{fill_template, push_array, push_array_of, shell_word};
+use super::shell::{
+    fill_template, push_array, push_array_of, push_cluster_scope, shell_word, with_cluster_check,
+};
 
 pub use plan::{CLOSED_PER_SOURCE, Expect, Method, OUTSIDE, Probe, VerifyPlan, plan_probes};
 
@@ -35,7 +37,7 @@ const TEMPLATE: &str = include_str!("verify.sh.in");
 const CLOSED_PER_SOURCE_PLACEHOLDER: &str = "{CLOSED_PER_SOURCE}";
 
 pub fn render_plan(plan: &VerifyPlan) -> String {
-    let template = TEMPLATE.replacen(
+    let template = with_cluster_check(TEMPLATE, plan.cluster.as_ref()).replacen(
         CLOSED_PER_SOURCE_PLACEHOLDER,
         &CLOSED_PER_SOURCE.to_string(),
         1,
@@ -86,5 +88,8 @@ fn data_section(plan: &VerifyPlan) -> String {
         ))
     });
     push_array_of(&mut data, "probes", probes);
+    if let Some(cluster) = &plan.cluster {
+        push_cluster_scope(&mut data, cluster);
+    }
     data
 }

@@ -61,6 +61,11 @@ probes=(
   'closed tcp shop/web @10.255.255.1 443/tcp a private address'
   'closed tcp shop/web-canary @10.255.255.1 443/tcp a private address'
 )
+# The declared cluster: any context but these is refused.
+cluster=staging
+cluster_contexts=(
+  kind-staging
+)
 
 me=${0##*/}
 default_image=busybox:1.36
@@ -157,6 +162,18 @@ done
 
 if [[ -z $context ]]; then
   usage_error "no \`--context\` given; name the cluster to probe, e.g. \`--context staging\` (this script never guesses from kubectl's current context)"
+fi
+# This folder holds one declared cluster's policies: a context not declared for it could
+# be another cluster, so it is refused before anything reaches any cluster.
+declared=0
+for allowed in "${cluster_contexts[@]}"; do
+  if [[ $context == "$allowed" ]]; then
+    declared=1
+  fi
+done
+if ((!declared)); then
+  error "context \`$context\` is not declared for cluster \`$cluster\`, whose policies these are; its contexts: ${cluster_contexts[*]} (declared in the assembly next to PARTS); nothing was sent to any cluster"
+  exit 2
 fi
 if [[ ! $timeout =~ ^[1-9][0-9]{0,3}$ ]]; then
   usage_error "\`--timeout\` needs a whole number of seconds from 1 to 9999, not \`$timeout\`"

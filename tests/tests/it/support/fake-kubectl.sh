@@ -11,6 +11,8 @@
 #   FAKE_KUBECTL_LIVE        the NetworkPolicies, one per line: namespace/name, then
 #                            `edited` if its spec is not what k8s/ says (a hand edit), or
 #                            `unlabelled` if it lacks the source labels (`-l` never lists it)
+#   FAKE_KUBECTL_VERSION     the answer to `get --raw /version`, if set; otherwise that of
+#                            a Kubernetes 1.20.2 server
 # A policy's compared line (what apply.sh's jsonpath `compared` prints) is
 # `namespace/name<TAB>labels<TAB>spec`: labels `{"managed":"true"}` or `{}`, spec
 # `{"policy":"namespace/name"}` (with `"edited":"by hand"` in it for an edited one).
@@ -89,7 +91,8 @@ documents() {
 
 case "${words[*]}" in
   "get /version")
-    echo '{"major": "1", "minor": "20", "gitVersion": "v1.20.2"}'
+    old_server='{"major": "1", "minor": "20", "gitVersion": "v1.20.2"}'
+    printf '%s\n' "${FAKE_KUBECTL_VERSION:-$old_server}"
     ;;
   "get namespaces "*)
     # Those of the named namespaces that exist, in the order named.

@@ -15,6 +15,8 @@ use crate::lower::lower_to_network_policies;
 use crate::model::{Endpoint, Flow, Namespace, Workload};
 use crate::verify::model_topology;
 
+use crate::emit::shell::ClusterScope;
+
 /// At most this many closed probes from a managed workload to the other managed workloads
 /// it may not reach, so a big cluster's run grows with its workloads, not their square.
 pub const CLOSED_PER_SOURCE: usize = 5;
@@ -76,6 +78,9 @@ pub struct VerifyPlan {
     pub named_namespaces: Vec<String>,
     /// `default`, unless the policies name it (then `--probe-namespace` is required).
     pub default_probe_namespace: Option<String>,
+    /// The declared cluster probed, if the source declares clusters: any other context is
+    /// refused.
+    pub cluster: Option<ClusterScope>,
 }
 
 /// A set of pods the script finds by selector, and what the evaluator knows of it.
@@ -186,6 +191,7 @@ pub fn plan_probes_for(cluster: &Cluster, policies: &[LoadedPolicy]) -> VerifyPl
         default_probe_namespace: (!named.contains(DEFAULT_PROBE_NAMESPACE))
             .then(|| DEFAULT_PROBE_NAMESPACE.to_owned()),
         named_namespaces: named.into_iter().map(str::to_owned).collect(),
+        cluster: ClusterScope::of(cluster),
     }
 }
 
