@@ -10,7 +10,9 @@
 //! pods, so it alone allows everything its pods may do in that direction. That is what
 //! makes a gap-free rollout possible: any policy isolates the pods it selects, so the first
 //! one a rollout applies to a pod must already allow all of the pod's flows
-//! (see [`crate::rollout`]).
+//! (see [`crate::rollout`]). A temporary allow-all policy could do that for a first rollout,
+//! but not for an update that moves a flow between a workload and its whole namespace: the
+//! copies make that safe in one rollout too (see the rollout tests).
 //!
 //! Names are stable (a flow changes the rules of one policy at each end) and say what they
 //! hold, so `kubectl describe networkpolicy main-api.egress` answers "whom may it call?".

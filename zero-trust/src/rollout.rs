@@ -539,4 +539,174 @@ spec:
             "{error}"
         );
     }
+
+    /// A shop egress policy: DNS when `dns`, and web -> postgres on each of `ports`.
+    fn shop_egress(name: &str, selector: &str, dns: bool, ports: &[u16]) -> String {
+        let dns = if dns {
+            "  - ports: [{port: 53, protocol: UDP}]\n"
+        } else {
+            ""
+        };
+        let postgres: String = ports
+            .iter()
+            .map(|port| {
+                format!(
+                    "  - to:
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: db}}}}
+      podSelector: {{matchLabels: {{app: postgres}}}}
+    ports: [{{port: {port}, protocol: TCP}}]
+"
+                )
+            })
+            .collect();
+        format!(
+            "
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  podSelector: {selector}
+  policyTypes: [Egress]
+  egress:
+{dns}{postgres}"
+        )
+    }
+
+    /// The ports on which web may reach postgres, by its own egress policy and by shop's
+    /// namespace-wide one (which also allows DNS to every pod).
+    #[derive(Clone, Copy)]
+    struct Egress {
+        web: &'static [u16],
+        namespace: &'static [u16],
+    }
+
+    #[derive(Clone, Copy)]
+    enum Order {
+        WorkloadsFirst,
+        NamespaceWideFirst,
+    }
+
+    impl Egress {
+        /// The two policies in `order`; with `copies`, web's policy also carries the
+        /// namespace-wide rules.
+        fn policies(self, copies: bool, order: Order) -> Vec<LoadedPolicy> {
+            let mut own = self.web.to_vec();
+            if copies {
+                own.extend_from_slice(self.namespace);
+            }
+            let web = shop_egress("web.egress", "{matchLabels: {app: web}}", copies, &own);
+            let wide = shop_egress("all-pods.egress", "{}", true, self.namespace);
+            policies(&match order {
+                Order::WorkloadsFirst => format!("{web}---{wide}"),
+                Order::NamespaceWideFirst => format!("{wide}---{web}"),
+            })
+        }
+    }
+
+    /// web -> postgres:5432 becomes a flow of every shop pod (web keeps 6379).
+    const GENERALIZE: [Egress; 2] = [
+        Egress {
+            web: &[5432, 6379],
+            namespace: &[],
+        },
+        Egress {
+            web: &[6379],
+            namespace: &[5432],
+        },
+    ];
+    /// The reverse: only web may still reach postgres:5432.
+    const TIGHTEN: [Egress; 2] = [
+        Egress {
+            web: &[6379],
+            namespace: &[5432],
+        },
+        Egress {
+            web: &[5432, 6379],
+            namespace: &[],
+        },
+    ];
+    /// One flow moves each way for the same pod.
+    const BOTH_WAYS: [Egress; 2] = [
+        Egress {
+            web: &[5432],
+            namespace: &[6379],
+        },
+        Egress {
+            web: &[6379],
+            namespace: &[5432],
+        },
+    ];
+
+    /// Why each workload's policy carries copies of the namespace-wide flows (see
+    /// `crate::lower`): without them, an update that moves a flow between a workload's
+    /// policy and the namespace-wide one (web -> postgres:5432 made a flow of every shop
+    /// pod, or the reverse) cuts that flow in one of the two orders, and an update that
+    /// moves flows both ways for one pod has no safe order at all. With the copies,
+    /// workloads first is safe for all three.
+    #[test]
+    fn without_copies_no_order_is_safe_for_every_flow_moving_to_or_from_the_namespace_wide_policy()
+    {
+        use Order::{NamespaceWideFirst, WorkloadsFirst};
+        let prove = |[old, new]: [Egress; 2], copies: bool, order: Order| {
+            let old = old.policies(copies, WorkloadsFirst);
+            prove_rollout(&old, &new.policies(copies, order), shop())
+        };
+        let cut = |change, order| match prove(change, false, order) {
+            Err(RolloutError::Interrupted(cut)) => {
+                assert_eq!(
+                    (cut.source.as_str(), cut.destination.as_str()),
+                    ("shop/web", "db/postgres")
+                );
+                (cut.step.to_string(), cut.ports.to_string())
+            }
+            other => panic!("expected an interruption, got {other:?}"),
+        };
+        let web_first = ("applying shop/web.egress".to_owned(), "5432/tcp".to_owned());
+
+        assert_eq!(cut(GENERALIZE, WorkloadsFirst), web_first);
+        prove(GENERALIZE, false, NamespaceWideFirst).expect("the namespace-wide policy first");
+        assert_eq!(
+            cut(TIGHTEN, NamespaceWideFirst),
+            (
+                "applying shop/all-pods.egress".to_owned(),
+                "5432/tcp".to_owned()
+            )
+        );
+        prove(TIGHTEN, false, WorkloadsFirst).expect("web's policy first");
+        assert_eq!(cut(BOTH_WAYS, WorkloadsFirst), web_first);
+        assert_eq!(
+            cut(BOTH_WAYS, NamespaceWideFirst),
+            (
+                "applying shop/all-pods.egress".to_owned(),
+                "6379/tcp".to_owned()
+            )
+        );
+
+        for change in [GENERALIZE, TIGHTEN, BOTH_WAYS] {
+            prove(change, true, WorkloadsFirst).expect("web's policy is complete for web");
+        }
+    }
+
+    /// What a rollout without the copies would need in updates instead: a temporary copy of
+    /// the old namespace-wide policy under another name (modelled as present before, which
+    /// allows nothing more than the old policies do, and deleted last), and the
+    /// namespace-wide policy written before the workloads'.
+    #[test]
+    fn a_temporary_copy_of_the_old_namespace_wide_policy_makes_every_move_safe_without_copies() {
+        for [old, new] in [GENERALIZE, TIGHTEN, BOTH_WAYS] {
+            let mut before = old.policies(false, Order::WorkloadsFirst);
+            before.extend(policies(&shop_egress(
+                "all-pods-previous.egress",
+                "{}",
+                true,
+                old.namespace,
+            )));
+            let after = new.policies(false, Order::NamespaceWideFirst);
+            let proof = prove_rollout(&before, &after, shop()).expect("safe");
+            assert_eq!(
+                proof.steps.last().map(ToString::to_string).as_deref(),
+                Some("deleting shop/all-pods-previous.egress")
+            );
+        }
+    }
 }
