@@ -18,7 +18,7 @@ use crate::eval::{
     AddressClass, Analysis, ClassId, Direction, EndpointClass, LoadedPolicy, NamespaceInfo,
     PodInfo, PortSet, Side, Topology,
 };
-use crate::model::{AddressBlock, Endpoint, EndpointKey, Namespace, PortName, Workload};
+use crate::model::{AddressBlock, Endpoint, EndpointKey, Flow, Namespace, PortName, Workload};
 
 mod reproof;
 
@@ -276,39 +276,88 @@ fn declared_sides(
 ) -> HashMap<ClassId, HashMap<ClassId, DeclaredSides>> {
     let mut sides: HashMap<ClassId, HashMap<ClassId, DeclaredSides>> = HashMap::new();
     for flow in &cluster.flows {
-        let ports = PortSet::from_ranges(flow.ports.iter().copied());
-        let sources = matcher.members(&flow.from);
         let destinations = matcher.members(&flow.to);
-        // A flow writes the side of each managed end. An external end's pods may include
-        // managed ones (a label-selected namespace can match a managed namespace); their
-        // side is not this flow's to write, so it declares nothing there.
-        let (writes_egress, writes_ingress) = (flow.from.is_managed(), flow.to.is_managed());
-        for &source in sources {
+        if destinations.is_empty() {
+            continue;
+        }
+        let declaration = FlowDeclaration::new(flow);
+        for &source in matcher.members(&flow.from) {
+            let row = sides.entry(source).or_default();
             for &destination in destinations {
-                // A port name is resolved on the destination pod, on both sides.
-                let with_names;
-                let ports = match flow.port_names {
-                    [] => &ports,
-                    names => {
-                        with_names = resolved(&ports, names, analysis, destination);
-                        &with_names
-                    }
-                };
-                let pair = sides
-                    .entry(source)
-                    .or_default()
-                    .entry(destination)
-                    .or_default();
-                if writes_egress && matcher.managed[source as usize] {
-                    pair.egress.union_with(ports);
-                }
-                if writes_ingress && matcher.managed[destination as usize] {
-                    pair.ingress.union_with(ports);
-                }
+                let pair = row.entry(destination).or_default();
+                declaration.declare(pair, source, destination, matcher, analysis);
             }
         }
     }
     sides
+}
+
+/// One flow as it declares the sides of the pairs of endpoint classes its ends stand for:
+/// its numbered ports as a set (made once per flow), its port names, and which of its ends
+/// it writes. The full proof ([`declared_sides`]) and the re-proof's bookkeeping
+/// ([`ProvenState`]) both declare through [`FlowDeclaration::declare`], so the rule is
+/// written once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FlowDeclaration {
+    ports: PortSet,
+    port_names: &'static [PortName],
+    writes_egress: bool,
+    writes_ingress: bool,
+}
+
+impl FlowDeclaration {
+    fn new(flow: &Flow) -> FlowDeclaration {
+        // A flow writes the side of each managed end only. An external end's pods may
+        // include managed ones (a label-selected namespace can match a managed namespace,
+        // `Namespace::selector`); their side is not this flow's to write, so it declares
+        // nothing there.
+        FlowDeclaration {
+            ports: PortSet::from_ranges(flow.ports.iter().copied()),
+            port_names: flow.port_names,
+            writes_egress: flow.from.is_managed(),
+            writes_ingress: flow.to.is_managed(),
+        }
+    }
+
+    /// Adds to `pair` what this flow declares for the pair (`source`, `destination`) of
+    /// classes its ends stand for: its ports at the egress of the source and at the
+    /// ingress of the destination, each where the flow writes that end and the class is a
+    /// pod of a managed namespace (any other side is not isolated, or outside the cluster,
+    /// whatever the flows say: [`Matcher::side`]).
+    ///
+    /// A port name is resolved on the destination pod, on both sides: a NetworkPolicyPort's
+    /// named port is the destination pod's container port of that name and protocol,
+    /// whether the rule is the destination's ingress or the source's egress
+    /// (<https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicyport>),
+    /// so one flow may declare other numbers for each destination class.
+    fn declare(
+        &self,
+        pair: &mut DeclaredSides,
+        source: ClassId,
+        destination: ClassId,
+        matcher: &Matcher,
+        analysis: &Analysis,
+    ) {
+        let egress = self.writes_egress && matcher.managed[source as usize];
+        let ingress = self.writes_ingress && matcher.managed[destination as usize];
+        if !egress && !ingress {
+            return;
+        }
+        let with_names;
+        let ports = match self.port_names {
+            [] => &self.ports,
+            names => {
+                with_names = resolved(&self.ports, names, analysis, destination);
+                &with_names
+            }
+        };
+        if egress {
+            pair.egress.union_with(ports);
+        }
+        if ingress {
+            pair.ingress.union_with(ports);
+        }
+    }
 }
 
 /// `ports` and the numbers `names` name on the pods of `destination`.

@@ -10,21 +10,22 @@
 //! selects it changes (old or new version) or a flow of which it is a member changes.
 //! Those owners are decided again, over every other end its grants or its flows name (a
 //! side that names neither allows nothing, as the model then declares when the isolation
-//! agrees); every other owner keeps its mismatches. A change that gives the analysis other
-//! endpoint classes or the model other ends ([`UpdateRefused::OtherClasses`], other
-//! workloads, namespaces or CIDRs) is proven afresh.
+//! agrees); every other owner keeps its mismatches. What a pair's flows declare is written
+//! once, for the full proof and here: [`FlowDeclaration::declare`]. A change that gives the
+//! analysis other endpoint classes or the model other ends ([`UpdateRefused::OtherClasses`],
+//! other workloads, namespaces or CIDRs) or other pods (other port names on a flow's target:
+//! [`other_named_ports`]) is proven afresh.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{
-    DeclaredSides, Matcher, Mismatch, check_intent_isolation, declared_sides, pair_mismatch,
+    DeclaredSides, FlowDeclaration, Matcher, Mismatch, check_intent_isolation, declared_sides,
+    pair_mismatch, port_names_of_targets,
 };
 use crate::cluster::Cluster;
 use crate::eval::analysis::PeerRef;
-use crate::eval::{
-    Analysis, ClassId, CompileError, Direction, LoadedPolicy, PortSet, UpdateRefused,
-};
-use crate::model::{EndpointKey, Flow};
+use crate::eval::{Analysis, ClassId, CompileError, Direction, LoadedPolicy, UpdateRefused};
+use crate::model::{EndpointKey, Flow, PortName};
 use zero_trust_rules::PortRange;
 
 /// Which policies a change writes (new or replaced, by namespace and name) and removes;
@@ -88,8 +89,8 @@ pub struct ProvenState {
     matcher: Matcher,
     /// Per class: the ends of the model it is a member of.
     ends_of: Vec<Vec<EndpointKey>>,
-    /// The flows' ports, by their two ends.
-    flows: HashMap<(EndpointKey, EndpointKey), Vec<PortSet>>,
+    /// The flows, as they declare sides, by their two ends.
+    flows: HashMap<(EndpointKey, EndpointKey), Vec<FlowDeclaration>>,
     declared: HashMap<ClassId, HashMap<ClassId, DeclaredSides>>,
     /// Per destination, the sources `declared` has a pair for.
     declared_into: HashMap<ClassId, BTreeSet<ClassId>>,
@@ -123,12 +124,12 @@ impl ProvenState {
                 ends_of[member as usize].push(*end);
             }
         }
-        let mut flows: HashMap<(EndpointKey, EndpointKey), Vec<PortSet>> = HashMap::new();
+        let mut flows: HashMap<(EndpointKey, EndpointKey), Vec<FlowDeclaration>> = HashMap::new();
         for flow in &cluster.flows {
             flows
                 .entry((flow.from.key(), flow.to.key()))
                 .or_default()
-                .push(ports_of(flow.ports));
+                .push(FlowDeclaration::new(flow));
         }
         let slots = policies
             .iter()
@@ -190,9 +191,13 @@ impl ProvenState {
         cluster: Cluster,
         change: PolicyChange,
     ) -> Result<Reproved, Vec<CompileError>> {
-        let why = other_ends(&self.cluster, &cluster)
-            .or_else(|| not_incremental(&self.cluster))
-            .or_else(|| not_incremental(&cluster));
+        let flows = changed_flows(&self.cluster.flows, &cluster.flows);
+        let names_changed = flows.values().any(|(flow, _)| !flow.port_names.is_empty());
+        let why = other_ends(&self.cluster, &cluster).or_else(|| {
+            names_changed
+                .then(|| other_named_ports(&self.cluster, &cluster))
+                .flatten()
+        });
         if let Some(why) = why {
             return self.afresh(cluster, change, why);
         }
@@ -233,7 +238,7 @@ impl ProvenState {
             self.slots.remove(removed);
         }
 
-        let (mut egress, mut ingress) = self.change_flows(&cluster);
+        let (mut egress, mut ingress) = self.change_flows(flows);
         self.cluster = cluster;
         egress.extend(&pods);
         ingress.extend(&pods);
@@ -270,35 +275,23 @@ impl ProvenState {
         Ok(Reproved::Afresh(why))
     }
 
-    /// Applies the difference between the flows of the proven cluster and those of
-    /// `cluster` to the declared sides; returns the egress and ingress owners it touches.
-    fn change_flows(&mut self, cluster: &Cluster) -> (BTreeSet<ClassId>, BTreeSet<ClassId>) {
-        let (old, new) = (&self.cluster.flows, &cluster.flows);
-        let same = |a: &Flow, b: &Flow| flow_key(a) == flow_key(b);
-        let prefix = old.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
-        let suffix = old[prefix..]
-            .iter()
-            .rev()
-            .zip(new[prefix..].iter().rev())
-            .take_while(|(a, b)| same(a, b))
-            .count();
-        let mut count: HashMap<FlowKey, i64> = HashMap::new();
-        for flow in &old[prefix..old.len() - suffix] {
-            *count.entry(flow_key(flow)).or_default() -= 1;
-        }
-        for flow in &new[prefix..new.len() - suffix] {
-            *count.entry(flow_key(flow)).or_default() += 1;
-        }
+    /// Applies `changed` (flows of the proven cluster and of the new one, counted as in
+    /// [`changed_flows`]) to the declared sides; returns the egress and ingress owners it
+    /// touches.
+    fn change_flows(
+        &mut self,
+        changed: HashMap<FlowKey, (Flow, i64)>,
+    ) -> (BTreeSet<ClassId>, BTreeSet<ClassId>) {
         let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
         let mut pairs = BTreeSet::new();
-        for ((from, to, ports), n) in count.into_iter().filter(|(_, n)| *n != 0) {
+        for ((from, to, ..), (flow, n)) in changed.into_iter().filter(|(_, (_, n))| *n != 0) {
             let list = self.flows.entry((from, to)).or_default();
-            let ports = ports_of(ports);
+            let declaration = FlowDeclaration::new(&flow);
             for _ in 0..n.max(0) {
-                list.push(ports.clone());
+                list.push(declaration.clone());
             }
             for _ in 0..(-n).max(0) {
-                if let Some(at) = list.iter().position(|p| *p == ports) {
+                if let Some(at) = list.iter().position(|d| *d == declaration) {
                     list.swap_remove(at);
                 }
             }
@@ -318,19 +311,15 @@ impl ProvenState {
         (egress, ingress)
     }
 
-    /// Recomputes what the flows declare for one pair, as [`declared_sides`] does.
+    /// Recomputes what the flows declare for one pair, through the rule [`declared_sides`]
+    /// applies to every pair ([`FlowDeclaration::declare`]).
     fn declare_pair(&mut self, source: ClassId, destination: ClassId) {
         let mut sides: Option<DeclaredSides> = None;
         for from in &self.ends_of[source as usize] {
             for to in &self.ends_of[destination as usize] {
-                for ports in self.flows.get(&(*from, *to)).into_iter().flatten() {
+                for flow in self.flows.get(&(*from, *to)).into_iter().flatten() {
                     let pair = sides.get_or_insert_with(DeclaredSides::default);
-                    if self.matcher.managed[source as usize] {
-                        pair.egress.union_with(ports);
-                    }
-                    if self.matcher.managed[destination as usize] {
-                        pair.ingress.union_with(ports);
-                    }
+                    flow.declare(pair, source, destination, &self.matcher, &self.analysis);
                 }
             }
         }
@@ -468,27 +457,46 @@ impl ProvenState {
     }
 }
 
-type FlowKey = (EndpointKey, EndpointKey, &'static [PortRange]);
+/// A flow as a change compares it: its ends, ports and port names (not its reason).
+type FlowKey = (
+    EndpointKey,
+    EndpointKey,
+    &'static [PortRange],
+    &'static [PortName],
+);
 
 fn flow_key(flow: &Flow) -> FlowKey {
-    (flow.from.key(), flow.to.key(), flow.ports)
+    (flow.from.key(), flow.to.key(), flow.ports, flow.port_names)
 }
 
-fn ports_of(ports: &[PortRange]) -> PortSet {
-    PortSet::from_ranges(ports.iter().copied())
+/// The flows that differ between `old` and `new`, past the lines both start and end with,
+/// each with how many more times `new` holds it (negative: fewer; zero: moved only).
+fn changed_flows(old: &[Flow], new: &[Flow]) -> HashMap<FlowKey, (Flow, i64)> {
+    let same = |a: &Flow, b: &Flow| flow_key(a) == flow_key(b);
+    let prefix = old.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| same(a, b))
+        .count();
+    let mut count: HashMap<FlowKey, (Flow, i64)> = HashMap::new();
+    let old = old[prefix..old.len() - suffix].iter().map(|f| (f, -1));
+    let new = new[prefix..new.len() - suffix].iter().map(|f| (f, 1));
+    for (flow, n) in old.chain(new) {
+        count.entry(flow_key(flow)).or_insert((*flow, 0)).1 += n;
+    }
+    count
 }
 
-/// Why the sides of `cluster` cannot be kept per flow as [`ProvenState::declare_pair`]
-/// keeps them: a port name, resolved on each destination pod, or a namespace selected by
-/// labels, whose flows write no side of the managed pods it may match.
-fn not_incremental(cluster: &Cluster) -> Option<String> {
-    if cluster.flows.iter().any(|f| !f.port_names.is_empty()) {
-        return Some("a flow names a port by name".to_owned());
-    }
-    if cluster.namespaces.values().any(|n| n.selector.is_some()) {
-        return Some("a namespace is selected by labels".to_owned());
-    }
-    None
+/// Why the model's pods differ between `old` and `new` although their ends are the same:
+/// [`super::model_topology`] gives a flow's target the port names its flows name, each a
+/// number of its own across all names, so a flow naming a port may give the analysis
+/// another topology, which only a proof afresh reads. The declared sides themselves are
+/// kept per flow, names and all ([`FlowDeclaration`]); only the pods are the reason.
+fn other_named_ports(old: &Cluster, new: &Cluster) -> Option<String> {
+    (port_names_of_targets(old) != port_names_of_targets(new))
+        .then(|| "the port names flows give their targets changed".to_owned())
 }
 
 /// Why two clusters do not have the same ends (namespaces, workloads, CIDRs, managed
