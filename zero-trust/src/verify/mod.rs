@@ -301,16 +301,14 @@ fn declared_sides(
 struct FlowDeclaration {
     ports: PortSet,
     port_names: &'static [PortName],
+    /// The source end is managed (`Endpoint::is_managed`), so the flow writes its egress.
     writes_egress: bool,
+    /// The destination end is managed, so the flow writes its ingress.
     writes_ingress: bool,
 }
 
 impl FlowDeclaration {
     fn new(flow: &Flow) -> FlowDeclaration {
-        // A flow writes the side of each managed end only. An external end's pods may
-        // include managed ones (a label-selected namespace can match a managed namespace,
-        // `Namespace::selector`); their side is not this flow's to write, so it declares
-        // nothing there.
         FlowDeclaration {
             ports: PortSet::from_ranges(flow.ports.iter().copied()),
             port_names: flow.port_names,
@@ -320,16 +318,26 @@ impl FlowDeclaration {
     }
 
     /// Adds to `pair` what this flow declares for the pair (`source`, `destination`) of
-    /// classes its ends stand for: its ports at the egress of the source and at the
-    /// ingress of the destination, each where the flow writes that end and the class is a
-    /// pod of a managed namespace (any other side is not isolated, or outside the cluster,
-    /// whatever the flows say: [`Matcher::side`]).
+    /// classes its ends stand for. The decisions it implements:
     ///
-    /// A port name is resolved on the destination pod, on both sides: a NetworkPolicyPort's
-    /// named port is the destination pod's container port of that name and protocol,
-    /// whether the rule is the destination's ingress or the source's egress
-    /// (<https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicyport>),
-    /// so one flow may declare other numbers for each destination class.
+    /// - A flow declares a side only at a managed end: its ports at the egress of the
+    ///   source when the source end is managed, at the ingress of the destination when the
+    ///   destination end is managed. Only managed namespaces are isolated (their
+    ///   `default-deny-all`); any other side is not isolated, or outside the cluster,
+    ///   whatever the flows say ([`Matcher::side`]).
+    /// - Only at a class that is a pod of a managed namespace. An external end's pods may
+    ///   include managed ones (a namespace selected by labels, `Namespace::selector`, can
+    ///   match a managed namespace); their side is not this flow's to write, so it
+    ///   declares nothing there, and their own flows declare it.
+    /// - A port name is resolved on the destination pod, on both sides: a
+    ///   NetworkPolicyPort's named port is the destination pod's container port of that
+    ///   name and protocol, whether the rule is the destination's ingress or the source's
+    ///   egress
+    ///   (<https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicyport>),
+    ///   so one flow may declare other numbers for each destination class.
+    /// - The flows of a pair add up: each side is the union of their ports, as policies are
+    ///   additive
+    ///   (<https://kubernetes.io/docs/concepts/services-networking/network-policies/#the-two-sorts-of-pod-isolation>).
     fn declare(
         &self,
         pair: &mut DeclaredSides,
