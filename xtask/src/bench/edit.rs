@@ -1,7 +1,9 @@
 //! (g): the daily loop of a large platform (issue 15, target 1): one flow line edited,
 //! then `cargo xtask emit`, against `cargo xtask emit` when nothing changed. The platform
-//! is the `policies/src/` of a clone of this repository's HEAD, built in this target dir
-//! (dependencies from crates.io shared, the clone's own crates built once before the runs).
+//! is the `policies/src/` of a clone of this repository's HEAD, built in a target dir of
+//! its own, kept between runs of the bench as (b)'s is (the first run builds the
+//! dependencies). Not this checkout's: cargo names the clone's crates as it names this
+//! checkout's (by their path in the workspace), so each build would replace the other's.
 //!
 //! Each run is `cargo build -p xtask` and then `cargo xtask emit`, two processes: together
 //! the work of one `cargo xtask emit` (the second finds xtask built), apart so that the
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::process::{Measured, measured};
-use super::{GIB_KIB, Table, cargo, size_name, synth_root, target_dir};
+use super::{GIB_KIB, Table, cargo, size_name, synth_root};
 use crate::project_root;
 use crate::synth::{self, Params, Plan};
 
@@ -167,9 +169,10 @@ fn run(dir: &Path) -> Result<Run, String> {
     let log = dir.with_extension("log");
     let in_clone = |args: &[&str]| {
         let mut command = cargo(args);
-        command
-            .current_dir(dir)
-            .env("CARGO_TARGET_DIR", target_dir());
+        command.current_dir(dir).env(
+            "CARGO_TARGET_DIR",
+            project_root().join("target/edit-flow-target"),
+        );
         command
     };
     let build = measured(&mut in_clone(&["build", "-p", "xtask"]), &log)?;

@@ -484,16 +484,12 @@ fn optimized_xtask() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("`cargo build --release -p xtask` failed".to_owned());
     }
-    Ok(target_dir()
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"));
+    Ok(target
         .join("release")
         .join(current.file_name().unwrap_or("xtask".as_ref())))
-}
-
-/// The target dir of this build of xtask: its dependencies are built there.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"))
 }
 
 fn cargo(args: &[&str]) -> Command {
