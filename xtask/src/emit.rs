@@ -129,7 +129,7 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
                     let proof = prove(cluster, &staged.join(folder))?;
                     let new = emitted_policies(proof, staged, &emitted, emitted_cluster)?;
                     prove_rollout(cluster, &[], &new, "a cluster without them")?;
-                    let old = read_manifests("k8s (before)", &files_in(before, folder))?;
+                    let old = policies_before(&files_in(before, folder), folder, &emitted, &new)?;
                     if !old.is_empty() {
                         prove_rollout(cluster, &old, &new, "the policies in k8s/ now")?;
                     }
@@ -230,6 +230,40 @@ fn emitted_policies(
     in_rollout_order(&emitted_cluster.emitted.plan, loaded).map_err(nothing_written)
 }
 
+/// The policies of one cluster's folder before this emit (`before`, named inside the
+/// folder `folder`), for the proof of the update. A file this emit wrote again with the
+/// same text holds the policies just read back from it (`new`), so only the files that
+/// changed or went are parsed: after one flow is edited that is a file or two, not the
+/// whole folder a second time.
+fn policies_before(
+    before: &BTreeMap<String, String>,
+    folder: &str,
+    emitted: &EmittedSource,
+    new: &[LoadedPolicy],
+) -> Result<Vec<LoadedPolicy>, String> {
+    let mut read_back: BTreeMap<&std::ffi::OsStr, Vec<&LoadedPolicy>> = BTreeMap::new();
+    for policy in new {
+        if let Some(name) = policy.source.file.file_name() {
+            read_back.entry(name).or_default().push(policy);
+        }
+    }
+    let unchanged = |name: &str| emitted.files.get(&format!("{folder}{name}")) == before.get(name);
+    zero_trust::rollout::read_manifests_reusing(SIDE_BEFORE, before, |name| {
+        let policies = read_back.get(std::ffi::OsStr::new(name))?;
+        let mut policies: Vec<LoadedPolicy> = match unchanged(name) {
+            true => policies.iter().map(|&policy| policy.clone()).collect(),
+            false => return None,
+        };
+        // `new` is in rollout order; a file's policies are read in the order written.
+        policies.sort_by_key(|p| (p.source.document, p.source.item));
+        Some(policies)
+    })
+    .map_err(nothing_written)
+}
+
+/// How the proof of an update names the files k8s/ held before it.
+const SIDE_BEFORE: &str = "k8s (before)";
+
 fn read_manifests(
     side: &str,
     files: &BTreeMap<String, String>,
@@ -288,4 +322,46 @@ fn count_changes(changes: &Changes) -> String {
         changes.updated.len(),
         changes.removed.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The update of k8s/ is proven from the policies that reading every file of the old
+    /// folder gives, though only the files whose text changed (or that went) are read.
+    #[test]
+    fn the_policies_before_an_update_are_those_of_every_old_file() {
+        let clusters = policies::clusters().expect("the guide's cluster assembles");
+        let emitted = emit_source(&clusters).expect("the guide's cluster renders");
+        let emitted_cluster = &emitted.clusters[0];
+        let staged = tempfile::tempdir().expect("a temp dir");
+        for (name, text) in &emitted.files {
+            std::fs::write(staged.path().join(name), text).expect("writing a staged file");
+        }
+        let proof = prove(&clusters[0], staged.path()).expect("the guide's YAML proves");
+        let new = emitted_policies(proof, staged.path(), &emitted, emitted_cluster).unwrap();
+
+        // The old folder: one file with another port, one file emit no longer writes, one
+        // file it writes now that was not there, the rest as emitted.
+        let yaml: Vec<&String> = emitted
+            .files
+            .keys()
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
+        let mut before = emitted.files.clone();
+        let other = emitted.files[yaml[0]].replacen("protocol: TCP", "protocol: UDP", 1);
+        assert_ne!(other, emitted.files[yaml[0]]);
+        before.insert(yaml[0].clone(), other);
+        let gone = emitted.files[yaml[1]].replace("  name: ", "  name: gone-");
+        before.insert("30-gone.yaml".to_owned(), gone);
+        before.remove(yaml[2]);
+
+        let old = policies_before(&before, "", &emitted, &new).unwrap();
+        assert_eq!(old, read_manifests(SIDE_BEFORE, &before).unwrap());
+        assert!(
+            old.len() > new.len() / 2,
+            "the old folder's policies were read"
+        );
+    }
 }

@@ -518,6 +518,17 @@ pub(crate) fn load_manifests(
     side: &str,
     files: &BTreeMap<String, String>,
 ) -> Result<Vec<LoadedPolicy>, Vec<String>> {
+    load_manifests_reusing(side, files, |_| None)
+}
+
+/// [`load_manifests`], taking the policies of a file from `read_before` where it has them
+/// (read from the same text elsewhere) rather than reading the text again; they are
+/// labelled `side` as if read here.
+pub(crate) fn load_manifests_reusing(
+    side: &str,
+    files: &BTreeMap<String, String>,
+    mut read_before: impl FnMut(&str) -> Option<Vec<LoadedPolicy>>,
+) -> Result<Vec<LoadedPolicy>, Vec<String>> {
     let mut inputs = crate::eval::Inputs::default();
     let mut errors = Vec::new();
     for (name, text) in files {
@@ -526,8 +537,17 @@ pub(crate) fn load_manifests(
             .any(|ext| name.ends_with(ext))
         {
             let path = std::path::Path::new(side).join(name);
-            if let Err(e) = crate::eval::load_str(&mut inputs, &path, text) {
-                errors.extend(e.iter().map(ToString::to_string));
+            let Some(policies) = read_before(name) else {
+                if let Err(e) = crate::eval::load_str(&mut inputs, &path, text) {
+                    errors.extend(e.iter().map(ToString::to_string));
+                }
+                continue;
+            };
+            for mut policy in policies {
+                policy.source.file = path.clone();
+                if let Err(e) = crate::eval::add_loaded(&mut inputs, policy) {
+                    errors.push(e.to_string());
+                }
             }
         }
     }

@@ -70,7 +70,18 @@ pub fn read_manifests(
     side: &str,
     files: &BTreeMap<String, String>,
 ) -> Result<Vec<LoadedPolicy>, String> {
-    crate::diff::load_manifests(side, files)
+    read_manifests_reusing(side, files, |_| None)
+}
+
+/// [`read_manifests`], taking the policies of a file from `read_before` where it has them:
+/// those read back from the same text (a file an emit wrote again unchanged), so that only
+/// the files that changed are parsed. The result is [`read_manifests`]'s.
+pub fn read_manifests_reusing(
+    side: &str,
+    files: &BTreeMap<String, String>,
+    read_before: impl FnMut(&str) -> Option<Vec<LoadedPolicy>>,
+) -> Result<Vec<LoadedPolicy>, String> {
+    crate::diff::load_manifests_reusing(side, files, read_before)
         .map_err(|errors| format!("cannot read the policies of {side}: {}", errors.join("; ")))
 }
 

@@ -1,12 +1,14 @@
 //! `cargo xtask bench [--quick]`: how zero-trust scales, measured on synthetic platforms
 //! (`cargo xtask synth`): the macro's expansion alone, the build of a platform crate,
-//! emission, verification and emit's proofs, the re-proof after one flow is edited, with the
-//! peak memory of each; and the cold start of `cargo xtask emit` in a fresh clone. Every
-//! figure is the median of several runs, each in a fresh optimized process; the table says
-//! which targets hold.
+//! emission, verification and emit's proofs, the re-proof after one flow is edited, and
+//! `cargo xtask emit` after one flow line is edited, with the peak memory of each; and the
+//! cold start of `cargo xtask emit` in a fresh clone. Every figure is the median of several
+//! runs, each in a fresh process; the table says which targets hold.
 
 mod child;
+mod edit;
 pub mod peers;
+mod process;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -85,6 +87,9 @@ pub fn run(quick: bool) -> Result<(), String> {
 
     eprintln!("(e) re-proving after one flow edit ...");
     reproof(&mut table, &exe, &settings.large)?;
+
+    eprintln!("(g) editing one flow line, then cargo xtask emit ...");
+    edit::edit_one_flow(&mut table, &settings.large)?;
 
     eprintln!("checking that the crate and synthetic_cluster are one cluster ...");
     same_cluster(&mut table, &exe, &settings.small, &small)?;

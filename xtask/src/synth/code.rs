@@ -36,6 +36,20 @@ pub fn write_crate(plan: &Plan, params: &Params, dir: &Path) -> Result<usize, St
     Ok(files.len())
 }
 
+/// The platform as the `policies/src/` of a copy of this workspace, in the shape of the
+/// project's own `policies/src/lib.rs` (`PARTS`, `SOURCE`, `CLUSTERS`, `clusters()`), so
+/// that `cargo xtask emit` in the copy emits it: what `cargo xtask bench` measures edits
+/// on. Files already there are replaced.
+pub fn write_policies(plan: &Plan, params: &Params, src: &Path) -> Result<(), String> {
+    let command = params.command();
+    let mut files = vec![("lib.rs".to_owned(), policies_lib_rs(plan, &command))];
+    for part in &plan.parts {
+        files.push((format!("{}.rs", part.module), part_rs(plan, part, &command)));
+    }
+    let _ = fs::remove_dir_all(src);
+    write_files(src, &files)
+}
+
 /// A crate with the same dependencies and no policy: the baseline of build times.
 pub fn write_empty_crate(dir: &Path) -> Result<(), String> {
     let command = "cargo xtask bench";
@@ -97,14 +111,42 @@ fn lib_rs(plan: &Plan, command: &str) -> String {
         let _ = writeln!(text, "pub mod {};", part.module);
     }
     text.push_str("\nuse zero_trust::{Cluster, ClusterError, Policy};\n\n");
+    push_parts(&mut text, plan);
+    text.push_str(
+        "\npub fn cluster() -> Result<Cluster, Vec<ClusterError>> {\n    Cluster::assemble(PARTS)\n}\n",
+    );
+    text
+}
+
+/// `lib.rs` of [`write_policies`]: the items `xtask` reads from the `policies` crate.
+fn policies_lib_rs(plan: &Plan, command: &str) -> String {
+    let mut text = header("//!", command);
+    let _ = write!(
+        text,
+        "\n//!\n//! A synthetic platform in place of the policies of the guide.\n\n"
+    );
+    for part in &plan.parts {
+        let _ = writeln!(text, "pub mod {};", part.module);
+    }
+    text.push_str("\nuse zero_trust::{Cluster, ClusterError, ClusterTarget, Policy};\n\n");
+    push_parts(&mut text, plan);
+    text.push_str(
+        "\npub const SOURCE: &str = \"synthetic-platform\";\n\
+         pub const CLUSTERS: &[ClusterTarget] = &[];\n\n\
+         pub fn cluster() -> Result<Cluster, Vec<ClusterError>> {\n    \
+         Cluster::assemble(PARTS)?.with_source(SOURCE)\n}\n\n\
+         pub fn clusters() -> Result<Vec<Cluster>, Vec<ClusterError>> {\n    \
+         zero_trust::assemble_clusters(PARTS, CLUSTERS, SOURCE)\n}\n",
+    );
+    text
+}
+
+fn push_parts(text: &mut String, plan: &Plan) {
     text.push_str("/// Every block of the platform.\npub const PARTS: &[&Policy] = &[\n");
     for part in &plan.parts {
         let _ = writeln!(text, "    &{}::POLICY,", part.module);
     }
-    text.push_str(
-        "];\n\npub fn cluster() -> Result<Cluster, Vec<ClusterError>> {\n    Cluster::assemble(PARTS)\n}\n",
-    );
-    text
+    text.push_str("];\n");
 }
 
 fn digest_example(command: &str) -> String {

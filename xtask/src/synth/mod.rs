@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use fastrand::Rng;
 use zero_trust::{PortRange, Protocol};
 
-pub use code::{write_crate, write_empty_crate};
+pub use code::{write_crate, write_empty_crate, write_policies};
 pub use model::synthetic_cluster;
 
 /// The size and seed of a synthetic platform; the same parameters give the same platform.

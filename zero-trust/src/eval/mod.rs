@@ -51,7 +51,7 @@ pub use addresses::{AddressClass, AddressRange, IpBlock};
 pub use analysis::{Analysis, PolicyInfo, Side, Verdict};
 pub use classes::{ClassId, EndpointClass};
 pub use explain::{AllowingRule, Explanation, PolicyRef, SideExplanation};
-pub use load::{LoadError, load_dir, load_file, load_str};
+pub use load::{LoadError, add_loaded, load_dir, load_file, load_str};
 pub use pairs::{PairVerdict, format_pairs};
 pub use policy::{CompileError, CompiledPolicy, Direction};
 pub use ports::PortSet;

@@ -94,6 +94,15 @@ pub fn load_str(inputs: &mut Inputs, file: &Path, text: &str) -> Result<(), Vec<
     }
 }
 
+/// Adds to `inputs` a policy already read from the same text elsewhere (where reading the
+/// text again would give it), with the check reading it would make: one policy per
+/// namespace and name.
+pub fn add_loaded(inputs: &mut Inputs, loaded: super::LoadedPolicy) -> Result<(), LoadError> {
+    let source = loaded.source.clone();
+    objects::add_loaded_policy(inputs, loaded)
+        .map_err(|message| objects::error_at(&source, message))
+}
+
 /// A parser error; when the parser knows no position (e.g. aliases that expand too far),
 /// the first line of its document stands in.
 fn yaml_error(file: &Path, error: yaml::YamlError, document_line: Option<usize>) -> LoadError {

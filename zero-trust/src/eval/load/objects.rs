@@ -261,10 +261,18 @@ fn add_policy(
     policy: NetworkPolicy,
     source: &Provenance,
 ) -> Result<(), String> {
-    let loaded = LoadedPolicy {
-        policy,
-        source: source.clone(),
-    };
+    add_loaded_policy(
+        inputs,
+        LoadedPolicy {
+            policy,
+            source: source.clone(),
+        },
+    )
+}
+
+/// Adds a policy read before (from the same text), under the rule of one policy per
+/// namespace and name that reading it would check.
+pub(super) fn add_loaded_policy(inputs: &mut Inputs, loaded: LoadedPolicy) -> Result<(), String> {
     let namespace = policy_namespace(&loaded.policy).to_owned();
     let key = (
         namespace,
