@@ -241,12 +241,8 @@ impl<'a> FlowTable<'a> {
     }
 
     /// The checks the macro cannot make itself because an end is declared in another block:
-    /// calls of `const fn`s that rustc evaluates, each spanned at the offending tokens (the
-    /// functions are `#[track_caller]`, so the error points there). Each indexes the tables
-    /// rather than repeating the end and port, and each (end, port) is checked once. They
-    /// are one `const` item per block, not one per check: each item costs rustc a body, its
-    /// evaluation and its metadata, which at 10,000 checks took a third of its memory. The
-    /// price: a block reports its first failing check only, the next on the next build.
+    /// `const` items that rustc evaluates, spanned at the offending tokens. Each indexes the
+    /// tables rather than repeating the end and port, and each (end, port) is checked once.
     fn foreign_checks(&self, checked: &Checked) -> TokenStream {
         let managed_locals: BTreeSet<String> = checked
             .namespaces
@@ -269,7 +265,7 @@ impl<'a> FlowTable<'a> {
                 for (k, (port, span)) in flow.ports.iter().enumerate() {
                     if checked_ports.insert((to, *port)) {
                         checks.extend(quote_spanned! {span.start()=>
-                            ::zero_trust::__private::expect_port(
+                            const _: () = ::zero_trust::__private::expect_port(
                                 __ZERO_TRUST_ENDS[#to as usize],
                                 __ZERO_TRUST_PORTS[#ports_at as usize][#k],
                             );
@@ -280,7 +276,9 @@ impl<'a> FlowTable<'a> {
             if foreign(&flow.to) && !flow.names.is_empty() {
                 let span = flow.decl.to.span_range().first;
                 checks.extend(quote_spanned! {span=>
-                    ::zero_trust::__private::expect_port_name(__ZERO_TRUST_ENDS[#to as usize]);
+                    const _: () = ::zero_trust::__private::expect_port_name(
+                        __ZERO_TRUST_ENDS[#to as usize],
+                    );
                 });
             }
             if (foreign(&flow.from) || foreign(&flow.to))
@@ -289,17 +287,14 @@ impl<'a> FlowTable<'a> {
             {
                 let arrow = flow.decl.arrow.spans[0];
                 checks.extend(quote_spanned! {arrow=>
-                    ::zero_trust::__private::expect_managed_end(
+                    const _: () = ::zero_trust::__private::expect_managed_end(
                         __ZERO_TRUST_ENDS[#from as usize],
                         __ZERO_TRUST_ENDS[#to as usize],
                     );
                 });
             }
         }
-        match checks.is_empty() {
-            true => checks,
-            false => quote!(const _: () = { #checks };),
-        }
+        checks
     }
 }
 
