@@ -211,7 +211,7 @@ server_version() {
 # off; from 1.21 the field is in the schema, so nothing warns.) Hence 1.22, the first
 # version whose default keeps it. A 1.21 server with the gate turned on is refused too,
 # since /version cannot show a gate; for the same reason a 1.22-1.24 server whose gate
-# was turned off is not caught here.
+# was turned off is not caught here, nor a network plugin that does not enforce endPort.
 keeps_port_ranges() {
   local context=$1 version major minor shown
   if ! version=$(server_version "$2"); then
@@ -219,7 +219,8 @@ keeps_port_ranges() {
     return 1
   fi
   read -r major minor shown <<<"$version"
-  if ((major > 1 || (major == 1 && minor >= 22))); then
+  # 10#: a leading zero must not read as octal.
+  if ((10#$major > 1 || (10#$major == 1 && 10#$minor >= 22))); then
     return 0
   fi
   error "context \`$context\` runs Kubernetes $shown, which drops the port range (endPort) of ${port_range_policies[*]}, so each would allow only the first port of its range; upgrade the cluster to Kubernetes 1.22 or later, or list the ports one by one instead of a range"

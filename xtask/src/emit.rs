@@ -129,7 +129,8 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
                     let proof = prove(cluster, &staged.join(folder))?;
                     let new = emitted_policies(proof, staged, &emitted, emitted_cluster)?;
                     prove_rollout(cluster, &[], &new, "a cluster without them")?;
-                    let old = policies_before(&files_in(before, folder), folder, &emitted, &new)?;
+                    let before = files_in(before, folder);
+                    let old = policies_before(&before, folder, staged, &emitted, &new)?;
                     if !old.is_empty() {
                         prove_rollout(cluster, &old, &new, "the policies in k8s/ now")?;
                     }
@@ -231,25 +232,28 @@ fn emitted_policies(
 }
 
 /// The policies of one cluster's folder before this emit (`before`, named inside the
-/// folder `folder`), for the proof of the update. A file this emit wrote again with the
+/// folder `folder`, staged in `staged`), for the proof of the update. A file this emit wrote again with the
 /// same text holds the policies just read back from it (`new`), so only the files that
 /// changed or went are parsed: after one flow is edited that is a file or two, not the
 /// whole folder a second time.
 fn policies_before(
     before: &BTreeMap<String, String>,
     folder: &str,
+    staged: &Path,
     emitted: &EmittedSource,
     new: &[LoadedPolicy],
 ) -> Result<Vec<LoadedPolicy>, String> {
-    let mut read_back: BTreeMap<&std::ffi::OsStr, Vec<&LoadedPolicy>> = BTreeMap::new();
+    // Each policy read back under its path inside the folder, as `before` names files.
+    let staged_folder = staged.join(folder);
+    let mut read_back: BTreeMap<&Path, Vec<&LoadedPolicy>> = BTreeMap::new();
     for policy in new {
-        if let Some(name) = policy.source.file.file_name() {
+        if let Ok(name) = policy.source.file.strip_prefix(&staged_folder) {
             read_back.entry(name).or_default().push(policy);
         }
     }
     let unchanged = |name: &str| emitted.files.get(&format!("{folder}{name}")) == before.get(name);
     zero_trust::rollout::read_manifests_reusing(SIDE_BEFORE, before, |name| {
-        let policies = read_back.get(std::ffi::OsStr::new(name))?;
+        let policies = read_back.get(Path::new(name))?;
         let mut policies: Vec<LoadedPolicy> = match unchanged(name) {
             true => policies.iter().map(|&policy| policy.clone()).collect(),
             false => return None,
@@ -357,7 +361,7 @@ mod tests {
         before.insert("30-gone.yaml".to_owned(), gone);
         before.remove(yaml[2]);
 
-        let old = policies_before(&before, "", &emitted, &new).unwrap();
+        let old = policies_before(&before, "", staged.path(), &emitted, &new).unwrap();
         assert_eq!(old, read_manifests(SIDE_BEFORE, &before).unwrap());
         assert!(
             old.len() > new.len() / 2,

@@ -405,6 +405,41 @@ mod tests {
     use super::*;
     use crate::eval::{Inputs, PodInfo};
 
+    /// A file whose policies the caller already read is not parsed again: what the caller
+    /// gives is taken, named as this side names the file, and only the other files are read.
+    #[test]
+    fn a_file_read_before_is_taken_as_given_and_named_by_this_side() {
+        use std::path::Path;
+        let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  \
+                    name: deny\n  namespace: a\nspec:\n  podSelector: {}\n";
+        let read = policies(deny);
+        // Not YAML at all: only a policy taken from `read_before` can come back from it.
+        let files = BTreeMap::from([
+            ("10-a.yaml".to_owned(), ": [ not yaml".to_owned()),
+            (
+                "20-b.yaml".to_owned(),
+                deny.replace("namespace: a", "namespace: b"),
+            ),
+        ]);
+        assert!(read_manifests("now", &files).is_err());
+        let reused = read_manifests_reusing("now", &files, |name| {
+            (name == "10-a.yaml").then(|| read.clone())
+        })
+        .expect("the unreadable file is not read");
+        let named: Vec<_> = reused
+            .iter()
+            .map(|p| (p.display_name(), p.source.file.clone()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("a/deny".to_owned(), Path::new("now").join("10-a.yaml")),
+                ("b/deny".to_owned(), Path::new("now").join("20-b.yaml")),
+            ]
+        );
+        assert_eq!(reused[0].policy, read[0].policy);
+    }
+
     fn policies(yaml: &str) -> Vec<LoadedPolicy> {
         Inputs::from_yaml("test.yaml", yaml)
             .expect("test YAML loads")

@@ -1,6 +1,6 @@
 //! A command run as a process of its own, to its end: its wall time, and its peak memory
-//! from `wait4`, which covers the process and the descendants it waited for (for
-//! `cargo build`, rustc and the linker).
+//! from `wait4`: the largest resident set among the process and the descendants it waited
+//! for (for `cargo build`, the largest rustc or linker), not their sum at any moment.
 
 use std::fs;
 use std::path::Path;
@@ -51,12 +51,15 @@ fn wait4(pid: u32) -> Result<(i32, libc::rusage), String> {
     // is dropped without waiting.
     unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        match libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) {
-            -1 => Err(format!(
-                "cannot wait for process {pid}: {}",
-                std::io::Error::last_os_error()
-            )),
-            _ => Ok((status, usage)),
+        loop {
+            if libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) != -1 {
+                return Ok((status, usage));
+            }
+            // A signal interrupting the wait leaves the child running: wait again.
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(format!("cannot wait for process {pid}: {error}"));
+            }
         }
     }
 }

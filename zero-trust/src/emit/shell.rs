@@ -65,13 +65,12 @@ pub const CLUSTER_CHECK: &str = include_str!("cluster_check.sh.in");
 /// placeholder's indentation; without one the placeholder line is removed whole, so the
 /// script of a source without clusters stays as it was.
 pub fn with_cluster_check(template: &str, cluster: Option<&ClusterScope>) -> String {
-    let Some(at) = template.find(CLUSTER_CHECK_PLACEHOLDER) else {
-        debug_assert!(
-            false,
-            "a script template needs {CLUSTER_CHECK_PLACEHOLDER:?}"
-        );
-        return template.to_owned();
-    };
+    // The templates are this crate's constants, rendered by its tests: a template without
+    // the placeholder is a bug here, and a script silently without its context check would
+    // be the worst way for it to show.
+    let at = template
+        .find(CLUSTER_CHECK_PLACEHOLDER)
+        .unwrap_or_else(|| panic!("a script template needs {CLUSTER_CHECK_PLACEHOLDER:?}"));
     let line_start = template[..at].rfind('\n').map_or(0, |newline| newline + 1);
     let indent = &template[line_start..at];
     let mut script = template[..line_start].to_owned();
