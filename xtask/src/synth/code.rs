@@ -90,9 +90,12 @@ fn manifest(name: &str, command: &str) -> String {
         "{}\n\n[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [lib]\nname = \"synth\"\n\n\
          [dependencies]\nzero-trust = {{ path = \"{path}\" }}\n\n\
-         # A workspace of its own, outside the project's, with the project's dev profile:\n\
-         # dependencies (the macro among them) a little optimized.\n[workspace]\n\n\
-         [profile.dev.package.\"*\"]\nopt-level = 1\n",
+         # A workspace of its own, outside the project's, built as the project builds\n\
+         # `policies/` (the profile of its Cargo.toml): the macro and the model at opt-level 0,\n\
+         # as workspace crates are there; libyaml at 1.\n[workspace]\n\n\
+         [profile.dev]\ndebug = \"line-tables-only\"\n\n\
+         [profile.dev.package.\"*\"]\ndebug = false\n\n\
+         [profile.dev.package.libyaml-rs]\nopt-level = 1\n",
         header("#", command)
     )
 }
