@@ -224,17 +224,7 @@ impl Sandbox {
         }
         command.envs(env.iter().copied());
         let output = command.output().expect("run apply.sh");
-        let calls = match fs::read_to_string(self.log()) {
-            Ok(log) => log.lines().map(str::to_owned).collect(),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(error) => panic!("read the kubectl log: {error}"),
-        };
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-            calls,
-        }
+        Run::recorded(output, &self.log())
     }
 
     /// Each create and replace call of the last run with the stdin kubectl got.

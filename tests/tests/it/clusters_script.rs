@@ -80,15 +80,7 @@ impl Sandbox {
             command.env("FAKE_KUBECTL_FAIL_ON", pattern);
         }
         let output = command.output().expect("run the script");
-        let calls = fs::read_to_string(self.log())
-            .map(|log| log.lines().map(str::to_owned).collect())
-            .unwrap_or_default();
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-            calls,
-        }
+        Run::recorded(output, &self.log())
     }
 }
 

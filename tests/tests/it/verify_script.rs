@@ -229,17 +229,7 @@ impl Sandbox {
             command.env("FAKE_KUBECTL_FAIL_ON", pattern);
         }
         let output = command.output().expect("run verify.sh");
-        let calls = match fs::read_to_string(&log) {
-            Ok(log) => log.lines().map(str::to_owned).collect(),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(error) => panic!("read the kubectl log: {error}"),
-        };
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-            calls,
-        }
+        Run::recorded(output, &log)
     }
 
     fn created_pod(&self) -> PathBuf {

@@ -91,13 +91,31 @@ fn manifest(name: &str, command: &str) -> String {
          [lib]\nname = \"synth\"\n\n\
          [dependencies]\nzero-trust = {{ path = \"{path}\" }}\n\n\
          # A workspace of its own, outside the project's, built as the project builds\n\
-         # `policies/` (the profile of its Cargo.toml): the macro and the model at opt-level 0,\n\
-         # as workspace crates are there; libyaml at 1.\n[workspace]\n\n\
-         [profile.dev]\ndebug = \"line-tables-only\"\n\n\
-         [profile.dev.package.\"*\"]\ndebug = false\n\n\
-         [profile.dev.package.libyaml-rs]\nopt-level = 1\n",
-        header("#", command)
+         # `policies/`: the profiles of the project's Cargo.toml.\n[workspace]\n\n{}",
+        header("#", command),
+        project_profiles()
     )
+}
+
+/// The `[profile.*]` tables of the project's `Cargo.toml`, their keys without the comments:
+/// the synthetic crate is then built as `policies/` is, whatever the project's profile.
+fn project_profiles() -> String {
+    const PROJECT_MANIFEST: &str = include_str!("../../../Cargo.toml");
+    let mut profiles = String::new();
+    let mut in_profile = false;
+    for line in PROJECT_MANIFEST.lines() {
+        if line.starts_with('[') {
+            in_profile = line.starts_with("[profile.");
+            if in_profile && !profiles.is_empty() {
+                profiles.push('\n');
+            }
+        }
+        if in_profile && !line.is_empty() && !line.starts_with('#') {
+            profiles.push_str(line);
+            profiles.push('\n');
+        }
+    }
+    profiles
 }
 
 fn lib_rs(plan: &Plan, command: &str) -> String {
@@ -264,4 +282,19 @@ fn remove_stale_sources(dir: &Path, files: &[(String, String)]) -> Result<(), St
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The synthetic crate's manifest holds the project's profiles, every key of them.
+    #[test]
+    fn the_synthetic_crate_is_built_with_the_projects_profiles() {
+        let profile = |manifest: &str| {
+            let table: toml::Table = toml::from_str(manifest).expect("a TOML manifest");
+            table["profile"].clone()
+        };
+        let project = include_str!("../../../Cargo.toml");
+        let synthetic = super::manifest("synth-test", "cargo xtask synth");
+        assert_eq!(profile(&synthetic), profile(project));
+    }
 }

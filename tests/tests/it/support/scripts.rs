@@ -4,7 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The outcome of one run of a script.
 #[derive(Debug)]
@@ -14,6 +14,24 @@ pub struct Run {
     pub stderr: String,
     /// Each kubectl call's arguments, as the stand-in recorded them.
     pub calls: Vec<String>,
+}
+
+impl Run {
+    /// The run that ended with `output`, its calls read from the stand-in kubectl's `log`
+    /// (no log: the script called no kubectl).
+    pub fn recorded(output: Output, log: &Path) -> Run {
+        let calls = match fs::read_to_string(log) {
+            Ok(log) => log.lines().map(str::to_owned).collect(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => panic!("read the kubectl log: {error}"),
+        };
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+            calls,
+        }
+    }
 }
 
 #[track_caller]
