@@ -10,9 +10,10 @@
 //! workload's policies, then `all-pods.*`, then `default-deny-all`; deletions last.
 //!
 //! The proof is the evaluator's, over one analysis that holds every version of every
-//! policy: each step changes only the pods its old and new versions select, so each step
-//! decides those pods' sides (per direction, per other class, per port) in the state after
-//! it, against what both the old and the new policy sets allow there.
+//! policy (a policy written again unchanged, once): each step changes only the pods its old
+//! and new versions select, so each step decides those pods' sides (per direction, per
+//! other class, per port) in the state after it, against what both the old and the new
+//! policy sets allow there.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -178,15 +179,34 @@ pub fn prove_rollout(
     topology: Topology,
 ) -> Result<RolloutProof, RolloutError> {
     let topology = crate::diff::topology_for(topology, &[old, new]);
-    let analysis = Analysis::from_parts(old.iter().chain(new), &topology).map_err(|errors| {
-        RolloutError::Unreadable(errors.iter().map(ToString::to_string).collect())
-    })?;
-    let first_new = old.len();
+    let new_step: HashMap<(String, String), usize> =
+        new.iter().enumerate().map(|(i, p)| (key(p), i)).collect();
+    // A policy that the new set writes again unchanged is present, the same, in every
+    // state of the rollout: its step replaces it by itself. It enters the analysis once,
+    // as its new version present from the start, and its step changes nothing to decide.
+    // An update that edits one flow so decides the few steps that change something, over
+    // one copy of the policies rather than two.
+    let rewritten = |policy: &LoadedPolicy| {
+        new_step
+            .get(&key(policy))
+            .is_some_and(|&step| new[step].policy == policy.policy)
+    };
+    let unchanged: Vec<bool> = {
+        let mut unchanged = vec![false; new.len()];
+        for policy in old.iter().filter(|p| rewritten(p)) {
+            unchanged[new_step[&key(policy)]] = true;
+        }
+        unchanged
+    };
+    let changed_old: Vec<&LoadedPolicy> = old.iter().filter(|p| !rewritten(p)).collect();
+    let analysis = Analysis::from_parts(changed_old.iter().copied().chain(new), &topology)
+        .map_err(|errors| {
+            RolloutError::Unreadable(errors.iter().map(ToString::to_string).collect())
+        })?;
+    let first_new = changed_old.len();
 
     // When each version leaves or enters the cluster, in steps; a version is present in the
     // state after `k` steps when it entered before `k` and leaves at `k` or later.
-    let new_step: HashMap<(String, String), usize> =
-        new.iter().enumerate().map(|(i, p)| (key(p), i)).collect();
     let mut steps: Vec<Step> = new
         .iter()
         .map(|p| {
@@ -194,9 +214,14 @@ pub fn prove_rollout(
             Step::Apply { namespace, name }
         })
         .collect();
-    let mut leaves: Vec<usize> = Vec::with_capacity(old.len());
-    let mut touched: Vec<Vec<usize>> = (0..new.len()).map(|i| vec![first_new + i]).collect();
-    for (i, policy) in old.iter().enumerate() {
+    let mut leaves: Vec<usize> = Vec::with_capacity(changed_old.len());
+    let mut touched: Vec<Vec<usize>> = (0..new.len())
+        .map(|i| match unchanged[i] {
+            true => Vec::new(),
+            false => vec![first_new + i],
+        })
+        .collect();
+    for (i, policy) in changed_old.iter().enumerate() {
         let step = match new_step.get(&key(policy)) {
             Some(&step) => step,
             None => {
@@ -210,19 +235,19 @@ pub fn prove_rollout(
         leaves.push(step);
     }
     let present_after = |k: usize| {
-        let leaves = &leaves;
+        let (leaves, unchanged) = (&leaves, &unchanged);
         move |p: usize| {
             if p < first_new {
                 leaves[p] >= k
             } else {
-                p - first_new < k
+                unchanged[p - first_new] || p - first_new < k
             }
         }
     };
-    let is_old = |p: usize| p < first_new;
+    let is_old = |p: usize| p < first_new || unchanged[p - first_new];
     let is_new = |p: usize| p >= first_new;
 
-    let mut selected_by: Vec<Vec<ClassId>> = vec![Vec::new(); old.len() + new.len()];
+    let mut selected_by: Vec<Vec<ClassId>> = vec![Vec::new(); first_new + new.len()];
     let pod_classes =
         (0..analysis.classes().len() as ClassId).take_while(|&c| !analysis.class(c).is_address());
     for class in pod_classes {
@@ -731,6 +756,88 @@ spec:
         for change in [GENERALIZE, TIGHTEN, BOTH_WAYS] {
             prove(change, true, WorkloadsFirst).expect("web's policy is complete for web");
         }
+    }
+
+    /// A policy the update writes again unchanged is present throughout: before its step it
+    /// allows what it allowed, and its step decides nothing.
+    #[test]
+    fn a_policy_rewritten_unchanged_counts_from_the_start_and_its_step_decides_nothing() {
+        // web's DNS and its database calls in two policies; the update moves the database
+        // to 6432 first, and writes the DNS one again, unchanged, after it.
+        let web = "{matchLabels: {app: web}}";
+        let dns = shop_egress("web.dns", web, true, &[]);
+        let db = |port| shop_egress("web.db", web, false, &[port]);
+        let old = policies(&format!("{dns}---{}", db(5432)));
+        let new = policies(&format!("{}---{dns}", db(6432)));
+        let proof = prove_rollout(&old, &new, shop()).expect("web resolves names throughout");
+        // web's egress after step 1 only.
+        assert_eq!(proof.sides_checked, 1);
+        let same = prove_rollout(&new, &new, shop()).expect("nothing changes");
+        assert_eq!((same.steps.len(), same.sides_checked), (2, 0));
+    }
+
+    /// A policy written again unchanged is part of what the old set allows: web, allowed
+    /// DNS alone before, is not owed the new database flows before the step that adds them.
+    #[test]
+    fn a_policy_rewritten_unchanged_is_what_the_old_set_allows() {
+        let web = "{matchLabels: {app: web}}";
+        let dns = shop_egress("web.dns", web, true, &[]);
+        let old = policies(&dns);
+        let db = |name, port| shop_egress(name, web, false, &[port]);
+        let new = policies(&format!(
+            "{}---{}---{dns}",
+            db("web.db", 5432),
+            db("web.replica", 6432)
+        ));
+        prove_rollout(&old, &new, shop()).expect("adding web's flows one by one is safe");
+    }
+
+    /// Recognizing the policies an update writes again unchanged gives the verdict, and the
+    /// first interruption, of deciding every step: the same updates with every new policy
+    /// annotated (which allows nothing else, but makes each a change) are decided alike.
+    #[test]
+    fn recognizing_unchanged_policies_gives_the_verdict_of_deciding_every_step() {
+        let annotated = |policies: &[LoadedPolicy]| -> Vec<LoadedPolicy> {
+            let mut policies = policies.to_vec();
+            for loaded in &mut policies {
+                let note = ("test".to_owned(), "decide every step".to_owned());
+                loaded.policy.metadata.annotations = Some(BTreeMap::from([note]));
+            }
+            policies
+        };
+        let configurations = [GENERALIZE[0], GENERALIZE[1], BOTH_WAYS[0], BOTH_WAYS[1]];
+        let (mut safe, mut cut, mut fewer_sides) = (0, 0, 0);
+        for before in configurations {
+            for after in configurations {
+                for copies in [false, true] {
+                    for order in [Order::WorkloadsFirst, Order::NamespaceWideFirst] {
+                        let old = before.policies(copies, Order::WorkloadsFirst);
+                        let new = after.policies(copies, order);
+                        let recognized = prove_rollout(&old, &new, shop());
+                        let every_step = prove_rollout(&old, &annotated(&new), shop());
+                        match (&recognized, &every_step) {
+                            (Ok(recognized), Ok(every_step)) => {
+                                assert_eq!(recognized.steps, every_step.steps);
+                                safe += 1;
+                                fewer_sides += usize::from(
+                                    recognized.sides_checked < every_step.sides_checked,
+                                );
+                            }
+                            (Err(recognized), Err(every_step)) => {
+                                assert_eq!(recognized, every_step);
+                                cut += 1;
+                            }
+                            _ => panic!("{recognized:?} against {every_step:?}"),
+                        }
+                    }
+                }
+            }
+        }
+        // Both verdicts occur, and some updates rewrite policies unchanged.
+        assert!(
+            safe > 0 && cut > 0 && fewer_sides > 0,
+            "{safe} {cut} {fewer_sides}"
+        );
     }
 
     /// What a rollout without the copies would need in updates instead: a temporary copy of
