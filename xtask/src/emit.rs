@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use zero_trust::emit::clusters::{EmittedCluster, EmittedSource, emit_source};
-use zero_trust::eval::LoadedPolicy;
-use zero_trust::rollout::{in_rollout_order, prove_emitted_rollout};
-use zero_trust::verify::{Proof, SHOWN_PROBLEMS, bounded_problems, prove_emitted};
+use zero_trust::eval::{Analysis, LoadedPolicy};
+use zero_trust::rollout::{
+    WhichRollout, in_rollout_order, prove_emitted_rollout, prove_emitted_rollouts,
+};
+use zero_trust::verify::{Proof, SHOWN_PROBLEMS, bounded_problems, prove_emitted_analysed};
 use zero_trust::{Cluster, ClusterError};
 
 use crate::k8s_dir::{Changes, GeneratedDir};
@@ -121,19 +123,17 @@ fn run_source(source: &Source, mode: &Mode) -> Result<(), String> {
         Mode::Write => {
             // The changes are taken under the emit lock, so they are what this run did; so
             // are the files the rollout starts from. Each cluster is proven in its folder,
-            // and the policies the proof read back from it are what both rollouts are
-            // proven with, so the new YAML is read once.
+            // and the policies the proof read back from it, and its analysis of them, are
+            // what both rollouts are proven with, so the new YAML is read and analysed once.
             let changes = dir.replace(&emitted.files, |staged, before| {
                 for (cluster, emitted_cluster) in each() {
                     let folder = &emitted_cluster.folder;
-                    let proof = prove(cluster, &staged.join(folder))?;
+                    let (proof, analysis) = prove_analysed(cluster, &staged.join(folder))?;
                     let new = emitted_policies(proof, staged, &emitted, emitted_cluster)?;
-                    prove_rollout(cluster, &[], &new, "a cluster without them")?;
                     let before = files_in(before, folder);
                     let old = policies_before(&before, folder, staged, &emitted, &new)?;
-                    if !old.is_empty() {
-                        prove_rollout(cluster, &old, &new, "the policies in k8s/ now")?;
-                    }
+                    prove_emitted_rollouts(cluster, analysis, &old, &new)
+                        .map_err(|(which, problem)| rollout_refused(cluster, which, problem))?;
                 }
                 Ok(())
             })?;
@@ -206,7 +206,7 @@ fn prove_first_rollout(
 ) -> Result<(), String> {
     let new = read_manifests("k8s", &files_in(&emitted.files, &emitted_cluster.folder))?;
     let new = in_rollout_order(&emitted_cluster.emitted.plan, new).map_err(nothing_written)?;
-    prove_rollout(cluster, &[], &new, "a cluster without them")
+    prove_rollout(cluster, &[], &new, WhichRollout::First)
 }
 
 /// Of the policies read back from the staged folder, those of the cluster's emitted files
@@ -285,24 +285,35 @@ fn prove_rollout(
     cluster: &Cluster,
     old: &[LoadedPolicy],
     new: &[LoadedPolicy],
-    from: &str,
+    which: WhichRollout,
 ) -> Result<(), String> {
     prove_emitted_rollout(cluster, old, new)
         .map(drop)
-        .map_err(|problem| {
-            let which = cluster
-                .target
-                .map(|t| format!(" of cluster `{}`", t.name))
-                .unwrap_or_default();
-            nothing_written(format!(
-                "no safe rollout{which} from {from} to the new policies: {problem}"
-            ))
-        })
+        .map_err(|problem| rollout_refused(cluster, which, problem))
+}
+
+fn rollout_refused(cluster: &Cluster, which: WhichRollout, problem: String) -> String {
+    let of = cluster
+        .target
+        .map(|t| format!(" of cluster `{}`", t.name))
+        .unwrap_or_default();
+    let from = match which {
+        WhichRollout::First => "a cluster without them",
+        WhichRollout::Update => "the policies in k8s/ now",
+    };
+    nothing_written(format!(
+        "no safe rollout{of} from {from} to the new policies: {problem}"
+    ))
 }
 
 /// Reads the files back from `dir` and proves they allow exactly the declared flows.
 pub fn prove(cluster: &Cluster, dir: &Path) -> Result<Proof, String> {
-    prove_emitted(cluster, dir).map_err(|problems| {
+    prove_analysed(cluster, dir).map(|(proof, _)| proof)
+}
+
+/// [`prove`], with the analysis it proved on.
+fn prove_analysed(cluster: &Cluster, dir: &Path) -> Result<(Proof, Analysis), String> {
+    prove_emitted_analysed(cluster, dir).map_err(|problems| {
         let lines: Vec<String> = bounded_problems(&problems, SHOWN_PROBLEMS)
             .iter()
             .map(|p| format!("  - {p}"))

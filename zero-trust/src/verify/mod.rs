@@ -626,6 +626,15 @@ pub struct Proof {
 /// NetworkPolicy as the API server would, evaluates them over the model's topology, and
 /// checks that they allow exactly what `cluster` declares. Each error is a line for people.
 pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, Vec<String>> {
+    prove_emitted_analysed(cluster, dir).map(|(proof, _)| proof)
+}
+
+/// [`prove_emitted`], with the analysis it proved on: over [`model_topology`], holding the
+/// policies of [`Proof::loaded`], which the proofs of the rollouts take on.
+pub fn prove_emitted_analysed(
+    cluster: &Cluster,
+    dir: &std::path::Path,
+) -> Result<(Proof, Analysis), Vec<String>> {
     let mut inputs = crate::eval::load_dir(dir)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     inputs.topology = model_topology(cluster);
@@ -637,11 +646,12 @@ pub fn prove_emitted(cluster: &Cluster, dir: &std::path::Path) -> Result<Proof, 
         .map(ToString::to_string)
         .collect();
     if problems.is_empty() {
-        Ok(Proof {
+        let proof = Proof {
             policies: inputs.policies.len(),
             classes: analysis.classes().len(),
             loaded: inputs.policies,
-        })
+        };
+        Ok((proof, analysis))
     } else {
         Err(problems)
     }
