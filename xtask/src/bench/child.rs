@@ -139,18 +139,21 @@ fn measure_verify(dir: &Path, params: &Params) -> Result<(), String> {
 
 /// The proofs `cargo xtask emit` runs on the staged folder of a first rollout (from a
 /// cluster without the policies): read back and prove the emitted files, then prove the
-/// rollout order with the policies that proof read. Writing the files is not timed.
+/// rollout order with the policies that proof read, on its analysis. Writing the files is
+/// not timed.
 fn measure_rollout(dir: &Path, params: &Params) -> Result<(), String> {
     let cluster = synthetic_cluster(params);
     let emitted = emit(&cluster).map_err(|e| format!("could not render YAML: {e}"))?;
     write_files(dir, &emitted.files)?;
     let start = Instant::now();
-    let proof = zero_trust::verify::prove_emitted(&cluster, dir)
+    let (proof, analysis) = zero_trust::verify::prove_emitted_analysed(&cluster, dir)
         .map_err(|problems| format!("the synthetic cluster does not prove: {}", problems[0]))?;
     let prove_ms = ms_since(start);
     let start = Instant::now();
     let new = zero_trust::rollout::in_rollout_order(&emitted.plan, proof.loaded)?;
-    let rollout = zero_trust::rollout::prove_emitted_rollout(&cluster, &[], &new)?;
+    let rollout = zero_trust::rollout::prove_emitted_rollouts(&cluster, analysis, &[], &new)
+        .map_err(|(_, problem)| problem)?
+        .first;
     let rollout_ms = ms_since(start);
     println!(
         "prove_ms={prove_ms:.1} rollout_ms={rollout_ms:.1} steps={} sides={} per_class={} vmhwm_kib={}",

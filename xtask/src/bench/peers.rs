@@ -10,9 +10,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use super::child::{TempDir, params_args};
-use super::process::{Measured, measured};
+use super::process::{Bounded, Measured, measured, measured_within};
 use super::{CHILD, GIB_KIB, MIB, Table, optimized_xtask, params, size_name};
 use crate::synth::peers::{CDK8S_PROGRAM, cdk8s_platform, nca_input};
 use crate::synth::{Params, Plan};
@@ -28,6 +29,10 @@ const CDK8S: &[&str] = &[
 
 /// Runs of each zero-trust step (cheap); each peer runs once (minutes).
 const RUNS: usize = 3;
+
+/// How long network-config-analyzer may run before it is stopped and reported as taking
+/// longer: on 1,000 pods it was still computing after 70 minutes.
+const NCA_LIMIT: Duration = Duration::from_secs(600);
 
 pub fn run(quick: bool) -> Result<(), String> {
     // network-config-analyzer needs minutes for 1,000 pods: the smaller platform only.
@@ -114,7 +119,7 @@ fn analyzer(
     write(&namespaces, &input.namespaces)?;
 
     let log = dir.join("nca.log");
-    let peer = measured(
+    let run = measured_within(
         Command::new(nca)
             .arg("--connectivity")
             .arg(&k8s)
@@ -123,12 +128,18 @@ fn analyzer(
             .arg("--ns_list")
             .arg(&namespaces),
         &log,
+        Some(NCA_LIMIT),
     )?;
-    let report =
-        fs::read_to_string(&log).map_err(|e| format!("cannot read {}: {e}", log.display()))?;
-    let analysed = nca_analysed(&report, params.workloads).map_err(|why| {
-        format!("network-config-analyzer did not analyse the platform ({why}):\n{report}")
-    })?;
+    let analysed = match run {
+        Bounded::Finished(_) => {
+            let report = fs::read_to_string(&log)
+                .map_err(|e| format!("cannot read {}: {e}", log.display()))?;
+            nca_analysed(&report, params.workloads).map_err(|why| {
+                format!("network-config-analyzer did not analyse the platform ({why}):\n{report}")
+            })?
+        }
+        Bounded::Stopped(_) => format!("not finished: stopped after {} s", NCA_LIMIT.as_secs()),
+    };
 
     let ours = median_of_runs(|| zero_trust_step(exe, "verify", &k8s, params))?;
     let policies = count_policies(&k8s)?;
@@ -141,7 +152,7 @@ fn analyzer(
     side_by_side(
         table,
         &format!("nca --connectivity vs verify, {size}"),
-        &peer,
+        &run,
         &ours,
     );
     Ok(())
@@ -188,7 +199,7 @@ fn synthesizer(
     side_by_side(
         table,
         &format!("cdk8s-plus synth vs emit, {size}"),
-        &peer,
+        &Bounded::Finished(peer),
         &ours,
     );
     Ok(())
@@ -253,11 +264,20 @@ fn median_of_runs(mut once: impl FnMut() -> Result<Measured, String>) -> Result<
     })
 }
 
-fn side_by_side(table: &mut Table, what: &str, peer: &Measured, ours: &Measured) {
-    let ratio = |theirs: f64, ours: f64| format!("{:.0}x", theirs / ours.max(f64::MIN_POSITIVE));
+fn side_by_side(table: &mut Table, what: &str, peer: &Bounded, ours: &Measured) {
+    let (peer, at_least) = match peer {
+        Bounded::Finished(peer) => (peer, ""),
+        Bounded::Stopped(peer) => (peer, "> "),
+    };
+    let ratio =
+        |theirs: f64, ours: f64| format!("{at_least}{:.0}x", theirs / ours.max(f64::MIN_POSITIVE));
+    let once = match at_least {
+        "" => "(once)",
+        _ => "(stopped)",
+    };
     table.push_row([
         format!("{what}: time"),
-        format!("{:.2} s (once)", peer.seconds),
+        format!("{at_least}{:.2} s {once}", peer.seconds),
         format!("{:.3} s (median of {RUNS})", ours.seconds),
         ratio(peer.seconds, ours.seconds),
     ]);
@@ -267,7 +287,7 @@ fn side_by_side(table: &mut Table, what: &str, peer: &Measured, ours: &Measured)
     };
     table.push_row([
         format!("{what}: peak memory"),
-        memory(peer.maxrss_kib),
+        format!("{at_least}{}", memory(peer.maxrss_kib)),
         memory(ours.maxrss_kib),
         ratio(peer.maxrss_kib, ours.maxrss_kib),
     ]);

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A process's wall time and peak resident memory.
 pub struct Measured {
@@ -15,6 +15,27 @@ pub struct Measured {
 
 /// Runs `command` to its end, its output into `log`; fails unless it exits with 0.
 pub fn measured(command: &mut Command, log: &Path) -> Result<Measured, String> {
+    match measured_within(command, log, None)? {
+        Bounded::Finished(measured) => Ok(measured),
+        Bounded::Stopped(_) => unreachable!("a run without a limit is never stopped"),
+    }
+}
+
+/// How a run with a time limit ended.
+pub enum Bounded {
+    Finished(Measured),
+    /// Killed at the limit: its time is a lower bound, its memory the peak until then.
+    Stopped(Measured),
+}
+
+/// [`measured`], the process killed once it has run for `limit`: a peer that would take
+/// hours is reported as taking more than `limit`. With a limit the child is polled every
+/// 100 ms, so a finished run's time is late by at most that.
+pub fn measured_within(
+    command: &mut Command,
+    log: &Path,
+    limit: Option<Duration>,
+) -> Result<Bounded, String> {
     let file = fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
     let err = file
         .try_clone()
@@ -26,8 +47,33 @@ pub fn measured(command: &mut Command, log: &Path) -> Result<Measured, String> {
         .stderr(err)
         .spawn()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    let (status, usage) = wait4(child.id())?;
-    let seconds = start.elapsed().as_secs_f64();
+    let pid = child.id();
+    let (status, usage, stopped) = match limit {
+        None => {
+            let (status, usage) = wait(pid)?;
+            (status, usage, false)
+        }
+        Some(limit) => loop {
+            if let Some((status, usage)) = wait4(pid, libc::WNOHANG)? {
+                break (status, usage, false);
+            }
+            if start.elapsed() >= limit {
+                // SAFETY: `pid` is this process's child, not yet reaped (the wait above
+                // found it running), so the id is still its own.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                let (status, usage) = wait(pid)?;
+                break (status, usage, true);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        },
+    };
+    let measured = Measured {
+        seconds: start.elapsed().as_secs_f64(),
+        maxrss_kib: usage.ru_maxrss as f64,
+    };
+    if stopped {
+        return Ok(Bounded::Stopped(measured));
+    }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         let output = fs::read_to_string(log).unwrap_or_default();
         let tail: Vec<&str> = output.lines().rev().take(20).collect();
@@ -36,15 +82,18 @@ pub fn measured(command: &mut Command, log: &Path) -> Result<Measured, String> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         ));
     }
-    Ok(Measured {
-        seconds,
-        maxrss_kib: usage.ru_maxrss as f64,
-    })
+    Ok(Bounded::Finished(measured))
+}
+
+/// Waits for the child `pid` to end: [`wait4`] without `WNOHANG`.
+fn wait(pid: u32) -> Result<(i32, libc::rusage), String> {
+    wait4(pid, 0)?.ok_or_else(|| format!("process {pid} had not ended after waiting for it"))
 }
 
 /// Waits for the child `pid` and returns its wait status and resource usage: `ru_maxrss`
-/// of that one child, which `std::process` does not report.
-fn wait4(pid: u32) -> Result<(i32, libc::rusage), String> {
+/// of that one child, which `std::process` does not report. With `WNOHANG` in `options`,
+/// `None` while it runs.
+fn wait4(pid: u32, options: libc::c_int) -> Result<Option<(i32, libc::rusage)>, String> {
     let mut status = 0;
     // SAFETY: `wait4` writes only the status and the `rusage` it is given, both on this
     // stack; a zeroed `rusage` is valid. The child is reaped here, so its `Child` handle
@@ -52,8 +101,10 @@ fn wait4(pid: u32) -> Result<(i32, libc::rusage), String> {
     unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         loop {
-            if libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) != -1 {
-                return Ok((status, usage));
+            match libc::wait4(pid as libc::pid_t, &mut status, options, &mut usage) {
+                0 => return Ok(None),
+                -1 => {}
+                _ => return Ok(Some((status, usage))),
             }
             // A signal interrupting the wait leaves the child running: wait again.
             let error = std::io::Error::last_os_error();
@@ -61,5 +112,44 @@ fn wait4(pid: u32) -> Result<(i32, libc::rusage), String> {
                 return Err(format!("cannot wait for process {pid}: {error}"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(program: &str, args: &[&str], limit: Option<Duration>) -> Result<Bounded, String> {
+        let log =
+            std::env::temp_dir().join(format!("zero-trust-process-{}.log", std::process::id()));
+        let result = measured_within(Command::new(program).args(args), &log, limit);
+        let _ = fs::remove_file(&log);
+        result
+    }
+
+    /// A run past its limit is killed there, and reported as stopped rather than failed.
+    #[test]
+    fn a_run_past_its_limit_is_stopped_at_it() {
+        let limit = Duration::from_millis(300);
+        let Ok(Bounded::Stopped(stopped)) = run("sleep", &["30"], Some(limit)) else {
+            panic!("sleep 30 was not stopped");
+        };
+        assert!(
+            (0.3..10.0).contains(&stopped.seconds),
+            "{}",
+            stopped.seconds
+        );
+    }
+
+    /// Within its limit a run is measured to its end, and a failure is still an error.
+    #[test]
+    fn a_run_within_its_limit_ends_as_it_would_without_one() {
+        let limit = Some(Duration::from_secs(60));
+        assert!(matches!(run("true", &[], limit), Ok(Bounded::Finished(_))));
+        assert!(matches!(run("true", &[], None), Ok(Bounded::Finished(_))));
+        let failed = run("sh", &["-c", "echo no >&2; exit 3"], limit)
+            .err()
+            .unwrap();
+        assert!(failed.contains("no"), "{failed}");
     }
 }
