@@ -5,6 +5,7 @@
 mod cidr;
 mod names;
 mod ports;
+mod rows;
 
 pub use cidr::{
     Cidr, CidrError, parse_cidr, parse_cidr_as_given, parse_except, parse_except_as_given,
@@ -16,3 +17,4 @@ pub use names::{
     kubernetes_name_of,
 };
 pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};
+pub use rows::{FLOW_ROW_CELLS, flow_row_cell, push_flow_row};
