@@ -1,6 +1,7 @@
 //! The Kubernetes rules that zero-trust applies in two places: the `zero_trust!` macro
 //! (at compile time, with spans) and the library (when it validates and evaluates YAML).
-//! Written once here so the two can never disagree.
+//! Written once here so the two can never disagree. Also the encoding of a block's flow
+//! rows, which the macro writes and its expansion reads (`rows.rs`).
 
 mod cidr;
 mod names;
