@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use proc_macro2::{Delimiter, Group, TokenStream};
+use proc_macro2::{Delimiter, Group, Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Ident;
-use zero_trust_rules::{PortRange, Protocol};
+use zero_trust_rules::{PortRange, Protocol, push_flow_row};
 
 use crate::ast::{EndpointRef, Input, Item, doc_text};
 use crate::checked::{Checked, CheckedEnd, CheckedExpression, CheckedFlow, LocalKind};
@@ -24,28 +24,35 @@ fn selector_parts(
     let expressions = expressions.iter().map(|expression| {
         let (key, values) = (&expression.key, &expression.values);
         let operator = Ident::new(expression.operator, proc_macro2::Span::call_site());
-        quote!(::zero_trust::__private::Expression {
-            key: #key, operator: ::zero_trust::__private::Operator::#operator, values: &[#(#values),*],
+        quote!(__zero_trust::Expression {
+            key: #key, operator: __zero_trust::Operator::#operator, values: &[#(#values),*],
         })
     });
     (
-        quote!(&[#(::zero_trust::__private::Label { key: #keys, value: #values }),*]),
+        quote!(&[#(__zero_trust::Label { key: #keys, value: #values }),*]),
         quote!(&[#(#expressions),*]),
     )
 }
 
 pub fn expand(checked: &Checked) -> TokenStream {
-    let mut items = TokenStream::new();
+    // The model's types under a short name: a path of one segment instead of three, in
+    // every literal below (each `::` is two tokens). The name is reserved (`reserved.rs`).
+    let mut items = quote!(
+        use ::zero_trust::__private as __zero_trust;
+    );
+    let mut port_lists = PortLists::default();
+    let mut workloads = TokenStream::new();
+    let mut workload_index = 0usize;
     for namespace in &checked.namespaces {
         let ident = namespace.ident;
         let (ident_str, name, managed) = (ident_text(ident), &namespace.name, namespace.managed);
-        let namespace_ports = ports(&namespace.ports);
+        let namespace_ports = port_lists.index(&namespace.ports);
         let docs = doc_attribute(&namespace.docs);
         let selector = match &namespace.selector {
             None => quote!(::core::option::Option::None),
             Some(selector) => {
                 let (labels, expressions) = selector_parts(&selector.labels, &selector.expressions);
-                quote!(::core::option::Option::Some(::zero_trust::__private::Selector {
+                quote!(::core::option::Option::Some(__zero_trust::Selector {
                     labels: #labels, expressions: #expressions,
                 }))
             }
@@ -53,41 +60,52 @@ pub fn expand(checked: &Checked) -> TokenStream {
         items.extend(quote! {
             #docs
             #[allow(non_upper_case_globals)]
-            pub const #ident: ::zero_trust::__private::Namespace = ::zero_trust::__private::Namespace {
-                ident: #ident_str, name: #name, managed: #managed, ports: &[#namespace_ports],
-                selector: #selector,
+            pub const #ident: __zero_trust::Namespace = __zero_trust::Namespace {
+                ident: #ident_str, name: #name, managed: #managed,
+                ports: __ZERO_TRUST_PORTS[#namespace_ports], selector: #selector,
             };
         });
         for workload in &namespace.workloads {
             let ident = workload.ident;
             let (ident_str, name) = (ident_text(ident), &workload.name);
             let (labels, expressions) = selector_parts(&workload.labels, &workload.expressions);
-            let ports = ports(&workload.ports);
+            let ports = port_lists.index(&workload.ports);
             let namespace_ident = namespace.ident;
+            workloads.extend(quote! {
+                __zero_trust::Workload {
+                    ident: #ident_str, name: #name, namespace: &#namespace_ident,
+                    selector: #labels, expressions: #expressions, ports: __ZERO_TRUST_PORTS[#ports],
+                },
+            });
+            // Each name stays a `const` of its own, so other files name it by path or
+            // `use` and its doc comment stays on it; its value is a row of the table.
             let docs = doc_attribute(&workload.docs);
             items.extend(quote! {
                 #docs
                 #[allow(non_upper_case_globals)]
-                pub const #ident: ::zero_trust::__private::Workload = ::zero_trust::__private::Workload {
-                    ident: #ident_str, name: #name, namespace: &#namespace_ident,
-                    selector: #labels,
-                    expressions: #expressions,
-                    ports: &[#ports],
-                };
+                pub const #ident: __zero_trust::Workload = __ZERO_TRUST_WORKLOADS[#workload_index];
             });
+            workload_index += 1;
         }
     }
+    // The block's workloads as one table: rustc keeps one body for the data of them all,
+    // and one small body (an index) per name.
+    let workloads = Group::new(Delimiter::Bracket, workloads);
+    items.extend(quote! {
+        #[doc(hidden)]
+        const __ZERO_TRUST_WORKLOADS: [__zero_trust::Workload; #workload_index] = #workloads;
+    });
     for cidr in &checked.cidrs {
         let ident = cidr.ident;
         let ident_str = ident_text(ident);
         let blocks = cidr.blocks.iter().map(|(block, except)| {
-            quote!(::zero_trust::__private::AddressBlock { cidr: #block, except: &[#(#except),*] })
+            quote!(__zero_trust::AddressBlock { cidr: #block, except: &[#(#except),*] })
         });
         let docs = doc_attribute(&cidr.docs);
         items.extend(quote! {
             #docs
             #[allow(non_upper_case_globals)]
-            pub const #ident: ::zero_trust::__private::CidrBlock = ::zero_trust::__private::CidrBlock {
+            pub const #ident: __zero_trust::CidrBlock = __zero_trust::CidrBlock {
                 ident: #ident_str, blocks: &[#(#blocks),*],
             };
         });
@@ -102,12 +120,12 @@ pub fn expand(checked: &Checked) -> TokenStream {
         .iter()
         .flat_map(|n| n.workloads.iter().map(|w| w.ident));
     let cidr_idents = checked.cidrs.iter().map(|c| c.ident);
-    let table = FlowTable::new(&checked.flows);
+    let table = FlowTable::new(&checked.flows, &mut port_lists);
     let flows = table.flows();
     let cluster_fields = crate::clusters::policy_fields(checked);
     items.extend(quote! {
         /// Everything this `zero_trust!` block declares; list it among the cluster's parts.
-        pub const POLICY: ::zero_trust::__private::Policy = ::zero_trust::__private::Policy {
+        pub const POLICY: __zero_trust::Policy = __zero_trust::Policy {
             file: ::core::file!(),
             namespaces: &[#(&#namespace_idents),*],
             workloads: &[#(&#workload_idents),*],
@@ -116,36 +134,65 @@ pub fn expand(checked: &Checked) -> TokenStream {
             #cluster_fields
         };
     });
-    items.extend(table.tables());
+    items.extend(table.ends_table());
+    items.extend(port_lists.table());
     items.extend(table.foreign_checks(checked));
     items
 }
 
+/// The distinct port lists of a block (of its namespaces, workloads and flows), each
+/// written once in the hidden `__ZERO_TRUST_PORTS` and named by its index.
+#[derive(Default)]
+struct PortLists {
+    index: HashMap<Vec<PortRange>, usize>,
+    /// The lists, each followed by a comma, in index order.
+    tokens: TokenStream,
+}
+
+impl PortLists {
+    fn index(&mut self, list: &[PortRange]) -> usize {
+        let next = self.index.len();
+        let tokens = &mut self.tokens;
+        *self.index.entry(list.to_vec()).or_insert_with(|| {
+            let ports = ports(list);
+            tokens.extend(quote!(&[#ports],));
+            next
+        })
+    }
+
+    fn table(&self) -> TokenStream {
+        // The lists already hold their commas; a group shares them without copying.
+        let lists = Group::new(Delimiter::Bracket, self.tokens.clone());
+        quote! {
+            #[doc(hidden)]
+            const __ZERO_TRUST_PORTS: &[&[__zero_trust::PortRange]] = &#lists;
+        }
+    }
+}
+
 /// A block's flows as data: every distinct end and port list written once (as the hidden
-/// `__ZERO_TRUST_ENDS` and `__ZERO_TRUST_PORTS`), and each flow a row of three literals
-/// turned into a `Flow` by one loop that rustc evaluates at compile time. For 50,000 flows
-/// that is a quarter of what rustc would spend on as many struct literals.
+/// `__ZERO_TRUST_ENDS` and [`PortLists`]), and each flow a row of three indices, all rows
+/// one byte string (`zero_trust_rules::push_flow_row`), turned into a `Flow` by one loop
+/// that rustc evaluates at compile time: one token for the whole table rather than
+/// literals or struct literals per flow.
 struct FlowTable<'a> {
     flows: &'a [CheckedFlow<'a>],
-    /// The distinct ends and port lists, each followed by a comma, in index order.
+    /// The distinct ends, each followed by a comma, in index order.
     ends: TokenStream,
-    port_lists: TokenStream,
     /// Per flow: the indices of its source, destination and port list, and its reason.
     rows: Vec<(u32, u32, u32, String)>,
 }
 
 impl<'a> FlowTable<'a> {
-    fn new(flows: &'a [CheckedFlow<'a>]) -> FlowTable<'a> {
+    fn new(flows: &'a [CheckedFlow<'a>], port_lists: &mut PortLists) -> FlowTable<'a> {
         let mut table = FlowTable {
             flows,
             ends: TokenStream::new(),
-            port_lists: TokenStream::new(),
             rows: Vec::new(),
         };
         // Ends are keyed by their text: a block declares each name once, so equal text is
         // the same end.
         let mut end_index: HashMap<String, u32> = HashMap::new();
-        let mut port_index: HashMap<Vec<PortRange>, u32> = HashMap::new();
         for flow in flows {
             let mut index_of = |end: &CheckedEnd, written: &EndpointRef| {
                 let next = end_index.len() as u32;
@@ -158,12 +205,7 @@ impl<'a> FlowTable<'a> {
             let from = index_of(&flow.from, &flow.decl.from);
             let to = index_of(&flow.to, &flow.decl.to);
             let list: Vec<PortRange> = flow.ports.iter().map(|(port, _)| *port).collect();
-            let next = port_index.len() as u32;
-            let ports_at = *port_index.entry(list).or_insert_with_key(|list| {
-                let tokens = ports(list);
-                table.port_lists.extend(quote!(&[#tokens],));
-                next
-            });
+            let ports_at = port_lists.index(&list) as u32;
             table
                 .rows
                 .push((from, to, ports_at, doc_text(&flow.decl.docs)));
@@ -173,13 +215,14 @@ impl<'a> FlowTable<'a> {
 
     /// `POLICY.flows`, built from the tables.
     fn flows(&self) -> TokenStream {
-        let rows = bracketed(
-            self.rows
-                .iter()
-                .map(|(from, to, ports, reason)| quote!((#from, #to, #ports, #reason))),
-        );
+        let mut rows = Vec::new();
+        for &(from, to, ports, _) in &self.rows {
+            push_flow_row(&mut rows, [from, to, ports]);
+        }
+        let rows = Literal::byte_string(&rows);
         let count = self.flows.len();
-        // Port names are rare: set where a flow has them, rather than a column per row.
+        // Port names and reasons are rare: set where a flow has them, rather than a column
+        // per row.
         let names = self
             .flows
             .iter()
@@ -188,55 +231,61 @@ impl<'a> FlowTable<'a> {
             .map(|(i, flow)| {
                 let names = flow.names.iter().map(|(name, protocol)| {
                     let protocol = protocol_tokens(*protocol);
-                    quote!(::zero_trust::__private::PortName { name: #name, protocol: #protocol })
+                    quote!(__zero_trust::PortName { name: #name, protocol: #protocol })
                 });
                 quote!(__zero_trust_flows[#i].port_names = &[#(#names),*];)
             });
         let names = quote!(#(#names)*);
+        let reasons = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, (.., reason))| !reason.is_empty())
+            .map(|(i, (.., reason))| quote!(__zero_trust_flows[#i].reason = #reason;));
+        let reasons = quote!(#(#reasons)*);
         quote!({
-            const ROWS: [(u32, u32, u32, &str); #count] = #rows;
-            const FLOWS: [::zero_trust::__private::Flow; #count] = {
-                // Through a reference: indexing the const itself would copy it each time.
+            const FLOWS: [__zero_trust::Flow; #count] = {
                 // The bindings are prefixed: a `let` cannot shadow a const, and the block's
                 // names are consts of the module.
-                let __zero_trust_rows = &ROWS;
-                let mut __zero_trust_flows = [::zero_trust::__private::Flow {
-                    from: ::zero_trust::__private::Endpoint::AllManaged,
-                    to: ::zero_trust::__private::Endpoint::AllManaged,
+                let __zero_trust_rows: &[u8] = #rows;
+                let mut __zero_trust_flows = [__zero_trust::Flow {
+                    from: __zero_trust::Endpoint::AllManaged,
+                    to: __zero_trust::Endpoint::AllManaged,
                     ports: &[],
                     port_names: &[],
                     reason: "",
                 }; #count];
                 let mut __zero_trust_i = 0;
-                while __zero_trust_i < __zero_trust_rows.len() {
-                    let (__zero_trust_from, __zero_trust_to, __zero_trust_ports, __zero_trust_reason) =
-                        __zero_trust_rows[__zero_trust_i];
-                    __zero_trust_flows[__zero_trust_i] = ::zero_trust::__private::Flow {
-                        from: __ZERO_TRUST_ENDS[__zero_trust_from as usize],
-                        to: __ZERO_TRUST_ENDS[__zero_trust_to as usize],
-                        ports: __ZERO_TRUST_PORTS[__zero_trust_ports as usize],
+                while __zero_trust_i < #count {
+                    let (__zero_trust_from, __zero_trust_to, __zero_trust_ports) = (
+                        __zero_trust::flow_row_cell(__zero_trust_rows, __zero_trust_i, 0),
+                        __zero_trust::flow_row_cell(__zero_trust_rows, __zero_trust_i, 1),
+                        __zero_trust::flow_row_cell(__zero_trust_rows, __zero_trust_i, 2),
+                    );
+                    __zero_trust_flows[__zero_trust_i] = __zero_trust::Flow {
+                        from: __ZERO_TRUST_ENDS[__zero_trust_from],
+                        to: __ZERO_TRUST_ENDS[__zero_trust_to],
+                        ports: __ZERO_TRUST_PORTS[__zero_trust_ports],
                         port_names: &[],
-                        reason: __zero_trust_reason,
+                        reason: "",
                     };
                     __zero_trust_i += 1;
                 }
                 #names
+                #reasons
                 __zero_trust_flows
             };
             &FLOWS
         })
     }
 
-    /// The distinct ends and port lists, at module level where the checks can see them.
-    fn tables(&self) -> TokenStream {
-        // The lists already hold their commas; a group shares them without copying.
+    /// The distinct ends, at module level where the checks can see them.
+    fn ends_table(&self) -> TokenStream {
+        // The list already holds its commas; a group shares them without copying.
         let ends = Group::new(Delimiter::Bracket, self.ends.clone());
-        let port_lists = Group::new(Delimiter::Bracket, self.port_lists.clone());
         quote! {
             #[doc(hidden)]
-            const __ZERO_TRUST_ENDS: &[::zero_trust::__private::Endpoint] = &#ends;
-            #[doc(hidden)]
-            const __ZERO_TRUST_PORTS: &[&[::zero_trust::__private::PortRange]] = &#port_lists;
+            const __ZERO_TRUST_ENDS: &[__zero_trust::Endpoint] = &#ends;
         }
     }
 
@@ -264,10 +313,10 @@ impl<'a> FlowTable<'a> {
             if foreign(&flow.to) {
                 for (k, (port, span)) in flow.ports.iter().enumerate() {
                     if checked_ports.insert((to, *port)) {
+                        let (to, ports_at) = (to as usize, ports_at as usize);
                         checks.extend(quote_spanned! {span.start()=>
-                            const _: () = ::zero_trust::__private::expect_port(
-                                __ZERO_TRUST_ENDS[#to as usize],
-                                __ZERO_TRUST_PORTS[#ports_at as usize][#k],
+                            const _: () = __zero_trust::expect_port_at(
+                                __ZERO_TRUST_ENDS, __ZERO_TRUST_PORTS, #to, #ports_at, #k,
                             );
                         });
                     }
@@ -276,7 +325,7 @@ impl<'a> FlowTable<'a> {
             if foreign(&flow.to) && !flow.names.is_empty() {
                 let span = flow.decl.to.span_range().first;
                 checks.extend(quote_spanned! {span=>
-                    const _: () = ::zero_trust::__private::expect_port_name(
+                    const _: () = __zero_trust::expect_port_name(
                         __ZERO_TRUST_ENDS[#to as usize],
                     );
                 });
@@ -287,7 +336,7 @@ impl<'a> FlowTable<'a> {
             {
                 let arrow = flow.decl.arrow.spans[0];
                 checks.extend(quote_spanned! {arrow=>
-                    const _: () = ::zero_trust::__private::expect_managed_end(
+                    const _: () = __zero_trust::expect_managed_end(
                         __ZERO_TRUST_ENDS[#from as usize],
                         __ZERO_TRUST_ENDS[#to as usize],
                     );
@@ -306,29 +355,18 @@ fn doc_attribute(docs: &str) -> TokenStream {
     }
 }
 
-/// `[a, b, ...]` as one token. Interpolating a list with `#(#items),*` copies every token
-/// of every item; moving the items into a group copies none, which matters at 50,000 rows.
-fn bracketed(items: impl IntoIterator<Item = TokenStream>) -> Group {
-    let mut list = TokenStream::new();
-    for item in items {
-        list.extend(item);
-        list.extend(quote!(,));
-    }
-    Group::new(Delimiter::Bracket, list)
-}
-
 fn endpoint(end: &CheckedEnd) -> TokenStream {
     match end {
-        CheckedEnd::AllManaged => quote!(::zero_trust::__private::Endpoint::AllManaged),
+        CheckedEnd::AllManaged => quote!(__zero_trust::Endpoint::AllManaged),
         // The kind is known here, so no method call for rustc to resolve per flow.
         CheckedEnd::Local(ident, LocalKind::Namespace) => {
-            quote!(::zero_trust::__private::Endpoint::Namespace(&#ident))
+            quote!(__zero_trust::Endpoint::Namespace(&#ident))
         }
         CheckedEnd::Local(ident, LocalKind::Workload) => {
-            quote!(::zero_trust::__private::Endpoint::Workload(&#ident))
+            quote!(__zero_trust::Endpoint::Workload(&#ident))
         }
         CheckedEnd::Local(ident, LocalKind::Cidr) => {
-            quote!(::zero_trust::__private::Endpoint::Cidr(&#ident))
+            quote!(__zero_trust::Endpoint::Cidr(&#ident))
         }
         // Spanned at the path, so an error about the path is reported there, once: the
         // end is written once, in the block's table of ends.
@@ -343,7 +381,7 @@ fn ports(ports: &[PortRange]) -> TokenStream {
     let ports = ports.iter().map(|port| {
         let protocol = protocol_tokens(port.protocol);
         let (first, last) = (port.first, port.last);
-        quote!(::zero_trust::__private::PortRange { protocol: #protocol, first: #first, last: #last })
+        quote!(__zero_trust::PortRange { protocol: #protocol, first: #first, last: #last })
     });
     quote!(#(#ports),*)
 }
@@ -354,7 +392,7 @@ fn protocol_tokens(protocol: Protocol) -> TokenStream {
         Protocol::Udp => quote!(Udp),
         Protocol::Sctp => quote!(Sctp),
     };
-    quote!(::zero_trust::__private::Protocol::#variant)
+    quote!(__zero_trust::Protocol::#variant)
 }
 
 /// After an error, still declare every name the block meant to declare (and its `use`s),

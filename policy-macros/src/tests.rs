@@ -55,6 +55,25 @@ fn compact(output: &TokenStream) -> String {
     output.to_string().split_whitespace().collect()
 }
 
+/// The rows of the block's flow table (source end, destination end, port list), decoded
+/// from the byte string the expansion writes them as.
+fn flow_rows(output: &TokenStream) -> Vec<[usize; zero_trust_rules::FLOW_ROW_CELLS]> {
+    let compact = compact(output);
+    let start = compact
+        .find("__zero_trust_rows:&[u8]=")
+        .expect("a flow table")
+        + 24;
+    let end = start + compact[start..].find(';').expect("the end of the rows");
+    let rows: syn::LitByteStr = syn::parse_str(&compact[start..end]).expect("a byte string");
+    let rows = rows.value();
+    let count = rows.len() / (zero_trust_rules::FLOW_ROW_CELLS * 4);
+    (0..count)
+        .map(|row| {
+            std::array::from_fn(|column| zero_trust_rules::flow_row_cell(&rows, row, column))
+        })
+        .collect()
+}
+
 /// Messages are lowercase, have no final period, and never show a syn node's `Debug` form.
 pub(crate) fn assert_house_style(source: &str, message: &str) {
     let first = message
@@ -329,15 +348,14 @@ fn valid_inputs_expand_without_errors() {
 fn a_workload_gets_its_kubernetes_name_and_default_selector() {
     let output = compact(&expand(BLOCK));
     assert!(
-        output.contains("pubconstmain_api:::zero_trust::__private::Workload"),
+        output.contains("pubconstmain_api:__zero_trust::Workload=__ZERO_TRUST_WORKLOADS[0usize]"),
         "{output}"
     );
     assert!(output.contains("name:\"main-api\""), "{output}");
     assert!(output.contains("name:\"prod-api\""), "{output}");
     assert!(output.contains("managed:true"), "{output}");
     assert!(
-        output
-            .contains("selector:&[::zero_trust::__private::Label{key:\"app\",value:\"main-api\"}]"),
+        output.contains("selector:&[__zero_trust::Label{key:\"app\",value:\"main-api\"}]"),
         "{output}"
     );
     assert!(output.contains("first:3000u16,last:3000u16"), "{output}");
@@ -379,24 +397,25 @@ fn explicit_names_labels_and_protocols_are_kept() {
 
 #[test]
 fn cidrs_and_flows_are_expanded() {
-    let output = compact(&expand(
+    let tokens = expand(
         "namespace prod_api { main_api: 3000 } \
          cidr public_internet = \"0.0.0.0/0\" except \"10.0.0.0/8\"; \
          main_api -> public_internet:443, 80; \
          * -> main_api:3000;",
-    ));
+    );
+    let output = compact(&tokens);
     assert!(
         output.contains("cidr:\"0.0.0.0/0\",except:&[\"10.0.0.0/8\"]"),
         "{output}"
     );
-    // Each flow is a row (source, destination, port list) into the block's tables, and
-    // its reason (none here).
+    // Each flow is a row (source, destination, port list) into the block's tables. The
+    // port lists are shared with the namespace and workloads: `3000` is the list of
+    // `prod_api` and `main_api` first.
+    assert_eq!(flow_rows(&tokens), [[0, 1, 1], [2, 0, 0]], "{output}");
+    // No reason to set.
+    assert!(!output.contains(".reason="), "{output}");
     assert!(
-        output.contains("=[(0u32,1u32,0u32,\"\"),(2u32,0u32,1u32,\"\"),]"),
-        "{output}"
-    );
-    assert!(
-        output.contains("__ZERO_TRUST_ENDS:&[::zero_trust::__private::Endpoint]=&[::zero_trust::__private::Endpoint::Workload(&main_api),::zero_trust::__private::Endpoint::Cidr(&public_internet),::zero_trust::__private::Endpoint::AllManaged,]"),
+        output.contains("__ZERO_TRUST_ENDS:&[__zero_trust::Endpoint]=&[__zero_trust::Endpoint::Workload(&main_api),__zero_trust::Endpoint::Cidr(&public_internet),__zero_trust::Endpoint::AllManaged,]"),
         "{output}"
     );
 }
@@ -412,7 +431,7 @@ fn a_foreign_target_gets_a_const_port_check() {
     );
     // The port, checked by rustc against the target's declaration in the other module.
     assert!(
-        output.contains("::zero_trust::__private::expect_port(__ZERO_TRUST_ENDS[1u32asusize],__ZERO_TRUST_PORTS[0u32asusize][0usize],)"),
+        output.contains("__zero_trust::expect_port_at(__ZERO_TRUST_ENDS,__ZERO_TRUST_PORTS,1usize,1usize,0usize,)"),
         "{output}"
     );
     // The source is a managed workload of this block, so the flow writes a policy whatever
@@ -549,6 +568,10 @@ fn a_name_the_expansion_uses_is_refused_at_the_name() {
         (
             "namespace prod_api { __ZERO_TRUST_ENDS: 80 }",
             "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the workload",
+        ),
+        (
+            "namespace __zero_trust {}",
+            "names starting with `__zero_trust` are reserved for the macro's hidden items; rename the namespace",
         ),
         (
             "namespace __zero_trust_i {}",

@@ -1,10 +1,12 @@
 //! The Kubernetes rules that zero-trust applies in two places: the `zero_trust!` macro
 //! (at compile time, with spans) and the library (when it validates and evaluates YAML).
-//! Written once here so the two can never disagree.
+//! Written once here so the two can never disagree. Also the encoding of a block's flow
+//! rows, which the macro writes and its expansion reads (`rows.rs`).
 
 mod cidr;
 mod names;
 mod ports;
+mod rows;
 
 pub use cidr::{
     Cidr, CidrError, parse_cidr, parse_cidr_as_given, parse_except, parse_except_as_given,
@@ -16,3 +18,4 @@ pub use names::{
     kubernetes_name_of,
 };
 pub use ports::{FIRST_PORT, LAST_PORT, PortRange, Protocol, check_port_range, ports_are_checked};
+pub use rows::{FLOW_ROW_CELLS, flow_row_cell, push_flow_row};

@@ -45,10 +45,11 @@ pub use zero_trust_rules::{FIRST_PORT, LAST_PORT, PortRange, Protocol};
 pub mod __private {
     pub use crate::model::{
         AddressBlock, CidrBlock, Endpoint, Expression, Flow, Label, Namespace, Operator, Policy,
-        PortName, Selector, Workload, expect_managed_end, expect_port, expect_port_name,
+        PortName, Selector, Workload, expect_managed_end, expect_port, expect_port_at,
+        expect_port_name,
     };
     pub use crate::targets::{ClusterLimit, Limited};
-    pub use zero_trust_rules::{PortRange, Protocol};
+    pub use zero_trust_rules::{PortRange, Protocol, flow_row_cell};
 
     /// What a block declares after a compile error, so that names used elsewhere still
     /// resolve and one mistake gives one error: managed and listening on every port, so

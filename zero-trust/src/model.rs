@@ -512,6 +512,21 @@ pub const fn expect_port(to: Endpoint, port: PortRange) {
     }
 }
 
+/// [`expect_port`] on the `to`th end of a block's table of ends and the `k`th port of the
+/// `list`th of its port lists: what each cross-file port check calls, so that the check is
+/// one call of a few tokens (rustc keeps a body per check, and a block has thousands).
+#[doc(hidden)]
+#[track_caller]
+pub const fn expect_port_at(
+    ends: &[Endpoint],
+    port_lists: &[&[PortRange]],
+    to: usize,
+    list: usize,
+    k: usize,
+) {
+    expect_port(ends[to], port_lists[list][k]);
+}
+
 /// The cross-file check of a flow naming a port by its container name for a target of
 /// another block: the target's pods resolve it, which only an end zero-trust does not
 /// manage may leave to them (a managed workload names its ports in its own block).

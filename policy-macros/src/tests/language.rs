@@ -1,7 +1,7 @@
 //! Unit tests of the constructs for real platforms: `any`, external ends declared without
 //! ports, set-based selectors, reasons, named ports, cidrs of several blocks.
 
-use super::{compact, errors, expand};
+use super::{compact, errors, expand, flow_rows};
 
 #[test]
 fn any_reaches_a_managed_target_only_where_it_listens_on_every_port() {
@@ -70,7 +70,11 @@ fn set_based_selectors_are_checked_as_the_api_server_would() {
 fn a_flows_doc_comment_becomes_its_reason_and_other_attributes_are_refused() {
     let output =
         expand("namespace shop { web: 80; batch }\n/// Nightly reports.\nbatch -> web:80;");
-    assert!(compact(&output).contains("\"Nightlyreports.\""), "{output}");
+    // Set on the flow's row (0): reasons are rare, so not a column of every row.
+    assert!(
+        compact(&output).contains("__zero_trust_flows[0usize].reason=\"Nightlyreports.\";"),
+        "{output}"
+    );
     assert_eq!(
         errors(&expand(
             "namespace shop { web: 80 } #[allow(x)] web -> web:80;"
@@ -96,13 +100,16 @@ fn each_block_of_a_cidr_is_checked_on_its_own() {
 
 #[test]
 fn a_port_name_resolves_to_the_number_its_target_declares() {
-    let output = compact(&expand(
+    let tokens = expand(
         "namespace shop { web: http = 8080, metrics = 9090/udp; lb } lb -> web:http, metrics;",
-    ));
+    );
+    let output = compact(&tokens);
     assert!(
-        output.contains("Protocol::Tcp,first:8080u16,last:8080u16},::zero_trust::__private::PortRange{protocol:::zero_trust::__private::Protocol::Udp,first:9090u16"),
+        output.contains("Protocol::Tcp,first:8080u16,last:8080u16},__zero_trust::PortRange{protocol:__zero_trust::Protocol::Udp,first:9090u16"),
         "{output}"
     );
+    // The flow's ports are the list `web` declares (port list 0), written once.
+    assert_eq!(flow_rows(&tokens), [[0, 1, 0]], "{output}");
     assert_eq!(
         errors(&expand(
             "namespace shop { web: http = 8080; lb } lb -> web:htp;"
