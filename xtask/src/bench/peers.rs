@@ -269,8 +269,11 @@ fn side_by_side(table: &mut Table, what: &str, peer: &Bounded, ours: &Measured) 
         Bounded::Finished(peer) => (peer, ""),
         Bounded::Stopped(peer) => (peer, "> "),
     };
-    let ratio =
-        |theirs: f64, ours: f64| format!("{at_least}{:.0}x", theirs / ours.max(f64::MIN_POSITIVE));
+    // One decimal below 10: a peer using less than zero-trust shows as under 1x.
+    let ratio = |theirs: f64, ours: f64| match theirs / ours.max(f64::MIN_POSITIVE) {
+        ratio if ratio < 10.0 => format!("{at_least}{ratio:.1}x"),
+        ratio => format!("{at_least}{ratio:.0}x"),
+    };
     let once = match at_least {
         "" => "(once)",
         _ => "(stopped)",
