@@ -93,13 +93,14 @@ fn manifest(name: &str, command: &str) -> String {
          # A workspace of its own, outside the project's, built as the project builds\n\
          # `policies/`: the profiles of the project's Cargo.toml.\n[workspace]\n\n{}",
         header("#", command),
-        project_profiles()
+        project_profiles(name)
     )
 }
 
 /// The `[profile.*]` tables of the project's `Cargo.toml`, their keys without the comments:
-/// the synthetic crate is then built as `policies/` is, whatever the project's profile.
-fn project_profiles() -> String {
+/// the synthetic crate (the package `name`) is then built as `policies/` is, whatever the
+/// project's profile, including the tables of the package `policies`, which are its own.
+fn project_profiles(name: &str) -> String {
     const PROJECT_MANIFEST: &str = include_str!("../../../Cargo.toml");
     let mut profiles = String::new();
     let mut in_profile = false;
@@ -111,7 +112,10 @@ fn project_profiles() -> String {
             }
         }
         if in_profile && !line.is_empty() && !line.starts_with('#') {
-            profiles.push_str(line);
+            match line.strip_suffix(".package.policies]") {
+                Some(profile) => profiles.push_str(&format!("{profile}.package.{name}]")),
+                None => profiles.push_str(line),
+            }
             profiles.push('\n');
         }
     }
@@ -286,7 +290,8 @@ fn remove_stale_sources(dir: &Path, files: &[(String, String)]) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
-    /// The synthetic crate's manifest holds the project's profiles, every key of them.
+    /// The synthetic crate's manifest holds the project's profiles, every key of them, the
+    /// tables of the package `policies` as its own.
     #[test]
     fn the_synthetic_crate_is_built_with_the_projects_profiles() {
         let profile = |manifest: &str| {
@@ -294,7 +299,13 @@ mod tests {
             table["profile"].clone()
         };
         let project = include_str!("../../../Cargo.toml");
+        let mut expected = profile(project);
+        let packages = expected["dev"]["package"]
+            .as_table_mut()
+            .expect("package tables");
+        let policies = packages.remove("policies").expect("a table for policies");
+        packages.insert("synth-test".to_owned(), policies);
         let synthetic = super::manifest("synth-test", "cargo xtask synth");
-        assert_eq!(profile(&synthetic), profile(project));
+        assert_eq!(profile(&synthetic), expected);
     }
 }
