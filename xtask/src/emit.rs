@@ -206,7 +206,9 @@ fn prove_first_rollout(
 ) -> Result<(), String> {
     let new = read_manifests("k8s", &files_in(&emitted.files, &emitted_cluster.folder))?;
     let new = in_rollout_order(&emitted_cluster.emitted.plan, new).map_err(nothing_written)?;
-    prove_rollout(cluster, &[], &new, WhichRollout::First)
+    prove_emitted_rollout(cluster, &[], &new)
+        .map(drop)
+        .map_err(|problem| rollout_refused(cluster, WhichRollout::First, problem))
 }
 
 /// Of the policies read back from the staged folder, those of the cluster's emitted files
@@ -279,19 +281,8 @@ fn nothing_written(problem: String) -> String {
     format!("{problem}; nothing was written")
 }
 
-/// Proves that `apply.sh` rolls the emitted policies `new` (in its order) out over `old`
-/// (the policies the cluster holds now) without interrupting a connection both sets allow.
-fn prove_rollout(
-    cluster: &Cluster,
-    old: &[LoadedPolicy],
-    new: &[LoadedPolicy],
-    which: WhichRollout,
-) -> Result<(), String> {
-    prove_emitted_rollout(cluster, old, new)
-        .map(drop)
-        .map_err(|problem| rollout_refused(cluster, which, problem))
-}
-
+/// Why `apply.sh` cannot roll the emitted policies out (`which` rollout) without
+/// interrupting a connection that the policies before and after both allow.
 fn rollout_refused(cluster: &Cluster, which: WhichRollout, problem: String) -> String {
     let of = cluster
         .target
